@@ -1,0 +1,296 @@
+//! A batch: whole items stored back to back in one buffer.
+//!
+//! The queue holds batches rather than single items so that a 64 KiB read costs one
+//! allocation and one queue operation however many lines it holds. Item boundaries are
+//! kept as end offsets so that a policy can still shed one item at a time.
+
+use std::io::{self, Read};
+
+use crate::tally::Tally;
+
+/// Whole items in one buffer, plus (while the reader is filling it) a partial item at the
+/// end that the framer has not closed yet.
+///
+/// Item boundaries are found lazily: the framer may only count the delimiters of a read
+/// (`unindexed`), and their offsets are looked up when a policy first needs to split the
+/// batch. On the lossless fast path nobody ever needs them.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The bytes: live items from `start` to `end`, then any partial tail.
+    pub(crate) data: Vec<u8>,
+    /// Offset in `data` where the first live item starts.
+    pub(crate) start: usize,
+    /// Offset in `data` where the last live item ends.
+    pub(crate) end: usize,
+    /// End offset (exclusive) of each indexed item, ascending; live from `first`.
+    pub(crate) ends: Vec<usize>,
+    /// Index in `ends` of the first live item.
+    pub(crate) first: usize,
+    /// Items after the last indexed one, each ending with `delim`, not yet in `ends`.
+    pub(crate) unindexed: usize,
+    pub(crate) delim: u8,
+}
+
+impl Batch {
+    pub fn with_capacity(bytes: usize) -> Batch {
+        Batch {
+            data: Vec::with_capacity(bytes),
+            ..Batch::default()
+        }
+    }
+
+    /// A batch holding `items` as they are, for tests and callers that already have items.
+    pub fn from_items<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Batch {
+        let mut batch = Batch::default();
+        for item in items {
+            batch.data.extend_from_slice(item);
+            batch.push_end(batch.data.len());
+        }
+        batch
+    }
+
+    /// Closes an item ending at `end` (indexed).
+    pub(crate) fn push_end(&mut self, end: usize) {
+        self.index();
+        self.ends.push(end);
+        self.end = end;
+    }
+
+    /// Closes `count` items ending with `delim`, the last at `end`, without recording where
+    /// each ends.
+    pub(crate) fn push_unindexed(&mut self, count: usize, delim: u8, end: usize) {
+        debug_assert!(self.unindexed == 0 || self.delim == delim);
+        self.unindexed += count;
+        self.delim = delim;
+        self.end = end;
+    }
+
+    /// Records where every item ends (a no-op once done).
+    pub(crate) fn index(&mut self) {
+        if self.unindexed == 0 {
+            return;
+        }
+        let from = self
+            .ends
+            .last()
+            .copied()
+            .unwrap_or(self.start)
+            .max(self.start);
+        let region = &self.data[from..self.end];
+        self.ends
+            .extend(memchr::memchr_iter(self.delim, region).map(|i| from + i + 1));
+        debug_assert_eq!(self.ends.last(), Some(&self.end));
+        self.unindexed = 0;
+    }
+
+    /// Number of live items.
+    pub fn items(&self) -> usize {
+        self.ends.len() - self.first + self.unindexed
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items() == 0
+    }
+
+    /// Bytes held by live items.
+    pub fn bytes(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn tally(&self) -> Tally {
+        Tally::new(self.items(), self.bytes())
+    }
+
+    /// The live items' bytes, back to back.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    /// The live items, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let indexed = &self.ends[self.first..];
+        let lazy_from = indexed.last().copied().unwrap_or(self.start);
+        let lazy = if self.unindexed == 0 {
+            &[][..]
+        } else {
+            &self.data[lazy_from..self.end]
+        };
+        let lazy_ends = memchr::memchr_iter(self.delim, lazy).map(move |i| lazy_from + i + 1);
+        let mut from = self.start;
+        indexed.iter().copied().chain(lazy_ends).map(move |end| {
+            let item = &self.data[from..end];
+            from = end;
+            item
+        })
+    }
+
+    /// Bytes after the last item: the partial item the framer has not closed.
+    pub(crate) fn tail(&self) -> &[u8] {
+        &self.data[self.end..]
+    }
+
+    /// Appends at most `max` bytes read from `input`; returns how many (0 at end of input).
+    pub(crate) fn fill_from(&mut self, input: &mut impl Read, max: usize) -> io::Result<usize> {
+        let len = self.data.len();
+        self.data.resize(len + max, 0);
+        let result = input.read(&mut self.data[len..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        self.data.truncate(len + n);
+        result
+    }
+
+    /// Takes the live items out as a batch of their own, leaving `self` holding only the
+    /// partial tail, copied into a fresh buffer with room for `spare` more bytes. The bulk of
+    /// the data is moved, not copied. `None` when there are no whole items yet.
+    pub(crate) fn take_items(&mut self, spare: usize) -> Option<Batch> {
+        if self.is_empty() {
+            return None;
+        }
+        let tail = self.tail();
+        let mut rest = Batch::with_capacity(tail.len() + spare);
+        rest.data.extend_from_slice(tail);
+        let mut items = std::mem::replace(self, rest);
+        items.data.truncate(items.end);
+        // A short read into a large buffer must not pin the whole buffer while queued:
+        // memory is bounded by the bytes held, not by the buffers that once held them.
+        if items.data.capacity() > items.end + items.end / 8 + 4096 {
+            items.data.shrink_to_fit();
+        }
+        Some(items)
+    }
+
+    /// Number of leading items that fit in `room_items` items and `room_bytes` bytes.
+    pub fn fitting_prefix(&mut self, room_items: usize, room_bytes: usize) -> usize {
+        if self.items() <= room_items && self.bytes() <= room_bytes {
+            return self.items();
+        }
+        self.index();
+        let n = self.items().min(room_items);
+        let start = self.start;
+        self.ends[self.first..self.first + n].partition_point(|&end| end - start <= room_bytes)
+    }
+
+    /// Items wholly contained in the first `bytes` bytes of the live items.
+    pub fn written_prefix(&mut self, bytes: usize) -> Tally {
+        if bytes >= self.bytes() {
+            return self.tally();
+        }
+        self.index();
+        let start = self.start;
+        let n = self.ends[self.first..].partition_point(|&end| end - start <= bytes);
+        let end = if n == 0 {
+            start
+        } else {
+            self.ends[self.first + n - 1]
+        };
+        Tally::new(n, end - start)
+    }
+
+    /// Removes the oldest item; returns its size.
+    pub fn pop_front(&mut self) -> Option<Tally> {
+        self.index();
+        let end = *self.ends.get(self.first)?;
+        let len = end - self.start;
+        self.first += 1;
+        self.start = end;
+        Some(Tally::one(len))
+    }
+
+    /// Removes the first `n` items and returns them as a batch of their own (a copy: callers
+    /// split only at the queue's edge, where the copy is small against the wait it replaces).
+    pub fn split_front(&mut self, n: usize) -> Batch {
+        assert!(n <= self.items());
+        let mut front = Batch::default();
+        if n == 0 {
+            return front;
+        }
+        self.index();
+        let end = self.ends[self.first + n - 1];
+        front.data.extend_from_slice(&self.data[self.start..end]);
+        let base = self.start;
+        front.ends.extend(
+            self.ends[self.first..self.first + n]
+                .iter()
+                .map(|e| e - base),
+        );
+        front.end = end - base;
+        self.first += n;
+        self.start = end;
+        front
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(b: &Batch) -> Vec<&[u8]> {
+        b.iter().collect()
+    }
+
+    #[test]
+    fn counts_and_bytes() {
+        let b = Batch::from_items([&b"ab\n"[..], b"\n", b"cde\n"]);
+        assert_eq!(b.tally(), Tally::new(3, 8));
+        assert_eq!(b.as_bytes(), b"ab\n\ncde\n");
+    }
+
+    #[test]
+    fn pop_front_and_split_front_keep_order() {
+        let mut b = Batch::from_items([&b"a\n"[..], b"bb\n", b"ccc\n", b"d\n"]);
+        assert_eq!(b.pop_front(), Some(Tally::one(2)));
+        let front = b.split_front(2);
+        assert_eq!(items(&front), vec![&b"bb\n"[..], b"ccc\n"]);
+        assert_eq!(items(&b), vec![&b"d\n"[..]]);
+        assert_eq!(b.as_bytes(), b"d\n");
+        assert_eq!(b.pop_front(), Some(Tally::one(2)));
+        assert_eq!(b.pop_front(), None);
+        assert!(b.is_empty());
+        assert_eq!(b.bytes(), 0);
+    }
+
+    #[test]
+    fn fitting_prefix_respects_both_bounds() {
+        let mut b = Batch::from_items([&b"aaaa"[..], b"bb", b"cccc"]);
+        assert_eq!(b.fitting_prefix(10, 100), 3);
+        assert_eq!(b.fitting_prefix(2, 100), 2);
+        assert_eq!(b.fitting_prefix(10, 6), 2);
+        assert_eq!(b.fitting_prefix(10, 5), 1);
+        assert_eq!(b.fitting_prefix(10, 3), 0);
+        assert_eq!(b.fitting_prefix(0, 100), 0);
+    }
+
+    #[test]
+    fn written_prefix_counts_whole_items_only() {
+        let mut b = Batch::from_items([&b"aaaa"[..], b"bb", b"cccc"]);
+        assert_eq!(b.written_prefix(0), Tally::ZERO);
+        assert_eq!(b.written_prefix(5), Tally::new(1, 4));
+        assert_eq!(b.written_prefix(6), Tally::new(2, 6));
+        assert_eq!(b.written_prefix(10), Tally::new(3, 10));
+    }
+
+    #[test]
+    fn take_items_leaves_the_tail() {
+        let mut b = Batch::default();
+        b.data.extend_from_slice(b"one\ntwo\nthr");
+        b.push_unindexed(2, b'\n', 8);
+        let taken = b.take_items(16).unwrap();
+        assert_eq!(taken.as_bytes(), b"one\ntwo\n");
+        assert_eq!(b.data, b"thr");
+        assert!(b.is_empty());
+        assert!(b.take_items(16).is_none());
+        let mut taken = taken;
+        assert_eq!(taken.pop_front(), Some(Tally::one(4)));
+        assert_eq!(items(&taken), vec![&b"two\n"[..]]);
+    }
+
+    #[test]
+    fn unindexed_items_are_found_when_needed() {
+        let mut b = Batch::default();
+        b.data.extend_from_slice(b"a\nbb\nccc\n");
+        b.push_unindexed(3, b'\n', 9);
+        assert_eq!(items(&b), vec![&b"a\n"[..], b"bb\n", b"ccc\n"]);
+        assert_eq!(b.fitting_prefix(10, 5), 2);
+        assert_eq!(b.ends, [2, 5, 9]);
+    }
+}

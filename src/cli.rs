@@ -1,0 +1,152 @@
+//! The command line, as clap sees it. Validation beyond what clap checks lives in
+//! [`crate::config`].
+
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use clap::{Parser, ValueEnum};
+
+/// Default `--cap`: items the queue may hold.
+pub const DEFAULT_CAP: usize = 65_536;
+/// Default `--cap-bytes`.
+pub const DEFAULT_CAP_BYTES: &str = "16MiB";
+/// Default `--max-line` (lowered to `--cap-bytes` when that is smaller).
+pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
+
+/// A bounded pipe buffer with explicit overflow policies and exact accounting.
+///
+/// bpipe sits between a producer and a consumer. It reads stdin into a bounded queue of
+/// items (lines by default) and writes them to stdout. When the queue is full, --policy
+/// decides: block the producer, drop the newest item, slide out the oldest, or fail. At exit
+/// a summary on stderr accounts for every item: in = out + dropped + undelivered.
+#[derive(Debug, Parser)]
+#[command(name = "bpipe", version, max_term_width = 100)]
+pub struct Args {
+    /// Most items the queue holds (lines, records or chunks).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CAP, help_heading = "Queue")]
+    pub cap: usize,
+
+    /// Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB.
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = DEFAULT_CAP_BYTES,
+        value_parser = parse_size,
+        help_heading = "Queue"
+    )]
+    pub cap_bytes: u64,
+
+    /// What to do with an item that finds the queue full.
+    #[arg(short, long, value_enum, default_value_t = PolicyArg::Block, help_heading = "Queue")]
+    pub policy: PolicyArg,
+
+    /// With --policy block: wait at most this long for room (e.g. 200ms, 2s), then apply
+    /// --on-timeout until the consumer takes an item again.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Queue")]
+    pub block_timeout: Option<Duration>,
+
+    /// What --block-timeout falls back to.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "POLICY",
+        default_value_t = ShedArg::Fail,
+        requires = "block_timeout",
+        help_heading = "Queue"
+    )]
+    pub on_timeout: ShedArg,
+
+    /// Items are NUL-terminated records instead of lines.
+    #[arg(short = '0', long, conflicts_with = "chunk", help_heading = "Framing")]
+    pub null: bool,
+
+    /// No framing: items are chunks of at most SIZE bytes, e.g. 64KiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Framing")]
+    pub chunk: Option<u64>,
+
+    /// Most bytes one line or record may hold [default: 1MiB, or --cap-bytes if smaller].
+    /// A longer one is cut into pieces under block and fail, dropped whole (and counted)
+    /// under drop and slide.
+    #[arg(
+        long,
+        value_name = "SIZE",
+        value_parser = parse_size,
+        conflicts_with = "chunk",
+        help_heading = "Framing"
+    )]
+    pub max_line: Option<u64>,
+
+    /// Print no summary at exit (errors are still printed).
+    #[arg(short, long, help_heading = "Reporting")]
+    pub quiet: bool,
+}
+
+/// `--policy` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// Wait for room: the producer is held back. Lossless.
+    Block,
+    /// Discard the incoming item.
+    #[value(alias = "drop-newest")]
+    Drop,
+    /// Discard the oldest queued item to make room.
+    #[value(alias = "drop-oldest")]
+    Slide,
+    /// Deliver what is queued, then exit with status 3.
+    Fail,
+}
+
+/// `--on-timeout` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShedArg {
+    /// Discard the incoming item.
+    #[value(alias = "drop-newest")]
+    Drop,
+    /// Discard the oldest queued item to make room.
+    #[value(alias = "drop-oldest")]
+    Slide,
+    /// Deliver what is queued, then exit with status 3.
+    Fail,
+}
+
+/// Parses a size such as `64KiB`, `16MiB`, `1GB` or `512` (bytes).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|_| format!("expected a size such as 512, 64KiB, 16MiB or 1GB, got '{text}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512"), Ok(512));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn policy_aliases() {
+        let args = Args::try_parse_from(["bpipe", "--policy", "drop-oldest"]).unwrap();
+        assert_eq!(args.policy, PolicyArg::Slide);
+        let args = Args::try_parse_from(["bpipe", "-p", "drop-newest"]).unwrap();
+        assert_eq!(args.policy, PolicyArg::Drop);
+    }
+
+    #[test]
+    fn on_timeout_needs_block_timeout() {
+        assert!(Args::try_parse_from(["bpipe", "--on-timeout", "drop"]).is_err());
+    }
+}

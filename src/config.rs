@@ -1,0 +1,241 @@
+//! Validated settings, built from the parsed command line. Nothing here knows about clap.
+
+use std::fmt;
+
+use crate::cli::{Args, DEFAULT_MAX_LINE, PolicyArg, ShedArg};
+use crate::framing::{Framing, Overlong};
+use crate::policy::{Policy, Shed};
+use crate::queue::Bounds;
+
+/// Bytes asked of one `read`: a full default pipe buffer.
+const READ_SIZE: usize = 64 * 1024;
+/// Largest `read` in `--chunk` mode, however large the chunk.
+const MAX_CHUNK_READ: usize = 1024 * 1024;
+
+/// Everything bpipe needs to run, checked for consistency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub framing: Framing,
+    pub bounds: Bounds,
+    pub policy: Policy,
+    /// Bytes asked of each read.
+    pub read_size: usize,
+    pub quiet: bool,
+}
+
+/// A value clap accepted that bpipe cannot use. Printed as `bpipe: <message>`, status 2.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(message: impl Into<String>) -> Result<Config, UsageError> {
+    Err(UsageError(message.into()))
+}
+
+fn size(bytes: u64) -> String {
+    bytesize::ByteSize(bytes).display().iec().to_string()
+}
+
+impl Config {
+    pub fn from_args(args: &Args) -> Result<Config, UsageError> {
+        if args.cap == 0 {
+            return usage("--cap must be at least 1 item, e.g. --cap 64");
+        }
+        if args.cap_bytes == 0 {
+            return usage("--cap-bytes must be at least 1 byte, e.g. --cap-bytes 16MiB");
+        }
+        let cap_bytes = usize::try_from(args.cap_bytes).unwrap_or(usize::MAX);
+        let policy = match (args.policy, args.block_timeout) {
+            (PolicyArg::Block, timeout) => Policy::Block {
+                timeout,
+                then: match args.on_timeout {
+                    ShedArg::Drop => Shed::Drop,
+                    ShedArg::Slide => Shed::Slide,
+                    ShedArg::Fail => Shed::Fail,
+                },
+            },
+            (_, Some(_)) => {
+                return usage(
+                    "--block-timeout works only with --policy block, \
+                     e.g. --policy block --block-timeout 200ms --on-timeout drop",
+                );
+            }
+            (PolicyArg::Drop, None) => Policy::Shed(Shed::Drop),
+            (PolicyArg::Slide, None) => Policy::Shed(Shed::Slide),
+            (PolicyArg::Fail, None) => Policy::Shed(Shed::Fail),
+        };
+        let (framing, read_size) = if let Some(chunk) = args.chunk {
+            if chunk == 0 {
+                return usage("--chunk must be at least 1 byte, e.g. --chunk 64KiB");
+            }
+            if chunk > args.cap_bytes {
+                return usage(format!(
+                    "--chunk {} exceeds --cap-bytes {}: a chunk must fit in the queue",
+                    size(chunk),
+                    size(args.cap_bytes)
+                ));
+            }
+            let size = chunk as usize;
+            (
+                Framing::Chunks { size },
+                size.clamp(READ_SIZE, MAX_CHUNK_READ),
+            )
+        } else {
+            let max_item = match args.max_line {
+                Some(0) => {
+                    return usage("--max-line must be at least 1 byte, e.g. --max-line 1MiB");
+                }
+                Some(max) if max > args.cap_bytes => {
+                    return usage(format!(
+                        "--max-line {} exceeds --cap-bytes {}: a line must fit in the queue; \
+                         raise --cap-bytes or lower --max-line",
+                        size(max),
+                        size(args.cap_bytes)
+                    ));
+                }
+                Some(max) => max as usize,
+                None => cap_bytes.min(DEFAULT_MAX_LINE as usize),
+            };
+            let overlong = if policy.can_shed() {
+                Overlong::Drop
+            } else {
+                Overlong::Split
+            };
+            let delim = if args.null { 0 } else { b'\n' };
+            (
+                Framing::Delimited {
+                    delim,
+                    max_item,
+                    overlong,
+                },
+                READ_SIZE,
+            )
+        };
+        Ok(Config {
+            framing,
+            bounds: Bounds {
+                items: args.cap,
+                bytes: cap_bytes,
+            },
+            policy,
+            read_size,
+            quiet: args.quiet,
+        })
+    }
+
+    /// What one item is called in messages.
+    pub fn item_noun(&self) -> &'static str {
+        match self.framing {
+            Framing::Delimited { delim: b'\n', .. } => "lines",
+            Framing::Delimited { .. } => "records",
+            Framing::Chunks { .. } => "chunks",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn config(args: &[&str]) -> Result<Config, UsageError> {
+        let mut argv = vec!["bpipe"];
+        argv.extend_from_slice(args);
+        Config::from_args(&Args::try_parse_from(argv).expect("clap accepts"))
+    }
+
+    fn error(args: &[&str]) -> String {
+        config(args).unwrap_err().0
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.bounds,
+            Bounds {
+                items: 65_536,
+                bytes: 16 << 20
+            }
+        );
+        assert_eq!(c.policy, Policy::BLOCK);
+        assert_eq!(
+            c.framing,
+            Framing::Delimited {
+                delim: b'\n',
+                max_item: 1 << 20,
+                overlong: Overlong::Split
+            }
+        );
+    }
+
+    #[test]
+    fn max_line_defaults_to_cap_bytes_when_smaller() {
+        let c = config(&["--cap-bytes", "4KiB"]).unwrap();
+        assert_eq!(c.framing.max_item(), 4096);
+    }
+
+    #[test]
+    fn shedding_policies_drop_overlong_lines() {
+        let c = config(&["--policy", "slide", "-0"]).unwrap();
+        assert_eq!(
+            c.framing,
+            Framing::Delimited {
+                delim: 0,
+                max_item: 1 << 20,
+                overlong: Overlong::Drop
+            }
+        );
+        let c = config(&["--block-timeout", "1s", "--on-timeout", "drop"]).unwrap();
+        assert_eq!(
+            c.policy,
+            Policy::Block {
+                timeout: Some(Duration::from_secs(1)),
+                then: Shed::Drop
+            }
+        );
+        assert!(matches!(
+            c.framing,
+            Framing::Delimited {
+                overlong: Overlong::Drop,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unusable_values_name_the_flag_and_the_accepted_form() {
+        assert!(error(&["--cap", "0"]).starts_with("--cap must be at least 1"));
+        assert!(error(&["--cap-bytes", "0"]).starts_with("--cap-bytes must be at least 1"));
+        assert!(error(&["--chunk", "0"]).starts_with("--chunk must be at least 1"));
+        assert!(error(&["--max-line", "0"]).starts_with("--max-line must be at least 1"));
+        assert_eq!(
+            error(&["--cap-bytes", "1MiB", "--max-line", "2MiB"]),
+            "--max-line 2.0 MiB exceeds --cap-bytes 1.0 MiB: a line must fit in the queue; \
+             raise --cap-bytes or lower --max-line"
+        );
+        assert!(
+            error(&["--cap-bytes", "1KiB", "--chunk", "2KiB"])
+                .starts_with("--chunk 2.0 KiB exceeds")
+        );
+        assert!(
+            error(&["--policy", "drop", "--block-timeout", "1s"])
+                .starts_with("--block-timeout works only with --policy block")
+        );
+    }
+
+    #[test]
+    fn chunk_reads_are_sized_to_the_chunk_within_limits() {
+        assert_eq!(config(&["--chunk", "1KiB"]).unwrap().read_size, 64 << 10);
+        assert_eq!(config(&["--chunk", "256KiB"]).unwrap().read_size, 256 << 10);
+        assert_eq!(config(&["--chunk", "8MiB"]).unwrap().read_size, 1 << 20);
+    }
+}

@@ -1,0 +1,44 @@
+//! Exit statuses: one place, so scripts can rely on them.
+
+use std::process::ExitCode;
+
+/// bpipe's exit statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Input drained to the end, or the consumer closed the pipe (like `pv` and `head`).
+    Success,
+    /// A read or write failed (other than a closed pipe).
+    Error,
+    /// Bad command line; nothing was read.
+    Usage,
+    /// The queue was full under `--policy fail` (or `--on-timeout fail`).
+    QueueFull,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Error => 1,
+            Exit::Usage => 2,
+            Exit::QueueFull => 3,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_distinct_and_stable() {
+        let all = [Exit::Success, Exit::Error, Exit::Usage, Exit::QueueFull];
+        assert_eq!(all.map(Exit::code), [0, 1, 2, 3]);
+    }
+}

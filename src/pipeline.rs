@@ -1,0 +1,75 @@
+//! The pipeline: a reader thread and a writer thread around one queue, and how it ended.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::framing::Framer;
+use crate::queue::{Bound, Queue};
+use crate::reader::{self, ReadEnd};
+use crate::stats::Stats;
+use crate::writer;
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum End {
+    /// All input was read and everything queued was written.
+    Drained,
+    /// The consumer closed stdout; reading stopped.
+    OutputClosed,
+    /// The queue was full under `fail`; what was queued has been written.
+    Full(Bound),
+    /// Reading stdin failed; what was read before has been written.
+    ReadFailed(io::Error),
+    /// Writing stdout failed.
+    WriteFailed(io::Error),
+}
+
+/// The end of a run with its final counters.
+#[derive(Debug)]
+pub struct Outcome {
+    pub end: End,
+    pub stats: Stats,
+    pub elapsed: Duration,
+}
+
+/// Runs bpipe from `input` to `output` until the input is drained or the output fails.
+///
+/// When the output closes, this returns without waiting for the reader thread, which may be
+/// blocked reading from an idle producer: the process is expected to exit soon after.
+pub fn run<R, W>(config: &Config, mut input: R, mut output: W) -> Outcome
+where
+    R: Read + Send + 'static,
+    W: Write + Send + 'static,
+{
+    let started = Instant::now();
+    let queue = Arc::new(Queue::new(config.bounds));
+    let reader = {
+        let queue = Arc::clone(&queue);
+        let framer = Framer::new(config.framing);
+        let (policy, read_size) = (config.policy, config.read_size);
+        thread::Builder::new()
+            .name("bpipe-reader".into())
+            .spawn(move || reader::run(&mut input, framer, &queue, policy, read_size))
+            .expect("spawning the reader thread")
+    };
+    let written = writer::run(&mut output, &queue);
+    let end = match written {
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => End::OutputClosed,
+        Err(e) => End::WriteFailed(e),
+        Ok(()) => match reader.join() {
+            Ok(Ok(ReadEnd::Eof)) => End::Drained,
+            Ok(Ok(ReadEnd::OutputClosed)) => End::OutputClosed,
+            Ok(Ok(ReadEnd::Full(bound))) => End::Full(bound),
+            Ok(Err(e)) => End::ReadFailed(e),
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+    };
+    Outcome {
+        end,
+        stats: queue.stats(),
+        elapsed: started.elapsed(),
+    }
+}

@@ -1,0 +1,479 @@
+//! The bounded queue between the reader and the writer, where the overflow policy acts.
+//!
+//! A `Mutex` + `Condvar` queue of [`Batch`]es rather than a channel: `slide` must take items
+//! from the front that a channel would not give back, and both bounds (items and bytes) must
+//! be checked against the same state the counters live in. Each side waits on its own
+//! condition and is woken only when it is actually waiting, so the hot path makes no
+//! futex calls.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytesize::ByteSize;
+
+use crate::batch::Batch;
+use crate::policy::{Policy, Shed};
+use crate::stats::Stats;
+use crate::tally::Tally;
+
+/// The queue's two bounds; whichever is reached first makes it full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    pub items: usize,
+    pub bytes: usize,
+}
+
+/// Which bound was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    Items(usize),
+    Bytes(usize),
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Bound::Items(n) => write!(f, "--cap {n} items"),
+            Bound::Bytes(n) => write!(f, "--cap-bytes {}", ByteSize(n as u64).display().iec()),
+        }
+    }
+}
+
+/// Why the reader must stop pushing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The writer is gone (stdout closed): nothing more can be delivered.
+    Closed,
+    /// The queue was full under `fail`.
+    Full(Bound),
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    batches: VecDeque<Batch>,
+    stats: Stats,
+    /// Number of times the writer has taken from the queue: a wait that outlasts
+    /// `--block-timeout` sheds until this moves on.
+    pops: u64,
+    /// Set by a block timeout: shed without waiting while `pops` still equals this.
+    shedding_at: Option<u64>,
+    input_done: bool,
+    output_closed: bool,
+    reader_waiting: bool,
+    writer_waiting: bool,
+}
+
+/// The bounded queue. The reader calls [`Queue::push`] and [`Queue::finish_input`]; the
+/// writer calls [`Queue::pop`] and, if stdout fails, [`Queue::close_output`].
+#[derive(Debug)]
+pub struct Queue {
+    bounds: Bounds,
+    inner: Mutex<Inner>,
+    room: Condvar,
+    ready: Condvar,
+}
+
+impl Inner {
+    fn enqueue(&mut self, batch: Batch, ready: &Condvar) {
+        self.stats.depth += batch.tally();
+        self.stats.max_depth = self.stats.max_depth.max(self.stats.depth);
+        self.batches.push_back(batch);
+        if self.writer_waiting {
+            ready.notify_one();
+        }
+    }
+
+    /// Discards the oldest queued item.
+    fn drop_oldest(&mut self) -> Tally {
+        let Some(front) = self.batches.front_mut() else {
+            return Tally::ZERO;
+        };
+        let gone = front.pop_front().unwrap_or_default();
+        if front.is_empty() {
+            self.batches.pop_front();
+        }
+        self.stats.depth -= gone;
+        gone
+    }
+}
+
+impl Queue {
+    pub fn new(bounds: Bounds) -> Queue {
+        assert!(
+            bounds.items > 0 && bounds.bytes > 0,
+            "queue bounds must be positive"
+        );
+        Queue {
+            bounds,
+            inner: Mutex::new(Inner::default()),
+            room: Condvar::new(),
+            ready: Condvar::new(),
+        }
+    }
+
+    pub fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere must not turn into a second panic here: the counters stay usable.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A consistent copy of the counters.
+    pub fn stats(&self) -> Stats {
+        self.lock().stats
+    }
+
+    fn room_in(&self, inner: &Inner) -> (usize, usize) {
+        let depth = inner.stats.depth;
+        (
+            self.bounds.items.saturating_sub(depth.items as usize),
+            self.bounds.bytes.saturating_sub(depth.bytes as usize),
+        )
+    }
+
+    fn full_bound(&self, inner: &Inner) -> Bound {
+        if inner.stats.depth.items as usize >= self.bounds.items {
+            Bound::Items(self.bounds.items)
+        } else {
+            Bound::Bytes(self.bounds.bytes)
+        }
+    }
+
+    /// Queues the items of `batch`, applying `policy` to those that do not fit. Every item
+    /// is counted as input and ends up queued, dropped or (on a stop) undelivered/dropped.
+    /// Each item must fit in an empty queue (the framer's `max_item` sees to that).
+    pub fn push(&self, mut batch: Batch, policy: Policy) -> Result<(), Stop> {
+        let mut inner = self.lock();
+        inner.stats.input += batch.tally();
+        let mut deadline: Option<(Instant, u64)> = None;
+        loop {
+            if inner.output_closed {
+                inner.stats.undelivered += batch.tally();
+                return Err(Stop::Closed);
+            }
+            let (room_items, room_bytes) = self.room_in(&inner);
+            let fit = batch.fitting_prefix(room_items, room_bytes);
+            if fit == batch.items() {
+                if fit > 0 {
+                    inner.enqueue(batch, &self.ready);
+                }
+                return Ok(());
+            }
+            if fit > 0 {
+                inner.enqueue(batch.split_front(fit), &self.ready);
+            }
+            // The first item left does not fit.
+            let shed = match policy {
+                Policy::Shed(shed) => shed,
+                Policy::Block { then, .. } if inner.shedding_at == Some(inner.pops) => then,
+                Policy::Block { timeout, .. } => {
+                    let since = Instant::now();
+                    inner.reader_waiting = true;
+                    inner = match timeout {
+                        None => self.room.wait(inner).unwrap_or_else(|e| e.into_inner()),
+                        Some(timeout) => {
+                            // The wait restarts whenever the consumer makes progress.
+                            let pops = inner.pops;
+                            let until = match deadline {
+                                Some((until, at)) if at == pops => until,
+                                _ => deadline.insert((since + timeout, pops)).0,
+                            };
+                            let left = until.saturating_duration_since(since);
+                            let (mut guard, result) = self
+                                .room
+                                .wait_timeout(inner, left)
+                                .unwrap_or_else(|e| e.into_inner());
+                            if result.timed_out() && guard.pops == pops {
+                                guard.shedding_at = Some(pops);
+                            }
+                            guard
+                        }
+                    };
+                    inner.reader_waiting = false;
+                    inner.stats.blocked += since.elapsed();
+                    continue;
+                }
+            };
+            match shed {
+                Shed::Drop if room_items == 0 => {
+                    inner.stats.dropped += batch.tally();
+                    return Ok(());
+                }
+                Shed::Drop => {
+                    let gone = batch.pop_front().unwrap_or_default();
+                    inner.stats.dropped += gone;
+                }
+                Shed::Slide => {
+                    let gone = inner.drop_oldest();
+                    debug_assert!(!gone.is_zero(), "an item did not fit in an empty queue");
+                    inner.stats.dropped += gone;
+                    if gone.is_zero() {
+                        // Cannot happen with a valid config; never spin.
+                        inner.enqueue(batch, &self.ready);
+                        return Ok(());
+                    }
+                }
+                Shed::Fail => {
+                    inner.stats.dropped += batch.tally();
+                    return Err(Stop::Full(self.full_bound(&inner)));
+                }
+            }
+        }
+    }
+
+    /// Counts items read but shed before they could be queued (over-long items, or what
+    /// was left in hand when `fail` stopped the reader).
+    pub fn discard(&self, gone: Tally, overlong: bool) {
+        if gone.is_zero() {
+            return;
+        }
+        let mut inner = self.lock();
+        inner.stats.input += gone;
+        inner.stats.dropped += gone;
+        if overlong {
+            inner.stats.overlong += gone;
+        }
+    }
+
+    /// The reader has reached the end of its input: the writer drains what is left.
+    pub fn finish_input(&self) {
+        let mut inner = self.lock();
+        inner.input_done = true;
+        self.ready.notify_all();
+    }
+
+    /// Records `written` as delivered, then waits for work and moves whole batches into
+    /// `into` (at least one, and more while they add up to no more than `max_bytes`).
+    /// Returns false once the input is finished and the queue is empty.
+    pub fn pop(&self, written: Tally, into: &mut Vec<Batch>, max_bytes: usize) -> bool {
+        let mut inner = self.lock();
+        inner.stats.output += written;
+        inner.stats.in_flight -= written;
+        debug_assert!(inner.stats.in_flight.is_zero());
+        while inner.batches.is_empty() {
+            if inner.input_done || inner.output_closed {
+                return false;
+            }
+            inner.writer_waiting = true;
+            inner = self.ready.wait(inner).unwrap_or_else(|e| e.into_inner());
+            inner.writer_waiting = false;
+        }
+        let mut taken = Tally::ZERO;
+        while let Some(front) = inner.batches.front() {
+            if !into.is_empty() && taken.bytes as usize + front.bytes() > max_bytes {
+                break;
+            }
+            let batch = inner.batches.pop_front().expect("front exists");
+            taken += batch.tally();
+            into.push(batch);
+        }
+        inner.stats.depth -= taken;
+        inner.stats.in_flight = taken;
+        inner.pops += 1;
+        if inner.reader_waiting {
+            self.room.notify_one();
+        }
+        true
+    }
+
+    /// Stdout is gone: `written` of the batches in hand reached it, `lost` did not; whatever is
+    /// still queued will never be delivered. Wakes a reader waiting for room.
+    pub fn close_output(&self, written: Tally, lost: Tally) {
+        let mut inner = self.lock();
+        inner.stats.output += written;
+        inner.stats.undelivered += lost;
+        inner.stats.in_flight = Tally::ZERO;
+        let queued = inner.stats.depth;
+        inner.stats.undelivered += queued;
+        inner.stats.depth = Tally::ZERO;
+        inner.batches.clear();
+        inner.output_closed = true;
+        self.room.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Duration;
+
+    fn batch(items: &[&str]) -> Batch {
+        Batch::from_items(items.iter().map(|s| s.as_bytes()))
+    }
+
+    fn queue(items: usize, bytes: usize) -> Queue {
+        Queue::new(Bounds { items, bytes })
+    }
+
+    /// Pops everything queued, returning the items as strings.
+    fn drain(q: &Queue) -> Vec<String> {
+        q.finish_input();
+        let mut out = Vec::new();
+        let mut into = Vec::new();
+        let mut written = Tally::ZERO;
+        while q.pop(written, &mut into, usize::MAX) {
+            written = Tally::ZERO;
+            for b in into.drain(..) {
+                written += b.tally();
+                out.extend(b.iter().map(|i| String::from_utf8(i.to_vec()).unwrap()));
+            }
+        }
+        out
+    }
+
+    const DROP: Policy = Policy::Shed(Shed::Drop);
+    const SLIDE: Policy = Policy::Shed(Shed::Slide);
+    const FAIL: Policy = Policy::Shed(Shed::Fail);
+
+    #[test]
+    fn drop_sheds_the_newest_items() {
+        let q = queue(3, 1000);
+        q.push(batch(&["a", "b"]), DROP).unwrap();
+        q.push(batch(&["c", "d", "e"]), DROP).unwrap();
+        let stats = q.stats();
+        assert_eq!(stats.dropped, Tally::new(2, 2));
+        assert_eq!(stats.max_depth, Tally::new(3, 3));
+        assert_eq!(drain(&q), ["a", "b", "c"]);
+        assert!(q.stats().balanced());
+    }
+
+    #[test]
+    fn drop_on_the_byte_bound_keeps_later_items_that_fit() {
+        let q = queue(100, 5);
+        q.push(batch(&["aaa", "bbb", "c", "dd"]), DROP).unwrap();
+        assert_eq!(q.stats().dropped, Tally::new(2, 5));
+        assert_eq!(drain(&q), ["aaa", "c"]);
+    }
+
+    #[test]
+    fn slide_sheds_the_oldest_items() {
+        let q = queue(3, 1000);
+        q.push(batch(&["a", "b"]), SLIDE).unwrap();
+        q.push(batch(&["c", "d", "e"]), SLIDE).unwrap();
+        assert_eq!(q.stats().dropped, Tally::new(2, 2));
+        assert_eq!(drain(&q), ["c", "d", "e"]);
+        assert!(q.stats().balanced());
+    }
+
+    #[test]
+    fn slide_on_the_byte_bound_frees_just_enough() {
+        let q = queue(100, 6);
+        q.push(batch(&["aa", "bb", "cc"]), SLIDE).unwrap();
+        q.push(batch(&["dddd"]), SLIDE).unwrap();
+        assert_eq!(drain(&q), ["cc", "dddd"]);
+        assert_eq!(q.stats().dropped, Tally::new(2, 4));
+    }
+
+    #[test]
+    fn fail_names_the_bound_and_counts_the_rest() {
+        let q = queue(2, 1000);
+        assert_eq!(
+            q.push(batch(&["a", "b", "c"]), FAIL),
+            Err(Stop::Full(Bound::Items(2)))
+        );
+        let q2 = queue(100, 3);
+        assert_eq!(
+            q2.push(batch(&["aa", "bb"]), FAIL),
+            Err(Stop::Full(Bound::Bytes(3)))
+        );
+        assert_eq!(q.stats().dropped, Tally::new(1, 1));
+        assert_eq!(drain(&q), ["a", "b"]);
+        assert!(q.stats().balanced());
+    }
+
+    #[test]
+    fn block_loses_nothing_and_keeps_order() {
+        let q = Arc::new(queue(4, 10));
+        let producer = {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                for i in 0..1000 {
+                    let items: Vec<String> = (0..3).map(|j| format!("{}", i * 3 + j)).collect();
+                    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+                    q.push(batch(&refs), Policy::BLOCK).unwrap();
+                }
+                q.finish_input();
+            })
+        };
+        let mut got = Vec::new();
+        let mut into = Vec::new();
+        let mut written = Tally::ZERO;
+        while q.pop(written, &mut into, usize::MAX) {
+            written = Tally::ZERO;
+            for b in into.drain(..) {
+                let depth = q.stats().depth;
+                assert!(
+                    depth.items <= 4 && depth.bytes <= 10,
+                    "bound exceeded: {depth:?}"
+                );
+                written += b.tally();
+                got.extend(b.iter().map(|i| String::from_utf8(i.to_vec()).unwrap()));
+            }
+        }
+        producer.join().unwrap();
+        let want: Vec<String> = (0..3000).map(|i| i.to_string()).collect();
+        assert_eq!(got, want);
+        let stats = q.stats();
+        assert!(stats.balanced());
+        assert_eq!(stats.dropped, Tally::ZERO);
+        assert!(stats.max_depth.items <= 4 && stats.max_depth.bytes <= 10);
+    }
+
+    #[test]
+    fn block_timeout_sheds_until_the_consumer_moves() {
+        let q = queue(1, 100);
+        let policy = Policy::Block {
+            timeout: Some(Duration::from_millis(1)),
+            then: Shed::Drop,
+        };
+        q.push(batch(&["a"]), policy).unwrap();
+        // No consumer: the wait times out, then everything that finds the queue full is shed
+        // at once (no second wait).
+        q.push(batch(&["b", "c"]), policy).unwrap();
+        let stats = q.stats();
+        assert_eq!(stats.dropped, Tally::new(2, 2));
+        assert!(stats.blocked >= Duration::from_millis(1));
+        assert_eq!(drain(&q), ["a"]);
+    }
+
+    #[test]
+    fn block_timeout_then_fail_stops() {
+        let q = queue(1, 100);
+        let policy = Policy::Block {
+            timeout: Some(Duration::from_millis(1)),
+            then: Shed::Fail,
+        };
+        q.push(batch(&["a"]), policy).unwrap();
+        assert_eq!(
+            q.push(batch(&["b"]), policy),
+            Err(Stop::Full(Bound::Items(1)))
+        );
+    }
+
+    #[test]
+    fn closed_output_wakes_a_blocked_reader_and_counts_undelivered() {
+        let q = Arc::new(queue(1, 100));
+        q.push(batch(&["a"]), Policy::BLOCK).unwrap();
+        let reader = {
+            let q = Arc::clone(&q);
+            thread::spawn(move || q.push(batch(&["b", "c"]), Policy::BLOCK))
+        };
+        // Take "a" and pretend the write failed, while the reader may be waiting.
+        let mut into = Vec::new();
+        assert!(q.pop(Tally::ZERO, &mut into, usize::MAX));
+        q.close_output(Tally::ZERO, into[0].tally());
+        // "b" may have been queued before the close: either way it is undelivered.
+        assert_eq!(reader.join().unwrap(), Err(Stop::Closed));
+        let stats = q.stats();
+        assert_eq!(stats.undelivered, Tally::new(3, 3));
+        assert!(stats.balanced());
+    }
+}

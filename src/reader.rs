@@ -1,0 +1,78 @@
+//! The reader: stdin → framer → queue.
+
+use std::io::{self, ErrorKind, Read};
+
+use crate::batch::Batch;
+use crate::framing::Framer;
+use crate::policy::Policy;
+use crate::queue::{Bound, Queue, Stop};
+
+/// How the reader finished without an I/O error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// End of input: everything read was queued or shed.
+    Eof,
+    /// Stdout closed: reading stopped.
+    OutputClosed,
+    /// The queue was full under `fail`.
+    Full(Bound),
+}
+
+/// Reads `input` to its end, framing it and pushing items into `queue` after every read, so
+/// a lone line is queued at once. Always marks the input finished, also on error.
+pub fn run(
+    input: &mut impl Read,
+    mut framer: Framer,
+    queue: &Queue,
+    policy: Policy,
+    read_size: usize,
+) -> io::Result<ReadEnd> {
+    let result = read_loop(input, &mut framer, queue, policy, read_size);
+    queue.finish_input();
+    result
+}
+
+fn read_loop(
+    input: &mut impl Read,
+    framer: &mut Framer,
+    queue: &Queue,
+    policy: Policy,
+    read_size: usize,
+) -> io::Result<ReadEnd> {
+    let mut batch = Batch::with_capacity(read_size);
+    loop {
+        let n = match batch.fill_from(input, read_size) {
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => {
+                // Deliver what came before the error, the unfinished item included.
+                queue.discard(framer.finish(&mut batch), true);
+                if let Some(items) = batch.take_items(0) {
+                    let _ = queue.push(items, policy);
+                }
+                return Err(e);
+            }
+        };
+        let overlong = if n == 0 {
+            framer.finish(&mut batch)
+        } else {
+            framer.frame(&mut batch)
+        };
+        queue.discard(overlong, true);
+        if let Some(items) = batch.take_items(read_size) {
+            match queue.push(items, policy) {
+                Ok(()) => {}
+                Err(Stop::Closed) => return Ok(ReadEnd::OutputClosed),
+                Err(Stop::Full(bound)) => {
+                    // What is still in hand was read but will never be queued: count it.
+                    queue.discard(framer.finish(&mut batch), true);
+                    queue.discard(batch.tally(), false);
+                    return Ok(ReadEnd::Full(bound));
+                }
+            }
+        }
+        if n == 0 {
+            return Ok(ReadEnd::Eof);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The counters: one place that the queue updates and the reporter reads.
+
+use std::time::Duration;
+
+use crate::tally::Tally;
+
+/// A consistent snapshot of everything bpipe counts. At any moment
+/// `input = output + dropped + undelivered + depth + in_flight`, in items and in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Items framed from stdin.
+    pub input: Tally,
+    /// Items written to stdout in full.
+    pub output: Tally,
+    /// Items shed by the policy, including over-long items dropped by the framer.
+    pub dropped: Tally,
+    /// Of `dropped`: over-long items dropped whole (longer than `--max-line`).
+    pub overlong: Tally,
+    /// Items queued or being written when stdout closed (or bpipe was stopped).
+    pub undelivered: Tally,
+    /// Items in the queue now.
+    pub depth: Tally,
+    /// Items taken from the queue and being written now.
+    pub in_flight: Tally,
+    /// High-water mark of `depth`, items and bytes each on its own.
+    pub max_depth: Tally,
+    /// Time the reader spent waiting for room.
+    pub blocked: Duration,
+}
+
+impl Stats {
+    /// Whether the books balance: every item that came in is accounted for exactly once.
+    pub fn balanced(&self) -> bool {
+        self.input == self.output + self.dropped + self.undelivered + self.depth + self.in_flight
+    }
+}
