@@ -16,8 +16,11 @@ use crate::tally::Tally;
 /// batch. On the lossless fast path nobody ever needs them.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// The bytes: live items from `start` to `end`, then any partial tail.
+    /// The buffer: live items from `start` to `end`, then any partial tail up to `filled`.
+    /// All of it is initialized, so that a recycled buffer is read into without zeroing.
     pub(crate) data: Vec<u8>,
+    /// Bytes of `data` in use.
+    pub(crate) filled: usize,
     /// Offset in `data` where the first live item starts.
     pub(crate) start: usize,
     /// Offset in `data` where the last live item ends.
@@ -32,19 +35,45 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn with_capacity(bytes: usize) -> Batch {
-        Batch {
-            data: Vec::with_capacity(bytes),
-            ..Batch::default()
+    /// An empty batch reading into `buffer` (whose contents do not matter).
+    pub fn with_buffer(buffer: Vec<u8>) -> Batch {
+        Batch { data: buffer, ..Batch::default() }
+    }
+
+    /// Gives the buffer back for reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.data
+    }
+
+    /// Appends bytes after `filled`.
+    pub(crate) fn append(&mut self, bytes: &[u8]) {
+        let to = self.filled + bytes.len();
+        if self.data.len() < to {
+            self.data.resize(to, 0);
         }
+        self.data[self.filled..to].copy_from_slice(bytes);
+        self.filled = to;
+    }
+
+    /// Removes `range` (within the unfinished tail) from the buffer.
+    pub(crate) fn remove(&mut self, range: std::ops::Range<usize>) {
+        debug_assert!(range.start >= self.end && range.end <= self.filled);
+        self.data.copy_within(range.end..self.filled, range.start);
+        self.filled -= range.len();
+    }
+
+    /// Forgets the unfinished tail from `len` on.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        debug_assert!(len >= self.end && len <= self.filled);
+        self.filled = len;
     }
 
     /// A batch holding `items` as they are, for tests and callers that already have items.
     pub fn from_items<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Batch {
         let mut batch = Batch::default();
         for item in items {
-            batch.data.extend_from_slice(item);
-            batch.push_end(batch.data.len());
+            batch.append(item);
+            batch.push_end(batch.filled);
         }
         batch
     }
@@ -126,36 +155,52 @@ impl Batch {
 
     /// Bytes after the last item: the partial item the framer has not closed.
     pub(crate) fn tail(&self) -> &[u8] {
-        &self.data[self.end..]
+        &self.data[self.end..self.filled]
     }
 
     /// Appends at most `max` bytes read from `input`; returns how many (0 at end of input).
     pub(crate) fn fill_from(&mut self, input: &mut impl Read, max: usize) -> io::Result<usize> {
-        let len = self.data.len();
-        self.data.resize(len + max, 0);
-        let result = input.read(&mut self.data[len..]);
-        let n = *result.as_ref().unwrap_or(&0);
-        self.data.truncate(len + n);
-        result
+        let to = self.filled + max;
+        if self.data.len() < to {
+            self.data.resize(to, 0);
+        }
+        let n = input.read(&mut self.data[self.filled..to])?;
+        self.filled += n;
+        Ok(n)
     }
 
     /// Takes the live items out as a batch of their own, leaving `self` holding only the
-    /// partial tail, copied into a fresh buffer with room for `spare` more bytes. The bulk of
-    /// the data is moved, not copied. `None` when there are no whole items yet.
-    pub(crate) fn take_items(&mut self, spare: usize) -> Option<Batch> {
+    /// partial tail, with room for `spare` more bytes. `None` when there are no whole items.
+    ///
+    /// The bulk of the data is moved, not copied: `self` continues in a buffer from `buffer`
+    /// (given the size it needs). But when the items fill only a little of a large buffer (a
+    /// short read), they are copied out instead and `self` keeps its buffer: memory is bounded
+    /// by the bytes queued, not by the buffers that once held them.
+    pub(crate) fn take_items(
+        &mut self,
+        spare: usize,
+        buffer: impl FnOnce(usize) -> Vec<u8>,
+    ) -> Option<Batch> {
         if self.is_empty() {
             return None;
         }
-        let tail = self.tail();
-        let mut rest = Batch::with_capacity(tail.len() + spare);
-        rest.data.extend_from_slice(tail);
-        let mut items = std::mem::replace(self, rest);
-        items.data.truncate(items.end);
-        // A short read into a large buffer must not pin the whole buffer while queued:
-        // memory is bounded by the bytes held, not by the buffers that once held them.
-        if items.data.capacity() > items.end + items.end / 8 + 4096 {
-            items.data.shrink_to_fit();
+        let tail = self.filled - self.end;
+        if self.data.len() > self.end + self.end / 8 + 4096 {
+            let mut items = Batch::default();
+            items.append(&self.data[self.start..self.end]);
+            let base = self.start;
+            items.ends.extend(self.ends[self.first..].iter().map(|e| e - base));
+            items.end = self.end - base;
+            items.unindexed = self.unindexed;
+            items.delim = self.delim;
+            self.data.copy_within(self.end..self.filled, 0);
+            *self = Batch { filled: tail, ..Batch::with_buffer(std::mem::take(&mut self.data)) };
+            return Some(items);
         }
+        let mut rest = Batch::with_buffer(buffer(tail + spare));
+        rest.append(self.tail());
+        let mut items = std::mem::replace(self, rest);
+        items.filled = items.end;
         Some(items)
     }
 
@@ -206,7 +251,7 @@ impl Batch {
         }
         self.index();
         let end = self.ends[self.first + n - 1];
-        front.data.extend_from_slice(&self.data[self.start..end]);
+        front.append(&self.data[self.start..end]);
         let base = self.start;
         front.ends.extend(
             self.ends[self.first..self.first + n]
@@ -272,13 +317,13 @@ mod tests {
     #[test]
     fn take_items_leaves_the_tail() {
         let mut b = Batch::default();
-        b.data.extend_from_slice(b"one\ntwo\nthr");
+        b.append(b"one\ntwo\nthr");
         b.push_unindexed(2, b'\n', 8);
-        let taken = b.take_items(16).unwrap();
+        let taken = b.take_items(16, Vec::with_capacity).unwrap();
         assert_eq!(taken.as_bytes(), b"one\ntwo\n");
-        assert_eq!(b.data, b"thr");
+        assert_eq!(b.tail(), b"thr");
         assert!(b.is_empty());
-        assert!(b.take_items(16).is_none());
+        assert!(b.take_items(16, Vec::with_capacity).is_none());
         let mut taken = taken;
         assert_eq!(taken.pop_front(), Some(Tally::one(4)));
         assert_eq!(items(&taken), vec![&b"two\n"[..]]);
@@ -287,10 +332,22 @@ mod tests {
     #[test]
     fn unindexed_items_are_found_when_needed() {
         let mut b = Batch::default();
-        b.data.extend_from_slice(b"a\nbb\nccc\n");
+        b.append(b"a\nbb\nccc\n");
         b.push_unindexed(3, b'\n', 9);
         assert_eq!(items(&b), vec![&b"a\n"[..], b"bb\n", b"ccc\n"]);
         assert_eq!(b.fitting_prefix(10, 5), 2);
         assert_eq!(b.ends, [2, 5, 9]);
+    }
+
+    #[test]
+    fn a_short_read_in_a_big_buffer_is_copied_out() {
+        let mut b = Batch::with_buffer(vec![0; 1 << 20]);
+        b.append(b"one\nt");
+        b.push_unindexed(1, b'\n', 4);
+        let taken = b.take_items(16, |_| unreachable!("the big buffer stays")).unwrap();
+        assert_eq!(taken.as_bytes(), b"one\n");
+        assert!(taken.data.len() < 4096);
+        assert_eq!(b.data.len(), 1 << 20);
+        assert_eq!(b.tail(), b"t");
     }
 }

@@ -66,7 +66,7 @@ impl Framer {
         match self.framing {
             Framing::Chunks { size } => {
                 let mut start = batch.end;
-                let len = batch.data.len();
+                let len = batch.filled;
                 while start < len {
                     start = len.min(start + size);
                     batch.push_end(start);
@@ -91,28 +91,28 @@ impl Framer {
         let mut dropped = Tally::ZERO;
         let mut start = batch.end;
         let mut pos = start + self.scanned;
-        if self.discarding.is_none() && batch.data.len() - start < max {
+        if self.discarding.is_none() && batch.filled - start < max {
             // Fast path: nothing here can be over-long, so count the items instead of
             // recording each one's end (the batch finds them if a policy ever needs them).
-            if let Some(last) = memrchr(delim, &batch.data[pos..]) {
+            if let Some(last) = memrchr(delim, &batch.data[pos..batch.filled]) {
                 let end = pos + last + 1;
                 let count = memchr_iter(delim, &batch.data[pos..end]).count();
                 batch.push_unindexed(count, delim, end);
                 start = end;
             }
-            self.scanned = batch.data.len() - start;
+            self.scanned = batch.filled - start;
             return dropped;
         }
-        while let Some(i) = memchr(delim, &batch.data[pos..]) {
+        while let Some(i) = memchr(delim, &batch.data[pos..batch.filled]) {
             let end = pos + i + 1;
             let len = end - start;
             if let Some(gone) = self.discarding.take() {
                 dropped += Tally::one(gone + len);
-                batch.data.drain(start..end);
+                batch.remove(start..end);
                 pos = start;
             } else if len > max && overlong == Overlong::Drop {
                 dropped += Tally::one(len);
-                batch.data.drain(start..end);
+                batch.remove(start..end);
                 pos = start;
             } else {
                 while end - start > max {
@@ -125,22 +125,22 @@ impl Framer {
             }
         }
         // What is left has no delimiter: keep it for the next read, within the bound.
-        let tail = batch.data.len() - start;
+        let tail = batch.filled - start;
         if let Some(gone) = self.discarding.as_mut() {
             *gone += tail;
-            batch.data.truncate(start);
+            batch.truncate(start);
         } else if overlong == Overlong::Drop && tail > max {
             self.discarding = Some(tail);
-            batch.data.truncate(start);
+            batch.truncate(start);
         } else if overlong == Overlong::Split {
             // Cut as soon as a piece is full: a delimiter after it would make the item too
             // long anyway, so the cut is the same whatever the read boundaries.
-            while batch.data.len() - start >= max {
+            while batch.filled - start >= max {
                 start += max;
                 batch.push_end(start);
             }
         }
-        self.scanned = batch.data.len() - start;
+        self.scanned = batch.filled - start;
         dropped
     }
 
@@ -149,13 +149,13 @@ impl Framer {
     pub fn finish(&mut self, batch: &mut Batch) -> Tally {
         self.scanned = 0;
         let start = batch.end;
-        let tail = batch.data.len() - start;
+        let tail = batch.filled - start;
         if let Some(gone) = self.discarding.take() {
-            batch.data.truncate(start);
+            batch.truncate(start);
             return Tally::one(gone + tail);
         }
         if tail > 0 {
-            batch.push_end(batch.data.len());
+            batch.push_end(batch.filled);
         }
         Tally::ZERO
     }
@@ -173,12 +173,12 @@ mod tests {
         let mut items = Vec::new();
         let mut dropped = Tally::ZERO;
         let collect = |batch: &mut Batch, items: &mut Vec<Vec<u8>>| {
-            if let Some(done) = batch.take_items(0) {
+            if let Some(done) = batch.take_items(0, Vec::with_capacity) {
                 items.extend(done.iter().map(<[u8]>::to_vec));
             }
         };
         for read in reads {
-            batch.data.extend_from_slice(read);
+            batch.append(read);
             dropped += framer.frame(&mut batch);
             collect(&mut batch, &mut items);
         }
@@ -240,7 +240,7 @@ mod tests {
         // Memory stays bounded: a full piece never waits for the rest of its line.
         let mut framer = Framer::new(lines(4, Overlong::Split));
         let mut batch = Batch::default();
-        batch.data.extend_from_slice(b"abcdefgh");
+        batch.append(b"abcdefgh");
         framer.frame(&mut batch);
         assert_eq!(batch.items(), 2);
         assert!(batch.tail().is_empty());
@@ -268,11 +268,11 @@ mod tests {
         let mut framer = Framer::new(lines(4, Overlong::Drop));
         let mut batch = Batch::default();
         for _ in 0..10 {
-            batch.data.extend_from_slice(b"xxxxxxxx");
+            batch.append(b"xxxxxxxx");
             framer.frame(&mut batch);
-            assert!(batch.data.len() <= 8);
+            assert!(batch.filled <= 8);
         }
-        batch.data.extend_from_slice(b"\n");
+        batch.append(b"\n");
         assert_eq!(framer.frame(&mut batch), Tally::new(1, 81));
     }
 

@@ -50,9 +50,18 @@ pub enum Stop {
     Full(Bound),
 }
 
+/// Buffers kept for reuse: enough for the reader and writer to trade buffers in a steady
+/// stream without touching the allocator (fresh pages cost page faults and zeroing).
+const MAX_SPARES: usize = 16;
+/// Larger buffers (left by a long line) are freed rather than kept.
+const MAX_SPARE_LEN: usize = 256 * 1024;
+/// Smaller buffers (a short read's copy) are not worth keeping.
+const MIN_SPARE_LEN: usize = 16 * 1024;
+
 #[derive(Debug, Default)]
 struct Inner {
     batches: VecDeque<Batch>,
+    spares: Vec<Vec<u8>>,
     stats: Stats,
     /// Number of times the writer has taken from the queue: a wait that outlasts
     /// `--block-timeout` sheds until this moves on.
@@ -248,11 +257,27 @@ impl Queue {
         self.ready.notify_all();
     }
 
-    /// Records `written` as delivered, then waits for work and moves whole batches into
-    /// `into` (at least one, and more while they add up to no more than `max_bytes`).
-    /// Returns false once the input is finished and the queue is empty.
+    /// A buffer for the reader to read into: a recycled one if there is one, else a new one
+    /// of `len` bytes.
+    pub fn spare_buffer(&self, len: usize) -> Vec<u8> {
+        let spare = self.lock().spares.pop();
+        spare.unwrap_or_else(|| vec![0; len])
+    }
+
+    /// Records `written` as delivered and recycles the batches left in `into` (those just
+    /// written), then waits for work and moves whole batches into `into` (at least one, and
+    /// more while they add up to no more than `max_bytes`). Returns false once the input is
+    /// finished and the queue is empty.
     pub fn pop(&self, written: Tally, into: &mut Vec<Batch>, max_bytes: usize) -> bool {
         let mut inner = self.lock();
+        for batch in into.drain(..) {
+            let buffer = batch.into_buffer();
+            if inner.spares.len() < MAX_SPARES
+                && (MIN_SPARE_LEN..=MAX_SPARE_LEN).contains(&buffer.len())
+            {
+                inner.spares.push(buffer);
+            }
+        }
         inner.stats.output += written;
         inner.stats.in_flight -= written;
         debug_assert!(inner.stats.in_flight.is_zero());
@@ -321,7 +346,7 @@ mod tests {
         let mut written = Tally::ZERO;
         while q.pop(written, &mut into, usize::MAX) {
             written = Tally::ZERO;
-            for b in into.drain(..) {
+            for b in &into {
                 written += b.tally();
                 out.extend(b.iter().map(|i| String::from_utf8(i.to_vec()).unwrap()));
             }
@@ -408,7 +433,7 @@ mod tests {
         let mut written = Tally::ZERO;
         while q.pop(written, &mut into, usize::MAX) {
             written = Tally::ZERO;
-            for b in into.drain(..) {
+            for b in &into {
                 let depth = q.stats().depth;
                 assert!(
                     depth.items <= 4 && depth.bytes <= 10,

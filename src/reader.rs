@@ -39,7 +39,7 @@ fn read_loop(
     policy: Policy,
     read_size: usize,
 ) -> io::Result<ReadEnd> {
-    let mut batch = Batch::with_capacity(read_size);
+    let mut batch = Batch::with_buffer(queue.spare_buffer(read_size));
     loop {
         let n = match batch.fill_from(input, read_size) {
             Ok(n) => n,
@@ -47,7 +47,7 @@ fn read_loop(
             Err(e) => {
                 // Deliver what came before the error, the unfinished item included.
                 queue.discard(framer.finish(&mut batch), true);
-                if let Some(items) = batch.take_items(0) {
+                if let Some(items) = batch.take_items(0, Vec::with_capacity) {
                     let _ = queue.push(items, policy);
                 }
                 return Err(e);
@@ -59,7 +59,7 @@ fn read_loop(
             framer.frame(&mut batch)
         };
         queue.discard(overlong, true);
-        if let Some(items) = batch.take_items(read_size) {
+        if let Some(items) = batch.take_items(read_size, |len| queue.spare_buffer(len)) {
             match queue.push(items, policy) {
                 Ok(()) => {}
                 Err(Stop::Closed) => return Ok(ReadEnd::OutputClosed),

@@ -25,7 +25,6 @@ pub fn run(output: &mut impl Write, queue: &Queue) -> io::Result<()> {
             return Err(error);
         }
         written = total;
-        batches.clear();
     }
     Ok(())
 }

@@ -1,0 +1,116 @@
+//! Helpers for running the bpipe binary in tests.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+
+/// A `bpipe` command with a cleared environment, so a user's settings cannot change outcomes.
+pub fn bpipe(args: &[&str]) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("bpipe"));
+    cmd.args(args).env_clear();
+    cmd
+}
+
+/// What a finished run left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The figure after `label` in the summary line, e.g. `count("dropped")`.
+    pub fn count(&self, label: &str) -> u64 {
+        let line = self.summary();
+        let at = line.find(&format!(" {label} ")).unwrap_or_else(|| panic!("no {label} in {line}"));
+        let figure = line[at + label.len() + 2..].split(' ').next().unwrap();
+        figure.parse().unwrap_or_else(|_| panic!("bad figure for {label} in {line}"))
+    }
+
+    pub fn summary(&self) -> &str {
+        self.stderr.lines().find(|l| l.starts_with("bpipe: in ")).expect("a summary line")
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+/// Spawns `cmd` with piped stdio.
+pub fn spawn(mut cmd: Command) -> Child {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.spawn().expect("spawn bpipe")
+}
+
+/// Writes `input` from its own thread (ignoring a closed pipe, as a producer that gets
+/// EPIPE would stop), reads stdout and stderr to the end, waits.
+pub fn run(cmd: Command, input: Vec<u8>) -> Run {
+    run_with(cmd, input, false)
+}
+
+/// Like [`run`], but reads stdout only after all of stdin was written and closed: a consumer
+/// that does not read while the producer runs.
+pub fn run_stalled(cmd: Command, input: Vec<u8>) -> Run {
+    run_with(cmd, input, true)
+}
+
+fn run_with(cmd: Command, input: Vec<u8>, stall: bool) -> Run {
+    let mut child = spawn(cmd);
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    });
+    let mut feeder = Some(feeder);
+    if stall {
+        feeder.take().unwrap().join().unwrap();
+    }
+    let mut stdout = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    let status = child.wait().unwrap();
+    if let Some(feeder) = feeder {
+        feeder.join().unwrap();
+    }
+    Run { status, stdout, stderr: errors.join().unwrap() }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so tests need no data files.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// `n` numbered lines of varying length: `line 0 ...\n`.
+pub fn numbered_lines(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        writeln!(out, "line {i} {}", "x".repeat(i % 50)).unwrap();
+    }
+    out
+}
+
+/// Splits after each `delim`, keeping it (the last item may lack it).
+pub fn items(data: &[u8], delim: u8) -> Vec<&[u8]> {
+    data.split_inclusive(|&b| b == delim).collect()
+}
+
+/// Whether `sub` is a subsequence of `all`.
+pub fn is_subsequence(sub: &[&[u8]], all: &[&[u8]]) -> bool {
+    let mut rest = all.iter();
+    sub.iter().all(|item| rest.any(|candidate| candidate == item))
+}
