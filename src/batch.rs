@@ -37,7 +37,10 @@ pub struct Batch {
 impl Batch {
     /// An empty batch reading into `buffer` (whose contents do not matter).
     pub fn with_buffer(buffer: Vec<u8>) -> Batch {
-        Batch { data: buffer, ..Batch::default() }
+        Batch {
+            data: buffer,
+            ..Batch::default()
+        }
     }
 
     /// Gives the buffer back for reuse.
@@ -189,12 +192,17 @@ impl Batch {
             let mut items = Batch::default();
             items.append(&self.data[self.start..self.end]);
             let base = self.start;
-            items.ends.extend(self.ends[self.first..].iter().map(|e| e - base));
+            items
+                .ends
+                .extend(self.ends[self.first..].iter().map(|e| e - base));
             items.end = self.end - base;
             items.unindexed = self.unindexed;
             items.delim = self.delim;
             self.data.copy_within(self.end..self.filled, 0);
-            *self = Batch { filled: tail, ..Batch::with_buffer(std::mem::take(&mut self.data)) };
+            *self = Batch {
+                filled: tail,
+                ..Batch::with_buffer(std::mem::take(&mut self.data))
+            };
             return Some(items);
         }
         let mut rest = Batch::with_buffer(buffer(tail + spare));
@@ -344,7 +352,9 @@ mod tests {
         let mut b = Batch::with_buffer(vec![0; 1 << 20]);
         b.append(b"one\nt");
         b.push_unindexed(1, b'\n', 4);
-        let taken = b.take_items(16, |_| unreachable!("the big buffer stays")).unwrap();
+        let taken = b
+            .take_items(16, |_| unreachable!("the big buffer stays"))
+            .unwrap();
         assert_eq!(taken.as_bytes(), b"one\n");
         assert!(taken.data.len() < 4096);
         assert_eq!(b.data.len(), 1 << 20);

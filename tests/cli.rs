@@ -18,7 +18,12 @@ const DEADLINE: Duration = Duration::from_secs(20);
 fn assert_passthrough(args: &[&str], input: Vec<u8>) {
     let out = run(bpipe(args), input.clone());
     assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
-    assert!(out.stdout == input, "output differs from input ({} vs {} bytes)", out.stdout.len(), input.len());
+    assert!(
+        out.stdout == input,
+        "output differs from input ({} vs {} bytes)",
+        out.stdout.len(),
+        input.len()
+    );
     assert_eq!(out.count("dropped"), 0);
     assert_eq!(out.count("undelivered"), 0);
 }
@@ -89,11 +94,18 @@ fn drop_keeps_a_subsequence_and_the_counts_add_up() {
     let out = run_stalled(bpipe(&["--cap", "100", "--policy", "drop"]), input.clone());
     assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
     let (got, all) = (items(&out.stdout, b'\n'), items(&input, b'\n'));
-    assert!(is_subsequence(&got, &all), "output is not a subsequence of whole input lines");
+    assert!(
+        is_subsequence(&got, &all),
+        "output is not a subsequence of whole input lines"
+    );
     assert_eq!(out.count("in"), all.len() as u64);
     assert_eq!(out.count("out"), got.len() as u64);
     assert_eq!(out.count("in"), out.count("out") + out.count("dropped"));
-    assert!(out.count("dropped") > 0, "nothing was shed: {}", out.summary());
+    assert!(
+        out.count("dropped") > 0,
+        "nothing was shed: {}",
+        out.summary()
+    );
     // drop sheds the newest: the first line always gets through.
     assert_eq!(got[0], all[0]);
 }
@@ -120,7 +132,11 @@ fn shedding_drops_an_overlong_line_whole() {
     let out = run(bpipe(&["--policy", "slide", "--max-line", "1KiB"]), input);
     assert_eq!(out.stdout, b"short\nafter\n");
     assert_eq!(out.count("dropped"), 1);
-    assert!(out.summary().contains("1 over --max-line"), "{}", out.summary());
+    assert!(
+        out.summary().contains("1 over --max-line"),
+        "{}",
+        out.summary()
+    );
 }
 
 #[test]
@@ -128,7 +144,12 @@ fn fail_delivers_what_was_queued_and_exits_3() {
     let input = numbered_lines(300_000);
     let out = run_stalled(bpipe(&["--cap", "10", "--policy", "fail"]), input.clone());
     assert_eq!(out.code(), Some(3), "stderr: {}", out.stderr);
-    assert!(out.stderr.contains("bpipe: queue full: --cap 10 items reached"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("bpipe: queue full: --cap 10 items reached"),
+        "{}",
+        out.stderr
+    );
     let (got, all) = (items(&out.stdout, b'\n'), items(&input, b'\n'));
     // Everything before the overflow, in order, nothing after it.
     assert_eq!(got, &all[..got.len()]);
@@ -139,13 +160,27 @@ fn fail_delivers_what_was_queued_and_exits_3() {
 #[test]
 fn block_timeout_falls_back_to_its_policy() {
     let input = numbered_lines(300_000);
-    let args = ["--cap", "10", "--block-timeout", "10ms", "--on-timeout", "drop"];
+    let args = [
+        "--cap",
+        "10",
+        "--block-timeout",
+        "10ms",
+        "--on-timeout",
+        "drop",
+    ];
     let out = run_stalled(bpipe(&args), input.clone());
     assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
-    assert!(is_subsequence(&items(&out.stdout, b'\n'), &items(&input, b'\n')));
+    assert!(is_subsequence(
+        &items(&out.stdout, b'\n'),
+        &items(&input, b'\n')
+    ));
     assert!(out.count("dropped") > 0);
     assert_eq!(out.count("in"), out.count("out") + out.count("dropped"));
-    assert!(out.summary().contains("(block 10ms, then drop)"), "{}", out.summary());
+    assert!(
+        out.summary().contains("(block 10ms, then drop)"),
+        "{}",
+        out.summary()
+    );
 }
 
 #[test]
@@ -158,7 +193,9 @@ fn a_closed_pipe_downstream_ends_quietly_with_status_0() {
         while stdin.write_all(&chunk).is_ok() {}
     });
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     assert_eq!(first, "line 0 \n");
     // The reader above is dropped: the pipe is closed.
     let (tx, rx) = mpsc::channel();
@@ -170,7 +207,10 @@ fn a_closed_pipe_downstream_ends_quietly_with_status_0() {
     });
     let (status, stderr) = rx.recv_timeout(DEADLINE).expect("bpipe did not stop");
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
     assert!(stderr.contains("output closed after"), "{stderr}");
     // The producer is released too (bpipe closed its stdin).
     feeder.join().unwrap();
@@ -182,7 +222,10 @@ fn a_read_error_is_reported_with_status_1() {
     let out = bpipe(&[]).stdin(File::open(dir).unwrap()).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bpipe: reading stdin: Is a directory"), "{stderr}");
+    assert!(
+        stderr.contains("bpipe: reading stdin: Is a directory"),
+        "{stderr}"
+    );
 }
 
 /// Runs bpipe with `args` on a file as stdin; returns status, stderr and how far stdin was
@@ -193,18 +236,34 @@ fn reject(args: &[&str]) -> (Option<i32>, String, u64) {
     let path = std::env::temp_dir().join(format!("bpipe-reject-{}-{run}", std::process::id()));
     std::fs::write(&path, b"some input\n").unwrap();
     let mut file = File::open(&path).unwrap();
-    let out = bpipe(args).stdin(Stdio::from(file.try_clone().unwrap())).output().unwrap();
+    let out = bpipe(args)
+        .stdin(Stdio::from(file.try_clone().unwrap()))
+        .output()
+        .unwrap();
     let offset = file.stream_position().unwrap();
     std::fs::remove_file(&path).unwrap();
-    (out.status.code(), String::from_utf8(out.stderr).unwrap(), offset)
+    (
+        out.status.code(),
+        String::from_utf8(out.stderr).unwrap(),
+        offset,
+    )
 }
 
 #[test]
 fn bad_values_are_rejected_before_reading() {
     let cases: &[(&[&str], &str)] = &[
-        (&["--cap", "0"], "bpipe: --cap must be at least 1 item, e.g. --cap 64\n"),
-        (&["--cap-bytes", "0"], "bpipe: --cap-bytes must be at least 1 byte, e.g. --cap-bytes 16MiB\n"),
-        (&["--chunk", "0"], "bpipe: --chunk must be at least 1 byte, e.g. --chunk 64KiB\n"),
+        (
+            &["--cap", "0"],
+            "bpipe: --cap must be at least 1 item, e.g. --cap 64\n",
+        ),
+        (
+            &["--cap-bytes", "0"],
+            "bpipe: --cap-bytes must be at least 1 byte, e.g. --cap-bytes 16MiB\n",
+        ),
+        (
+            &["--chunk", "0"],
+            "bpipe: --chunk must be at least 1 byte, e.g. --chunk 64KiB\n",
+        ),
         (
             &["--cap-bytes", "1MiB", "--max-line", "4MiB"],
             "bpipe: --max-line 4.0 MiB exceeds --cap-bytes 1.0 MiB: a line must fit in the \

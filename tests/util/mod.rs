@@ -25,13 +25,20 @@ impl Run {
     /// The figure after `label` in the summary line, e.g. `count("dropped")`.
     pub fn count(&self, label: &str) -> u64 {
         let line = self.summary();
-        let at = line.find(&format!(" {label} ")).unwrap_or_else(|| panic!("no {label} in {line}"));
+        let at = line
+            .find(&format!(" {label} "))
+            .unwrap_or_else(|| panic!("no {label} in {line}"));
         let figure = line[at + label.len() + 2..].split(' ').next().unwrap();
-        figure.parse().unwrap_or_else(|_| panic!("bad figure for {label} in {line}"))
+        figure
+            .parse()
+            .unwrap_or_else(|_| panic!("bad figure for {label} in {line}"))
     }
 
     pub fn summary(&self) -> &str {
-        self.stderr.lines().find(|l| l.starts_with("bpipe: in ")).expect("a summary line")
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("bpipe: in "))
+            .expect("a summary line")
     }
 
     pub fn code(&self) -> Option<i32> {
@@ -41,7 +48,9 @@ impl Run {
 
 /// Spawns `cmd` with piped stdio.
 pub fn spawn(mut cmd: Command) -> Child {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd.spawn().expect("spawn bpipe")
 }
 
@@ -74,12 +83,21 @@ fn run_with(cmd: Command, input: Vec<u8>, stall: bool) -> Run {
         feeder.take().unwrap().join().unwrap();
     }
     let mut stdout = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
     let status = child.wait().unwrap();
     if let Some(feeder) = feeder {
         feeder.join().unwrap();
     }
-    Run { status, stdout, stderr: errors.join().unwrap() }
+    Run {
+        status,
+        stdout,
+        stderr: errors.join().unwrap(),
+    }
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so tests need no data files.
@@ -112,5 +130,6 @@ pub fn items(data: &[u8], delim: u8) -> Vec<&[u8]> {
 /// Whether `sub` is a subsequence of `all`.
 pub fn is_subsequence(sub: &[&[u8]], all: &[&[u8]]) -> bool {
     let mut rest = all.iter();
-    sub.iter().all(|item| rest.any(|candidate| candidate == item))
+    sub.iter()
+        .all(|item| rest.any(|candidate| candidate == item))
 }
