@@ -71,6 +71,8 @@ struct Inner {
     input_done: bool,
     output_closed: bool,
     reader_waiting: bool,
+    /// Room the waiting reader needs before it can queue anything.
+    reader_needs: Tally,
     writer_waiting: bool,
 }
 
@@ -146,6 +148,18 @@ impl Queue {
         )
     }
 
+    /// Whether to wake a reader waiting for room: once there is room for what it holds, and
+    /// (unless the queue is empty) for a quarter of the queue, so that a full queue moving
+    /// one batch at a time does not cost two context switches per batch.
+    fn reader_may_go(&self, inner: &Inner) -> bool {
+        let (items, bytes) = self.room_in(inner);
+        let needs = inner.reader_needs;
+        items as u64 >= needs.items
+            && bytes as u64 >= needs.bytes
+            && (inner.batches.is_empty()
+                || (items >= self.bounds.items / 4 && bytes >= self.bounds.bytes / 4))
+    }
+
     fn full_bound(&self, inner: &Inner) -> Bound {
         if inner.stats.depth.items as usize >= self.bounds.items {
             Bound::Items(self.bounds.items)
@@ -167,7 +181,18 @@ impl Queue {
                 return Err(Stop::Closed);
             }
             let (room_items, room_bytes) = self.room_in(&inner);
-            let fit = batch.fitting_prefix(room_items, room_bytes);
+            // A batch that will wait for room anyway waits to go whole, if it can: splitting
+            // it would cost finding each item's end and a copy, and gain the producer nothing.
+            let will_wait =
+                matches!(policy, Policy::Block { .. }) && inner.shedding_at != Some(inner.pops);
+            let fits_empty =
+                batch.items() <= self.bounds.items && batch.bytes() <= self.bounds.bytes;
+            let fit = if will_wait && fits_empty && !batch.is_empty() {
+                let whole = batch.items() <= room_items && batch.bytes() <= room_bytes;
+                if whole { batch.items() } else { 0 }
+            } else {
+                batch.fitting_prefix(room_items, room_bytes)
+            };
             if fit == batch.items() {
                 if fit > 0 {
                     inner.enqueue(batch, &self.ready);
@@ -184,6 +209,11 @@ impl Queue {
                 Policy::Block { timeout, .. } => {
                     let since = Instant::now();
                     inner.reader_waiting = true;
+                    inner.reader_needs = if fit == 0 && fits_empty {
+                        batch.tally()
+                    } else {
+                        Tally::new(1, 1)
+                    };
                     inner = match timeout {
                         None => self.room.wait(inner).unwrap_or_else(|e| e.into_inner()),
                         Some(timeout) => {
@@ -301,7 +331,7 @@ impl Queue {
         inner.stats.depth -= taken;
         inner.stats.in_flight = taken;
         inner.pops += 1;
-        if inner.reader_waiting {
+        if inner.reader_waiting && self.reader_may_go(&inner) {
             self.room.notify_one();
         }
         true

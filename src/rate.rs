@@ -1,0 +1,229 @@
+//! Rate limits: the `--rate` and `--burst` forms, and the limiter that enforces them.
+//!
+//! The limiter is a token bucket kept as a schedule (GCRA): `next` is when the next unit
+//! (item or byte) is due, and a unit may go once `now >= next - tolerance`, where the
+//! tolerance lets `burst` units through at once. After an idle spell the schedule restarts at
+//! `now`, so saved-up credit never exceeds `burst` (pv and mbuffer both let it through). While
+//! a backlog is waiting, lateness of up to [`CATCH_UP`] is made up, so that sleeping a little
+//! too long (timer slack, scheduling) does not lower the average rate.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytesize::ByteSize;
+
+/// Lateness made up while a backlog waits; anything later is forgiven, not bunched up.
+pub const CATCH_UP: Duration = Duration::from_millis(20);
+/// Default burst for a byte rate: this much of the rate, within the bounds below.
+const BYTE_BURST_SHARE: Duration = Duration::from_millis(20);
+const MAX_DEFAULT_BYTE_BURST: u64 = 64 * 1024;
+
+/// What a rate counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Items,
+    Bytes,
+}
+
+/// `amount` units per `per`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub amount: u64,
+    pub per: Duration,
+    pub unit: Unit,
+}
+
+const RATE_FORMS: &str = "expected N/PERIOD or SIZE/PERIOD, e.g. 1000/s, 50/100ms, 30/min, \
+                          10MiB/s, 512KiB/250ms; a bare number is items per second";
+
+impl Rate {
+    /// Parses `1000/s`, `50/100ms`, `30/min`, `2/h`, `10MiB/s`, `512KiB/250ms` or `1000`.
+    pub fn parse(text: &str) -> Result<Rate, String> {
+        let bad = || format!("{RATE_FORMS}; got '{text}'");
+        let (amount, period) = text.trim().split_once('/').unwrap_or((text.trim(), "s"));
+        let period = period.trim();
+        let per = if period.starts_with(|c: char| c.is_ascii_digit()) {
+            humantime::parse_duration(period)
+        } else {
+            humantime::parse_duration(&format!("1{period}"))
+        }
+        .map_err(|_| bad())?;
+        let amount = amount.trim();
+        let (amount, unit) = match amount.parse::<u64>() {
+            Ok(n) => (n, Unit::Items),
+            Err(_) => match amount.parse::<ByteSize>() {
+                Ok(size) if amount.starts_with(|c: char| c.is_ascii_digit()) => {
+                    (size.as_u64(), Unit::Bytes)
+                }
+                _ => return Err(bad()),
+            },
+        };
+        if amount == 0 {
+            return Err(format!("the amount must be more than 0 ({RATE_FORMS}); got '{text}'"));
+        }
+        if per.is_zero() {
+            return Err(format!("the period must be longer than 0 ({RATE_FORMS}); got '{text}'"));
+        }
+        Ok(Rate { amount, per, unit })
+    }
+
+    /// Time one unit takes at this rate.
+    fn interval(&self) -> f64 {
+        self.per.as_secs_f64() / self.amount as f64
+    }
+
+    /// Units per second.
+    pub fn per_second(&self) -> f64 {
+        self.amount as f64 / self.per.as_secs_f64()
+    }
+
+    /// The burst when `--burst` is not given: one item, or for a byte rate 20 ms of it
+    /// (at least one byte, at most 64 KiB): small enough that an idle stream does not burst,
+    /// large enough for writes of a sensible size.
+    pub fn default_burst(&self) -> u64 {
+        match self.unit {
+            Unit::Items => 1,
+            Unit::Bytes => ((self.per_second() * BYTE_BURST_SHARE.as_secs_f64()) as u64)
+                .clamp(1, MAX_DEFAULT_BYTE_BURST),
+        }
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.unit {
+            Unit::Items => write!(f, "{}", self.amount)?,
+            Unit::Bytes => write!(f, "{}", ByteSize(self.amount).display().iec())?,
+        }
+        write!(f, "/{}", humantime::format_duration(self.per))
+    }
+}
+
+/// Parses `--burst`: a count (`10`), or for byte rates also a size (`64KiB`). Returns the
+/// number and whether it was written as a size.
+pub fn parse_burst(text: &str) -> Result<(u64, bool), String> {
+    let text = text.trim();
+    let parsed = match text.parse::<u64>() {
+        Ok(n) => Ok((n, false)),
+        Err(_) => crate::cli::parse_size(text).map(|n| (n, true)),
+    };
+    match parsed {
+        Ok((0, _)) => Err(format!("the burst must be at least 1, e.g. 10 or 64KiB; got '{text}'")),
+        Ok(burst) => Ok(burst),
+        Err(_) => Err(format!("expected a count or a size, e.g. 10 or 64KiB; got '{text}'")),
+    }
+}
+
+/// The token bucket, kept as a schedule. Pure arithmetic on the instants it is given.
+#[derive(Clone, Debug)]
+pub struct Limiter {
+    /// Seconds per unit.
+    interval: f64,
+    burst: u64,
+    unit: Unit,
+    /// When the next unit is due; `None` before the first.
+    next: Option<Instant>,
+}
+
+impl Limiter {
+    pub fn new(rate: Rate, burst: u64) -> Limiter {
+        assert!(burst > 0, "burst must be positive");
+        Limiter { interval: rate.interval(), burst, unit: rate.unit, next: None }
+    }
+
+    pub fn unit(&self) -> Unit {
+        self.unit
+    }
+
+    fn span(&self, units: u64) -> Duration {
+        Duration::from_secs_f64(units as f64 * self.interval)
+    }
+
+    /// How many of `want` units may go at `now`, or when to ask again. `after_idle` says the
+    /// data just arrived after the queue was empty: credit saved up while idle is capped at
+    /// `burst`. An item rate grants single items; a byte rate waits until a full burst (or
+    /// all that is wanted, if less) may go, so that writes are not needlessly small.
+    pub fn available(&mut self, want: u64, now: Instant, after_idle: bool) -> Result<u64, Instant> {
+        let floor = match (self.next, after_idle) {
+            (None, _) | (_, true) => now,
+            (Some(_), false) => now.checked_sub(CATCH_UP).unwrap_or(now),
+        };
+        let next = self.next.map_or(floor, |next| next.max(floor));
+        self.next = Some(next);
+        let tolerance = self.span(self.burst - 1);
+        let need = match self.unit {
+            Unit::Items => 1,
+            Unit::Bytes => want.clamp(1, self.burst),
+        };
+        // Units k = 0, 1, … are due at next + k·interval - tolerance.
+        let allowed = match (now + tolerance).checked_duration_since(next) {
+            Some(lead) => (lead.as_secs_f64() / self.interval + 1e-9).floor() as u64 + 1,
+            None => 0,
+        };
+        if allowed >= need {
+            Ok(allowed.min(want))
+        } else {
+            Err(next + self.span(need - 1) - tolerance)
+        }
+    }
+
+    /// Records that `units` went out.
+    pub fn spend(&mut self, units: u64) {
+        if let Some(next) = self.next.as_mut() {
+            *next += self.span(units);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(text: &str) -> Rate {
+        Rate::parse(text).unwrap()
+    }
+
+    #[test]
+    fn parses_every_form() {
+        let items = |amount, ms| Rate { amount, per: Duration::from_millis(ms), unit: Unit::Items };
+        let bytes = |amount, ms| Rate { amount, per: Duration::from_millis(ms), unit: Unit::Bytes };
+        assert_eq!(rate("1000/s"), items(1000, 1000));
+        assert_eq!(rate("50/100ms"), items(50, 100));
+        assert_eq!(rate("30/min"), items(30, 60_000));
+        assert_eq!(rate("2/h"), items(2, 3_600_000));
+        assert_eq!(rate("5/2s"), items(5, 2000));
+        assert_eq!(rate("1000"), items(1000, 1000));
+        assert_eq!(rate("10MiB/s"), bytes(10 << 20, 1000));
+        assert_eq!(rate("512KiB/250ms"), bytes(512 << 10, 250));
+        assert_eq!(rate("1MB/s"), bytes(1_000_000, 1000));
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_use() {
+        for bad in ["0/s", "fast", "10/0s", "10/fortnight", "/s", "-5/s", "MiB/s", "", "0MiB/s"] {
+            assert!(Rate::parse(bad).is_err(), "{bad} was accepted");
+        }
+        assert!(Rate::parse("0/s").unwrap_err().starts_with("the amount must be more than 0"));
+        assert!(Rate::parse("10/0s").unwrap_err().starts_with("the period must be longer than 0"));
+        assert!(Rate::parse("fast").unwrap_err().contains("e.g. 1000/s"));
+    }
+
+    #[test]
+    fn bursts() {
+        assert_eq!(parse_burst("10"), Ok((10, false)));
+        assert_eq!(parse_burst("64KiB"), Ok((65536, true)));
+        assert!(parse_burst("0").unwrap_err().starts_with("the burst must be at least 1"));
+        assert!(parse_burst("lots").is_err());
+        assert_eq!(rate("100/s").default_burst(), 1);
+        assert_eq!(rate("1MiB/s").default_burst(), (1 << 20) / 50);
+        assert_eq!(rate("1GiB/s").default_burst(), 64 << 10);
+        assert_eq!(rate("10/s").default_burst(), 1);
+        assert_eq!(Rate::parse("1B/s").unwrap().default_burst(), 1);
+    }
+
+    #[test]
+    fn display_round_trips() {
+        assert_eq!(rate("50/100ms").to_string(), "50/100ms");
+        assert_eq!(rate("10MiB/s").to_string(), "10.0 MiB/1s");
+    }
+}
