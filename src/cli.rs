@@ -6,6 +6,8 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use clap::{Parser, ValueEnum};
 
+use crate::rate::{Rate, parse_burst};
+
 /// Default `--cap`: items the queue may hold.
 pub const DEFAULT_CAP: usize = 65_536;
 /// Default `--cap-bytes`.
@@ -76,6 +78,23 @@ pub struct Args {
     )]
     pub max_line: Option<u64>,
 
+    /// Most items or bytes written per period: N/PERIOD (items, e.g. 1000/s, 50/100ms, 30/min,
+    /// 2/h) or SIZE/PERIOD (bytes, e.g. 10MiB/s, 512KiB/250ms). A bare number is items per
+    /// second. In --chunk mode the items are chunks.
+    #[arg(short = 'L', long, value_name = "RATE", value_parser = Rate::parse, help_heading = "Rate")]
+    pub rate: Option<Rate>,
+
+    /// How much may go at once after an idle spell: a count, or for a byte rate also a size
+    /// [default: 1 item; for a byte rate 20ms of it, at most 64KiB].
+    #[arg(
+        long,
+        value_name = "N|SIZE",
+        value_parser = parse_burst,
+        requires = "rate",
+        help_heading = "Rate"
+    )]
+    pub burst: Option<(u64, bool)>,
+
     /// Print no summary at exit (errors are still printed).
     #[arg(short, long, help_heading = "Reporting")]
     pub quiet: bool,
@@ -143,6 +162,13 @@ mod tests {
         assert_eq!(args.policy, PolicyArg::Slide);
         let args = Args::try_parse_from(["bpipe", "-p", "drop-newest"]).unwrap();
         assert_eq!(args.policy, PolicyArg::Drop);
+    }
+
+    #[test]
+    fn burst_needs_a_rate() {
+        assert!(Args::try_parse_from(["bpipe", "--burst", "10"]).is_err());
+        let args = Args::try_parse_from(["bpipe", "-L", "10MiB/s", "--burst", "1MiB"]).unwrap();
+        assert_eq!(args.burst, Some((1 << 20, true)));
     }
 
     #[test]

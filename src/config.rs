@@ -6,6 +6,7 @@ use crate::cli::{Args, DEFAULT_MAX_LINE, PolicyArg, ShedArg};
 use crate::framing::{Framing, Overlong};
 use crate::policy::{Policy, Shed};
 use crate::queue::Bounds;
+use crate::rate::{Rate, Unit};
 
 /// Bytes asked of one `read`: a full default pipe buffer.
 const READ_SIZE: usize = 64 * 1024;
@@ -20,6 +21,8 @@ pub struct Config {
     pub policy: Policy,
     /// Bytes asked of each read.
     pub read_size: usize,
+    /// The output rate limit and its burst, if any.
+    pub rate: Option<(Rate, u64)>,
     pub quiet: bool,
 }
 
@@ -118,8 +121,21 @@ impl Config {
                 READ_SIZE,
             )
         };
+        let rate = match (args.rate, args.burst) {
+            (None, _) => None,
+            (Some(rate), Some((burst, true))) if rate.unit == Unit::Items => {
+                return usage(format!(
+                    "--burst {} is a size, but --rate {rate} counts items: give a count, \
+                     e.g. --burst 10",
+                    size(burst)
+                ));
+            }
+            (Some(rate), Some((burst, _))) => Some((rate, burst)),
+            (Some(rate), None) => Some((rate, rate.default_burst())),
+        };
         Ok(Config {
             framing,
+            rate,
             bounds: Bounds {
                 items: args.cap,
                 bytes: cap_bytes,
@@ -229,6 +245,21 @@ mod tests {
         assert!(
             error(&["--policy", "drop", "--block-timeout", "1s"])
                 .starts_with("--block-timeout works only with --policy block")
+        );
+    }
+
+    #[test]
+    fn rate_and_burst() {
+        assert_eq!(config(&[]).unwrap().rate, None);
+        let c = config(&["-L", "100/s"]).unwrap();
+        assert_eq!(c.rate, Some((Rate::parse("100/s").unwrap(), 1)));
+        let c = config(&["--rate", "10MiB/s", "--burst", "1MiB"]).unwrap();
+        assert_eq!(c.rate, Some((Rate::parse("10MiB/s").unwrap(), 1 << 20)));
+        let c = config(&["--rate", "100/s", "--burst", "25"]).unwrap();
+        assert_eq!(c.rate.unwrap().1, 25);
+        assert_eq!(
+            error(&["--rate", "100/s", "--burst", "1KiB"]),
+            "--burst 1.0 KiB is a size, but --rate 100/s counts items: give a count, e.g. --burst 10"
         );
     }
 

@@ -8,14 +8,17 @@
 pub mod app;
 pub mod batch;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod exit;
 pub mod framing;
 pub mod pipeline;
 pub mod policy;
 pub mod queue;
+pub mod rate;
 pub mod reader;
 pub mod report;
 pub mod stats;
 pub mod tally;
+pub mod throttle;
 pub mod writer;

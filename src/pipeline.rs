@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::framing::Framer;
 use crate::queue::{Bound, Queue};
+use crate::rate::Limiter;
 use crate::reader::{self, ReadEnd};
 use crate::stats::Stats;
+use crate::throttle::Throttle;
 use crate::writer;
 
 /// How a run ended.
@@ -55,7 +58,10 @@ where
             .spawn(move || reader::run(&mut input, framer, &queue, policy, read_size))
             .expect("spawning the reader thread")
     };
-    let written = writer::run(&mut output, &queue);
+    let mut throttle = config
+        .rate
+        .map(|(rate, burst)| Throttle::new(Limiter::new(rate, burst), SystemClock));
+    let written = writer::run(&mut output, &queue, throttle.as_mut());
     let end = match written {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => End::OutputClosed,
         Err(e) => End::WriteFailed(e),

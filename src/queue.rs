@@ -41,6 +41,38 @@ impl fmt::Display for Bound {
     }
 }
 
+/// How much the writer takes from the queue at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Take {
+    /// At most this many items…
+    pub items: usize,
+    /// …and bytes (but always at least one item)…
+    pub bytes: usize,
+    /// …in at most this many batches.
+    pub batches: usize,
+    /// Whether a batch may be split to meet the limits exactly; if not, whole batches are
+    /// taken while they fit, and at least one whatever its size.
+    pub split: bool,
+}
+
+impl Take {
+    /// Everything, whole batches only.
+    pub const ALL: Take = Take {
+        items: usize::MAX,
+        bytes: usize::MAX,
+        batches: usize::MAX,
+        split: false,
+    };
+}
+
+/// What is waiting when the writer comes for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ready {
+    pub depth: Tally,
+    /// The queue had run dry and the writer waited: the data is fresh after an idle spell.
+    pub after_idle: bool,
+}
+
 /// Why the reader must stop pushing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -295,12 +327,40 @@ impl Queue {
     }
 
     /// Records `written` as delivered and recycles the batches left in `into` (those just
-    /// written), then waits for work and moves whole batches into `into` (at least one, and
-    /// more while they add up to no more than `max_bytes`). Returns false once the input is
-    /// finished and the queue is empty.
-    pub fn pop(&self, written: Tally, into: &mut Vec<Batch>, max_bytes: usize) -> bool {
+    /// written), then waits for work and takes some into `into` (see [`Take`]). Returns false
+    /// once the input is finished and the queue is empty.
+    pub fn pop(&self, written: Tally, into: &mut Vec<Batch>, limit: Take) -> bool {
         let mut inner = self.lock();
-        for batch in into.drain(..) {
+        self.settle(&mut inner, written, into);
+        let (mut inner, ready) = self.wait_for_items(inner);
+        if ready.is_some() {
+            self.take_locked(&mut inner, limit, into);
+        }
+        ready.is_some()
+    }
+
+    /// Like [`Queue::pop`] without the taking: records and recycles, waits for work, and says
+    /// what is waiting. `None` once the input is finished and the queue is empty.
+    pub fn wait_ready(&self, written: Tally, done: &mut Vec<Batch>) -> Option<Ready> {
+        let mut inner = self.lock();
+        self.settle(&mut inner, written, done);
+        let (inner, after_idle) = self.wait_for_items(inner);
+        after_idle.map(|after_idle| Ready {
+            depth: inner.stats.depth,
+            after_idle,
+        })
+    }
+
+    /// Takes items into `into` (see [`Take`]); returns what was taken, nothing if the queue
+    /// is empty.
+    pub fn take(&self, limit: Take, into: &mut Vec<Batch>) -> Tally {
+        let mut inner = self.lock();
+        self.take_locked(&mut inner, limit, into)
+    }
+
+    /// Counts `written` as delivered and keeps the buffers of `done` for the reader.
+    fn settle(&self, inner: &mut Inner, written: Tally, done: &mut Vec<Batch>) {
+        for batch in done.drain(..) {
             let buffer = batch.into_buffer();
             if inner.spares.len() < MAX_SPARES
                 && (MIN_SPARE_LEN..=MAX_SPARE_LEN).contains(&buffer.len())
@@ -310,31 +370,66 @@ impl Queue {
         }
         inner.stats.output += written;
         inner.stats.in_flight -= written;
-        debug_assert!(inner.stats.in_flight.is_zero());
+    }
+
+    /// Waits until the queue holds something; `None` when it never will again, else whether
+    /// the writer had to wait for it (the queue had run dry).
+    fn wait_for_items<'a>(
+        &'a self,
+        mut inner: MutexGuard<'a, Inner>,
+    ) -> (MutexGuard<'a, Inner>, Option<bool>) {
+        let mut waited = false;
         while inner.batches.is_empty() {
             if inner.input_done || inner.output_closed {
-                return false;
+                return (inner, None);
             }
+            waited = true;
             inner.writer_waiting = true;
             inner = self.ready.wait(inner).unwrap_or_else(|e| e.into_inner());
             inner.writer_waiting = false;
         }
+        (inner, Some(waited))
+    }
+
+    fn take_locked(&self, inner: &mut Inner, limit: Take, into: &mut Vec<Batch>) -> Tally {
         let mut taken = Tally::ZERO;
-        while let Some(front) = inner.batches.front() {
-            if !into.is_empty() && taken.bytes as usize + front.bytes() > max_bytes {
+        while into.len() < limit.batches {
+            let room_items = limit.items.saturating_sub(taken.items as usize);
+            let room_bytes = limit.bytes.saturating_sub(taken.bytes as usize);
+            let Some(front) = inner.batches.front_mut() else {
                 break;
+            };
+            let mut count = front.items();
+            if count > room_items || front.bytes() > room_bytes {
+                if !limit.split {
+                    if !taken.is_zero() {
+                        break;
+                    }
+                } else {
+                    count = front.fitting_prefix(room_items, room_bytes);
+                    if count == 0 && !taken.is_zero() {
+                        break;
+                    }
+                    count = count.max(1);
+                }
             }
-            let batch = inner.batches.pop_front().expect("front exists");
+            let batch = if count == front.items() {
+                inner.batches.pop_front().expect("front exists")
+            } else {
+                front.split_front(count)
+            };
             taken += batch.tally();
             into.push(batch);
         }
         inner.stats.depth -= taken;
-        inner.stats.in_flight = taken;
-        inner.pops += 1;
-        if inner.reader_waiting && self.reader_may_go(&inner) {
-            self.room.notify_one();
+        inner.stats.in_flight += taken;
+        if !taken.is_zero() {
+            inner.pops += 1;
+            if inner.reader_waiting && self.reader_may_go(inner) {
+                self.room.notify_one();
+            }
         }
-        true
+        taken
     }
 
     /// Stdout is gone: `written` of the batches in hand reached it, `lost` did not; whatever is
@@ -374,7 +469,7 @@ mod tests {
         let mut out = Vec::new();
         let mut into = Vec::new();
         let mut written = Tally::ZERO;
-        while q.pop(written, &mut into, usize::MAX) {
+        while q.pop(written, &mut into, Take::ALL) {
             written = Tally::ZERO;
             for b in &into {
                 written += b.tally();
@@ -461,7 +556,7 @@ mod tests {
         let mut got = Vec::new();
         let mut into = Vec::new();
         let mut written = Tally::ZERO;
-        while q.pop(written, &mut into, usize::MAX) {
+        while q.pop(written, &mut into, Take::ALL) {
             written = Tally::ZERO;
             for b in &into {
                 let depth = q.stats().depth;
@@ -523,7 +618,7 @@ mod tests {
         };
         // Take "a" and pretend the write failed, while the reader may be waiting.
         let mut into = Vec::new();
-        assert!(q.pop(Tally::ZERO, &mut into, usize::MAX));
+        assert!(q.pop(Tally::ZERO, &mut into, Take::ALL));
         q.close_output(Tally::ZERO, into[0].tally());
         // "b" may have been queued before the close: either way it is undelivered.
         assert_eq!(reader.join().unwrap(), Err(Stop::Closed));

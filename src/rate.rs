@@ -59,17 +59,16 @@ impl Rate {
             },
         };
         if amount == 0 {
-            return Err(format!("the amount must be more than 0 ({RATE_FORMS}); got '{text}'"));
+            return Err(format!(
+                "the amount must be more than 0 ({RATE_FORMS}); got '{text}'"
+            ));
         }
         if per.is_zero() {
-            return Err(format!("the period must be longer than 0 ({RATE_FORMS}); got '{text}'"));
+            return Err(format!(
+                "the period must be longer than 0 ({RATE_FORMS}); got '{text}'"
+            ));
         }
         Ok(Rate { amount, per, unit })
-    }
-
-    /// Time one unit takes at this rate.
-    fn interval(&self) -> f64 {
-        self.per.as_secs_f64() / self.amount as f64
     }
 
     /// Units per second.
@@ -95,7 +94,12 @@ impl fmt::Display for Rate {
             Unit::Items => write!(f, "{}", self.amount)?,
             Unit::Bytes => write!(f, "{}", ByteSize(self.amount).display().iec())?,
         }
-        write!(f, "/{}", humantime::format_duration(self.per))
+        match self.per.as_secs_f64() {
+            1.0 => f.write_str("/s"),
+            60.0 => f.write_str("/min"),
+            3600.0 => f.write_str("/h"),
+            _ => write!(f, "/{}", humantime::format_duration(self.per)),
+        }
     }
 }
 
@@ -108,35 +112,54 @@ pub fn parse_burst(text: &str) -> Result<(u64, bool), String> {
         Err(_) => crate::cli::parse_size(text).map(|n| (n, true)),
     };
     match parsed {
-        Ok((0, _)) => Err(format!("the burst must be at least 1, e.g. 10 or 64KiB; got '{text}'")),
+        Ok((0, _)) => Err(format!(
+            "the burst must be at least 1, e.g. 10 or 64KiB; got '{text}'"
+        )),
         Ok(burst) => Ok(burst),
-        Err(_) => Err(format!("expected a count or a size, e.g. 10 or 64KiB; got '{text}'")),
+        Err(_) => Err(format!(
+            "expected a count or a size, e.g. 10 or 64KiB; got '{text}'"
+        )),
     }
 }
 
-/// The token bucket, kept as a schedule. Pure arithmetic on the instants it is given.
+/// The token bucket, kept as a schedule. Pure arithmetic on the instants it is given, exact:
+/// times are whole nanoseconds after the first instant seen, and the schedule keeps the
+/// remainder of each step, so no rounding drifts the rate.
 #[derive(Clone, Debug)]
 pub struct Limiter {
-    /// Seconds per unit.
-    interval: f64,
-    burst: u64,
+    /// The rate is `amount` units per `per_ns` nanoseconds.
+    amount: i128,
+    per_ns: i128,
+    burst: i128,
     unit: Unit,
-    /// When the next unit is due; `None` before the first.
-    next: Option<Instant>,
+    /// The first instant seen; `None` before the first unit.
+    origin: Option<Instant>,
+    /// When the next unit is due: `next_ns + next_rem / amount` nanoseconds after `origin`.
+    next_ns: i128,
+    next_rem: i128,
 }
+
+const CATCH_UP_NS: i128 = CATCH_UP.as_nanos() as i128;
 
 impl Limiter {
     pub fn new(rate: Rate, burst: u64) -> Limiter {
-        assert!(burst > 0, "burst must be positive");
-        Limiter { interval: rate.interval(), burst, unit: rate.unit, next: None }
+        assert!(
+            burst > 0 && rate.amount > 0 && !rate.per.is_zero(),
+            "invalid rate or burst"
+        );
+        Limiter {
+            amount: rate.amount.into(),
+            per_ns: rate.per.as_nanos() as i128,
+            burst: burst.into(),
+            unit: rate.unit,
+            origin: None,
+            next_ns: 0,
+            next_rem: 0,
+        }
     }
 
     pub fn unit(&self) -> Unit {
         self.unit
-    }
-
-    fn span(&self, units: u64) -> Duration {
-        Duration::from_secs_f64(units as f64 * self.interval)
     }
 
     /// How many of `want` units may go at `now`, or when to ask again. `after_idle` says the
@@ -144,34 +167,54 @@ impl Limiter {
     /// `burst`. An item rate grants single items; a byte rate waits until a full burst (or
     /// all that is wanted, if less) may go, so that writes are not needlessly small.
     pub fn available(&mut self, want: u64, now: Instant, after_idle: bool) -> Result<u64, Instant> {
-        let floor = match (self.next, after_idle) {
-            (None, _) | (_, true) => now,
-            (Some(_), false) => now.checked_sub(CATCH_UP).unwrap_or(now),
-        };
-        let next = self.next.map_or(floor, |next| next.max(floor));
-        self.next = Some(next);
-        let tolerance = self.span(self.burst - 1);
-        let need = match self.unit {
-            Unit::Items => 1,
-            Unit::Bytes => want.clamp(1, self.burst),
-        };
-        // Units k = 0, 1, … are due at next + k·interval - tolerance.
-        let allowed = match (now + tolerance).checked_duration_since(next) {
-            Some(lead) => (lead.as_secs_f64() / self.interval + 1e-9).floor() as u64 + 1,
-            None => 0,
-        };
-        if allowed >= need {
-            Ok(allowed.min(want))
+        let first = self.origin.is_none();
+        let origin = *self.origin.get_or_insert(now);
+        let now_ns = nanos_between(origin, now);
+        let floor = if first || after_idle {
+            now_ns
         } else {
-            Err(next + self.span(need - 1) - tolerance)
+            now_ns - CATCH_UP_NS
+        };
+        if self.next_ns < floor {
+            (self.next_ns, self.next_rem) = (floor, 0);
         }
+        let need: i128 = match self.unit {
+            Unit::Items => 1,
+            Unit::Bytes => want.clamp(1, self.burst as u64).into(),
+        };
+        // Unit k (from 0) is due once (k + 1 - burst) · per ≤ (now - next) · amount.
+        let lead = (now_ns - self.next_ns) * self.amount - self.next_rem;
+        let allowed = (lead.div_euclid(self.per_ns) + self.burst).max(0);
+        if allowed >= need {
+            return Ok(u64::try_from(allowed).unwrap_or(u64::MAX).min(want));
+        }
+        // The earliest time at which `need` units are due, rounded up to a whole nanosecond.
+        let wanted = (need - self.burst) * self.per_ns + self.next_rem;
+        let at_ns = self.next_ns - (-wanted).div_euclid(self.amount);
+        Err(instant_at(origin, at_ns))
     }
 
     /// Records that `units` went out.
     pub fn spend(&mut self, units: u64) {
-        if let Some(next) = self.next.as_mut() {
-            *next += self.span(units);
-        }
+        let step = i128::from(units) * self.per_ns + self.next_rem;
+        self.next_ns += step.div_euclid(self.amount);
+        self.next_rem = step.rem_euclid(self.amount);
+    }
+}
+
+fn nanos_between(origin: Instant, t: Instant) -> i128 {
+    match t.checked_duration_since(origin) {
+        Some(after) => after.as_nanos() as i128,
+        None => -((origin - t).as_nanos() as i128),
+    }
+}
+
+fn instant_at(origin: Instant, ns: i128) -> Instant {
+    let offset = Duration::from_nanos(ns.unsigned_abs().min(u64::MAX.into()) as u64);
+    if ns >= 0 {
+        origin + offset
+    } else {
+        origin.checked_sub(offset).unwrap_or(origin)
     }
 }
 
@@ -185,8 +228,16 @@ mod tests {
 
     #[test]
     fn parses_every_form() {
-        let items = |amount, ms| Rate { amount, per: Duration::from_millis(ms), unit: Unit::Items };
-        let bytes = |amount, ms| Rate { amount, per: Duration::from_millis(ms), unit: Unit::Bytes };
+        let items = |amount, ms| Rate {
+            amount,
+            per: Duration::from_millis(ms),
+            unit: Unit::Items,
+        };
+        let bytes = |amount, ms| Rate {
+            amount,
+            per: Duration::from_millis(ms),
+            unit: Unit::Bytes,
+        };
         assert_eq!(rate("1000/s"), items(1000, 1000));
         assert_eq!(rate("50/100ms"), items(50, 100));
         assert_eq!(rate("30/min"), items(30, 60_000));
@@ -200,11 +251,29 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_use() {
-        for bad in ["0/s", "fast", "10/0s", "10/fortnight", "/s", "-5/s", "MiB/s", "", "0MiB/s"] {
+        for bad in [
+            "0/s",
+            "fast",
+            "10/0s",
+            "10/fortnight",
+            "/s",
+            "-5/s",
+            "MiB/s",
+            "",
+            "0MiB/s",
+        ] {
             assert!(Rate::parse(bad).is_err(), "{bad} was accepted");
         }
-        assert!(Rate::parse("0/s").unwrap_err().starts_with("the amount must be more than 0"));
-        assert!(Rate::parse("10/0s").unwrap_err().starts_with("the period must be longer than 0"));
+        assert!(
+            Rate::parse("0/s")
+                .unwrap_err()
+                .starts_with("the amount must be more than 0")
+        );
+        assert!(
+            Rate::parse("10/0s")
+                .unwrap_err()
+                .starts_with("the period must be longer than 0")
+        );
         assert!(Rate::parse("fast").unwrap_err().contains("e.g. 1000/s"));
     }
 
@@ -212,7 +281,11 @@ mod tests {
     fn bursts() {
         assert_eq!(parse_burst("10"), Ok((10, false)));
         assert_eq!(parse_burst("64KiB"), Ok((65536, true)));
-        assert!(parse_burst("0").unwrap_err().starts_with("the burst must be at least 1"));
+        assert!(
+            parse_burst("0")
+                .unwrap_err()
+                .starts_with("the burst must be at least 1")
+        );
         assert!(parse_burst("lots").is_err());
         assert_eq!(rate("100/s").default_burst(), 1);
         assert_eq!(rate("1MiB/s").default_burst(), (1 << 20) / 50);
@@ -224,6 +297,8 @@ mod tests {
     #[test]
     fn display_round_trips() {
         assert_eq!(rate("50/100ms").to_string(), "50/100ms");
-        assert_eq!(rate("10MiB/s").to_string(), "10.0 MiB/1s");
+        assert_eq!(rate("10MiB/s").to_string(), "10.0 MiB/s");
+        assert_eq!(rate("30/min").to_string(), "30/min");
+        assert_eq!(rate("2/h").to_string(), "2/h");
     }
 }

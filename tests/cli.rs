@@ -308,3 +308,60 @@ fn quiet_prints_no_summary() {
     assert_eq!(out.stdout, b"a\n");
     assert_eq!(out.stderr, "");
 }
+
+#[test]
+fn a_rate_limit_delivers_everything_in_order_and_not_too_early() {
+    use std::time::Instant;
+    let input = numbered_lines(100);
+    let started = Instant::now();
+    let out = run(bpipe(&["--rate", "200/s"]), input.clone());
+    let took = started.elapsed();
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, input);
+    // 100 lines at 200/s with a burst of 1: the last is due 99/200 s after the first.
+    assert!(
+        took >= Duration::from_millis(495),
+        "finished after {took:?}"
+    );
+
+    let input = noise(50 * 1024, 3);
+    let started = Instant::now();
+    let out = run(
+        bpipe(&["--rate", "100KiB/s", "--burst", "2KiB"]),
+        input.clone(),
+    );
+    let took = started.elapsed();
+    assert_eq!(out.stdout, input);
+    assert!(
+        took >= Duration::from_millis(480),
+        "finished after {took:?}"
+    );
+}
+
+#[test]
+fn bad_rates_and_bursts_are_rejected_before_reading() {
+    for (args, says) in [
+        (&["--rate", "0/s"][..], "the amount must be more than 0"),
+        (
+            &["--rate", "fast"],
+            "e.g. 1000/s, 50/100ms, 30/min, 10MiB/s",
+        ),
+        (&["--rate", "10/0s"], "the period must be longer than 0"),
+        (
+            &["--rate", "10/s", "--burst", "0"],
+            "the burst must be at least 1",
+        ),
+    ] {
+        let (code, stderr, offset) = reject(args);
+        assert_eq!(code, Some(2), "{args:?}");
+        assert!(
+            stderr.starts_with("error: invalid value"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert_eq!(offset, 0, "{args:?} read stdin");
+    }
+    let (code, stderr, _) = reject(&["--rate", "10/s", "--burst", "4KiB"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.starts_with("bpipe: --burst 4.0 KiB is a size, but --rate 10/s counts items"));
+}
