@@ -1,6 +1,7 @@
 //! The command line, as clap sees it. Validation beyond what clap checks lives in
 //! [`crate::config`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytesize::ByteSize;
@@ -95,9 +96,47 @@ pub struct Args {
     )]
     pub burst: Option<(u64, bool)>,
 
-    /// Print no summary at exit (errors are still printed).
+    /// Print nothing on stderr but errors: no live view, records or summary.
     #[arg(short, long, help_heading = "Reporting")]
     pub quiet: bool,
+
+    /// Label every record and line, e.g. -N ingest (to tell two bpipes apart).
+    #[arg(short = 'N', long, value_name = "NAME", help_heading = "Reporting")]
+    pub name: Option<String>,
+
+    /// Draw the live status line even where bpipe would not (TERM=dumb, or stderr not
+    /// detected as a terminal).
+    #[arg(long, overrides_with = "no_progress", help_heading = "Reporting")]
+    pub progress: bool,
+
+    /// Never draw the live status line [default: drawn when stderr is a terminal].
+    #[arg(long, overrides_with = "progress", help_heading = "Reporting")]
+    pub no_progress: bool,
+
+    /// Print a stats record every DURATION (e.g. 10s) [default: only at exit].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Reporting")]
+    pub stats_interval: Option<Duration>,
+
+    /// Format of stats records: text lines or JSON Lines.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatsFormat::Text, help_heading = "Reporting")]
+    pub stats_format: StatsFormat,
+
+    /// Append stats records to PATH instead of stderr.
+    #[arg(long, value_name = "PATH", help_heading = "Reporting")]
+    pub stats_file: Option<PathBuf>,
+
+    /// Exit with CODE (1-255) if any item was dropped, so a script can tell (e.g. 4).
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..), help_heading = "Reporting")]
+    pub drops_exit: Option<u8>,
+}
+
+/// `--stats-format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// One greppable line per record.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `--policy` values.

@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-use crate::cli::{Args, DEFAULT_MAX_LINE, PolicyArg, ShedArg};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{Args, DEFAULT_MAX_LINE, PolicyArg, ShedArg, StatsFormat};
 use crate::framing::{Framing, Overlong};
 use crate::policy::{Policy, Shed};
 use crate::queue::Bounds;
@@ -23,7 +26,21 @@ pub struct Config {
     pub read_size: usize,
     /// The output rate limit and its burst, if any.
     pub rate: Option<(Rate, u64)>,
+    pub report: Reporting,
+}
+
+/// What bpipe tells the user on stderr, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reporting {
+    /// Print nothing but errors.
     pub quiet: bool,
+    pub name: Option<String>,
+    /// Draw the live view: `Some(true)` forced, `Some(false)` never, `None` on a terminal.
+    pub progress: Option<bool>,
+    pub interval: Option<Duration>,
+    pub format: StatsFormat,
+    pub file: Option<PathBuf>,
+    pub drops_exit: Option<u8>,
 }
 
 /// A value clap accepted that bpipe cannot use. Printed as `bpipe: <message>`, status 2.
@@ -121,6 +138,9 @@ impl Config {
                 READ_SIZE,
             )
         };
+        if args.stats_interval.is_some_and(|d| d.is_zero()) {
+            return usage("--stats-interval must be longer than 0, e.g. --stats-interval 10s");
+        }
         let rate = match (args.rate, args.burst) {
             (None, _) => None,
             (Some(rate), Some((burst, true))) if rate.unit == Unit::Items => {
@@ -142,7 +162,19 @@ impl Config {
             },
             policy,
             read_size,
-            quiet: args.quiet,
+            report: Reporting {
+                quiet: args.quiet,
+                name: args.name.clone(),
+                progress: match (args.progress, args.no_progress) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
+                interval: args.stats_interval,
+                format: args.stats_format,
+                file: args.stats_file.clone(),
+                drops_exit: args.drops_exit,
+            },
         })
     }
 
@@ -160,7 +192,6 @@ impl Config {
 mod tests {
     use super::*;
     use clap::Parser;
-    use std::time::Duration;
 
     fn config(args: &[&str]) -> Result<Config, UsageError> {
         let mut argv = vec!["bpipe"];

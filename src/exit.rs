@@ -13,6 +13,8 @@ pub enum Exit {
     Usage,
     /// The queue was full under `--policy fail` (or `--on-timeout fail`).
     QueueFull,
+    /// `--drops-exit CODE` was given and items were dropped.
+    Dropped(u8),
 }
 
 impl Exit {
@@ -22,6 +24,7 @@ impl Exit {
             Exit::Error => 1,
             Exit::Usage => 2,
             Exit::QueueFull => 3,
+            Exit::Dropped(code) => code,
         }
     }
 }
@@ -40,5 +43,6 @@ mod tests {
     fn statuses_are_distinct_and_stable() {
         let all = [Exit::Success, Exit::Error, Exit::Usage, Exit::QueueFull];
         assert_eq!(all.map(Exit::code), [0, 1, 2, 3]);
+        assert_eq!(Exit::Dropped(4).code(), 4);
     }
 }

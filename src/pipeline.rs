@@ -3,6 +3,8 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::sync::Arc;
 use std::thread;
+
+use crossbeam_channel::Receiver;
 use std::time::{Duration, Instant};
 
 use crate::clock::SystemClock;
@@ -38,11 +40,18 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-/// Runs bpipe from `input` to `output` until the input is drained or the output fails.
+/// Runs bpipe from `input` to `output` until the input is drained or the output fails,
+/// calling `watch` on this thread meanwhile: it gets the queue and a channel that becomes
+/// ready (disconnected) when the writer is done, and must return then.
 ///
 /// When the output closes, this returns without waiting for the reader thread, which may be
 /// blocked reading from an idle producer: the process is expected to exit soon after.
-pub fn run<R, W>(config: &Config, mut input: R, mut output: W) -> Outcome
+pub fn run<R, W>(
+    config: &Config,
+    mut input: R,
+    mut output: W,
+    watch: impl FnOnce(&Queue, &Receiver<()>),
+) -> Outcome
 where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
@@ -58,10 +67,27 @@ where
             .spawn(move || reader::run(&mut input, framer, &queue, policy, read_size))
             .expect("spawning the reader thread")
     };
-    let mut throttle = config
-        .rate
-        .map(|(rate, burst)| Throttle::new(Limiter::new(rate, burst), SystemClock));
-    let written = writer::run(&mut output, &queue, throttle.as_mut());
+    let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
+    let writer = {
+        let queue = Arc::clone(&queue);
+        let mut throttle = config
+            .rate
+            .map(|(rate, burst)| Throttle::new(Limiter::new(rate, burst), SystemClock));
+        thread::Builder::new()
+            .name("bpipe-writer".into())
+            .spawn(move || {
+                let result = writer::run(&mut output, &queue, throttle.as_mut());
+                // Close stdout now, so the consumer sees the end without waiting for bpipe.
+                drop(output);
+                drop(done_tx);
+                result
+            })
+            .expect("spawning the writer thread")
+    };
+    watch(&queue, &done);
+    let written = writer
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let end = match written {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => End::OutputClosed,
         Err(e) => End::WriteFailed(e),
@@ -78,4 +104,9 @@ where
         stats: queue.stats(),
         elapsed: started.elapsed(),
     }
+}
+
+/// A `watch` for [`run`] that reports nothing: waits for the writer.
+pub fn wait(_: &Queue, done: &Receiver<()>) {
+    let _ = done.recv();
 }

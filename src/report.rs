@@ -1,11 +1,14 @@
-//! What bpipe tells the user on stderr: the summary at exit and error lines.
+//! What bpipe says about its counters: stats records (text or JSON Lines), the drop warning,
+//! and error lines. Formatting only; [`crate::monitor`] decides when.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::time::Duration;
 
 use bytesize::ByteSize;
+use serde_json::json;
 
+use crate::queue::Bounds;
 use crate::stats::Stats;
 use crate::tally::Tally;
 
@@ -14,59 +17,216 @@ pub fn error(message: impl std::fmt::Display) {
     let _ = writeln!(io::stderr().lock(), "bpipe: {message}");
 }
 
-/// Writes one line to stderr as it is.
-pub fn error_line(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
+/// Why a record is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Periodic (`--stats-interval`) or asked for (SIGUSR1).
+    Tick,
+    /// Items started being dropped after a quiet spell.
+    Drop,
+    /// At exit.
+    Final,
+}
+
+impl Event {
+    fn name(self) -> &'static str {
+        match self {
+            Event::Tick => "tick",
+            Event::Drop => "drop",
+            Event::Final => "final",
+        }
+    }
+}
+
+/// Everything a record shows.
+#[derive(Clone, Debug)]
+pub struct Snapshot<'a> {
+    pub name: Option<&'a str>,
+    /// What an item is called: lines, records or chunks.
+    pub noun: &'a str,
+    pub policy: &'a str,
+    pub bounds: Bounds,
+    pub stats: Stats,
+    pub elapsed: Duration,
+    /// Stdout was closed by the consumer.
+    pub output_closed: bool,
+}
+
+impl Snapshot<'_> {
+    /// Items bpipe holds: queued, or taken by the writer and not yet written.
+    pub fn held(&self) -> Tally {
+        self.stats.depth + self.stats.in_flight
+    }
+
+    fn prefix(&self) -> String {
+        match self.name {
+            Some(name) => format!("bpipe[{name}]:"),
+            None => "bpipe:".to_string(),
+        }
+    }
+}
+
+fn size(bytes: u64) -> String {
+    ByteSize(bytes).display().iec().to_string()
 }
 
 fn tally(t: Tally, noun: &str) -> String {
-    format!("{} {noun} {}", t.items, ByteSize(t.bytes).display().iec())
+    format!("{} {noun} {}", t.items, size(t.bytes))
 }
 
-/// The one-line summary printed at exit, e.g.
-/// `bpipe: in 1000 lines 12.3 KiB, out 990 lines 12.0 KiB, dropped 10 lines 310 B (slide),
-/// undelivered 0 lines 0 B, max depth 64 lines 2.0 KiB, 1.20s`.
-pub fn summary(stats: &Stats, noun: &str, policy: &str, elapsed: Duration, closed: bool) -> String {
+/// A record in `format`.
+pub fn record(event: Event, snap: &Snapshot<'_>, json: bool) -> String {
+    if json {
+        json_record(event, snap)
+    } else {
+        text_record(event, snap)
+    }
+}
+
+/// One greppable line with exact counts, e.g.
+/// `bpipe[ingest]: in 1000 lines 12.3 KiB, out 990 lines 12.0 KiB, dropped 10 lines 310 B
+/// (slide), undelivered 0 lines 0 B, depth 0/65536 lines 0 B/16.0 MiB, max depth 64 lines
+/// 2.0 KiB, 1.20s`. A drop warning reads `bpipe: dropping under --policy slide: …`.
+pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
+    let stats = &snap.stats;
+    let noun = snap.noun;
+    if event == Event::Drop {
+        return format!(
+            "{} dropping under --policy {}: {} dropped so far, depth {}/{} {noun}",
+            snap.prefix(),
+            snap.policy,
+            tally(stats.dropped, noun),
+            snap.held().items,
+            snap.bounds.items,
+        );
+    }
     let mut line = format!(
-        "bpipe: in {}, out {}, dropped {} ({policy}",
+        "{} in {}, out {}, dropped {} ({}",
+        snap.prefix(),
         tally(stats.input, noun),
         tally(stats.output, noun),
         tally(stats.dropped, noun),
+        snap.policy,
     );
     if stats.overlong.items > 0 {
         let _ = write!(line, "; {} over --max-line", stats.overlong.items);
     }
+    let held = snap.held();
     let _ = write!(
         line,
-        "), undelivered {}, max depth {}, ",
+        "), undelivered {}, depth {}/{} {noun} {}/{}, max depth {}, ",
         tally(stats.undelivered, noun),
+        held.items,
+        snap.bounds.items,
+        size(held.bytes),
+        size(snap.bounds.bytes as u64),
         tally(stats.max_depth, noun),
     );
-    if closed {
+    if snap.output_closed {
         line.push_str("output closed after ");
     }
-    let _ = write!(line, "{:.2}s", elapsed.as_secs_f64());
+    let _ = write!(line, "{:.2}s", snap.elapsed.as_secs_f64());
     line
+}
+
+/// One JSON object (JSON Lines).
+pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
+    let s = &snap.stats;
+    let held = snap.held();
+    json!({
+        "event": event.name(),
+        "name": snap.name,
+        "elapsed_s": snap.elapsed.as_secs_f64(),
+        "unit": snap.noun,
+        "in_items": s.input.items,
+        "in_bytes": s.input.bytes,
+        "out_items": s.output.items,
+        "out_bytes": s.output.bytes,
+        "dropped_items": s.dropped.items,
+        "dropped_bytes": s.dropped.bytes,
+        "overlong_items": s.overlong.items,
+        "undelivered_items": s.undelivered.items,
+        "undelivered_bytes": s.undelivered.bytes,
+        "depth_items": held.items,
+        "depth_bytes": held.bytes,
+        "max_depth_items": s.max_depth.items,
+        "max_depth_bytes": s.max_depth.bytes,
+        "cap_items": snap.bounds.items,
+        "cap_bytes": snap.bounds.bytes,
+        "blocked_s": s.blocked.as_secs_f64(),
+        "policy": snap.policy,
+        "output_closed": snap.output_closed,
+    })
+    .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn summary_names_every_figure() {
-        let stats = Stats {
+    fn snapshot(stats: Stats) -> Snapshot<'static> {
+        Snapshot {
+            name: None,
+            noun: "lines",
+            policy: "slide",
+            bounds: Bounds {
+                items: 64,
+                bytes: 16 << 20,
+            },
+            stats,
+            elapsed: Duration::from_millis(1200),
+            output_closed: false,
+        }
+    }
+
+    fn stats() -> Stats {
+        Stats {
             input: Tally::new(1000, 12_600),
             output: Tally::new(990, 12_290),
             dropped: Tally::new(10, 310),
             overlong: Tally::new(1, 100),
             max_depth: Tally::new(64, 2048),
             ..Stats::default()
-        };
+        }
+    }
+
+    #[test]
+    fn text_records_name_every_figure() {
         assert_eq!(
-            summary(&stats, "lines", "slide", Duration::from_millis(1200), false),
+            text_record(Event::Final, &snapshot(stats())),
             "bpipe: in 1000 lines 12.3 KiB, out 990 lines 12.0 KiB, dropped 10 lines 310 B \
-             (slide; 1 over --max-line), undelivered 0 lines 0 B, max depth 64 lines 2.0 KiB, 1.20s"
+             (slide; 1 over --max-line), undelivered 0 lines 0 B, depth 0/64 lines 0 B/16.0 MiB, \
+             max depth 64 lines 2.0 KiB, 1.20s"
         );
+        let mut named = snapshot(stats());
+        named.name = Some("ingest");
+        named.output_closed = true;
+        let line = text_record(Event::Final, &named);
+        assert!(line.starts_with("bpipe[ingest]: in 1000 lines"), "{line}");
+        assert!(line.ends_with("output closed after 1.20s"), "{line}");
+        assert_eq!(
+            text_record(Event::Drop, &snapshot(stats())),
+            "bpipe: dropping under --policy slide: 10 lines 310 B dropped so far, depth 0/64 lines"
+        );
+    }
+
+    #[test]
+    fn json_records_carry_every_field() {
+        let mut snap = snapshot(Stats {
+            depth: Tally::new(3, 30),
+            in_flight: Tally::new(1, 5),
+            ..stats()
+        });
+        snap.name = Some("a \"quoted\" name");
+        let value: serde_json::Value =
+            serde_json::from_str(&json_record(Event::Tick, &snap)).unwrap();
+        assert_eq!(value["event"], "tick");
+        assert_eq!(value["name"], "a \"quoted\" name");
+        assert_eq!(value["in_items"], 1000);
+        assert_eq!(value["depth_items"], 4);
+        assert_eq!(value["depth_bytes"], 35);
+        assert_eq!(value["cap_bytes"], 16 << 20);
+        assert_eq!(value["policy"], "slide");
+        assert_eq!(value["elapsed_s"], 1.2);
     }
 }

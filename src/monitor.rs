@@ -1,0 +1,167 @@
+//! The monitor: watches the counters while bpipe runs and decides what to report when —
+//! the live view, periodic records, the drop warning, records asked for by SIGUSR1 — and
+//! prints the final record.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, never, select, tick};
+
+use crate::cli::StatsFormat;
+use crate::config::Config;
+use crate::progress::{self, LiveView};
+use crate::queue::{Bounds, Queue};
+use crate::report::{self, Event, Snapshot};
+use crate::stats::Stats;
+
+/// Without `--stats-interval`, drops must pause this long before a new warning.
+const QUIET_SPELL: Duration = Duration::from_secs(10);
+/// How often the counters are looked at for the drop warning when nothing else wakes us.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Where records go.
+enum Sink {
+    Stderr,
+    File(File),
+}
+
+/// The reporting side of a run.
+pub struct Monitor {
+    name: Option<String>,
+    noun: &'static str,
+    policy: String,
+    bounds: Bounds,
+    json: bool,
+    quiet: bool,
+    interval: Option<Duration>,
+    sink: Sink,
+    live: Option<LiveView>,
+    started: Instant,
+    /// SIGUSR1 (or anyone) asking for a record now.
+    requests: Receiver<()>,
+    /// Drops seen at the last look, and when they last grew.
+    dropped: u64,
+    dropping_since: Option<Instant>,
+}
+
+impl Monitor {
+    /// Sets up reporting for `config`; fails only if `--stats-file` cannot be opened.
+    pub fn new(config: &Config, started: Instant, requests: Receiver<()>) -> io::Result<Monitor> {
+        let report = &config.report;
+        let sink = match &report.file {
+            Some(path) => Sink::File(OpenOptions::new().create(true).append(true).open(path)?),
+            None => Sink::Stderr,
+        };
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let live = match report.progress {
+            _ if report.quiet => None,
+            Some(true) => Some(LiveView::new(true, !no_color && !dumb)),
+            Some(false) => None,
+            None if io::stderr().is_terminal() && !dumb => Some(LiveView::new(false, !no_color)),
+            None => None,
+        };
+        Ok(Monitor {
+            name: report.name.clone(),
+            noun: config.item_noun(),
+            policy: config.policy.to_string(),
+            bounds: config.bounds,
+            json: report.format == StatsFormat::Json,
+            quiet: report.quiet,
+            interval: report.interval,
+            sink,
+            live,
+            started,
+            requests,
+            dropped: 0,
+            dropping_since: None,
+        })
+    }
+
+    fn snapshot(&self, stats: Stats, output_closed: bool) -> Snapshot<'_> {
+        Snapshot {
+            name: self.name.as_deref(),
+            noun: self.noun,
+            policy: &self.policy,
+            bounds: self.bounds,
+            stats,
+            elapsed: self.started.elapsed(),
+            output_closed,
+        }
+    }
+
+    fn emit(&mut self, event: Event, stats: Stats, output_closed: bool) {
+        let line = report::record(event, &self.snapshot(stats, output_closed), self.json);
+        match &mut self.sink {
+            Sink::File(file) => {
+                // A stats file that fails mid-run must not stop the data: say so once, go on.
+                if let Err(e) = writeln!(file, "{line}") {
+                    report::error(format!("--stats-file: {e}; no more records written there"));
+                    self.sink = Sink::Stderr;
+                }
+            }
+            Sink::Stderr => {
+                let print = || {
+                    let _ = writeln!(io::stderr().lock(), "{line}");
+                };
+                match &self.live {
+                    Some(live) => live.suspend(print),
+                    None => print(),
+                }
+            }
+        }
+    }
+
+    /// Reports until `done` is ready or disconnected (the writer has finished).
+    pub fn watch(&mut self, queue: &Queue, done: &Receiver<()>) {
+        let refresh = if self.live.is_some() {
+            tick(progress::REFRESH)
+        } else {
+            never()
+        };
+        let records = self.interval.map_or_else(never, tick);
+        let poll = if self.quiet { never() } else { tick(POLL) };
+        let requests = self.requests.clone();
+        loop {
+            select! {
+                recv(done) -> _ => return,
+                recv(refresh) -> _ => self.look(queue),
+                recv(poll) -> _ => self.look(queue),
+                recv(records) -> _ => self.emit(Event::Tick, queue.stats(), false),
+                recv(requests) -> _ => self.emit(Event::Tick, queue.stats(), false),
+            }
+        }
+    }
+
+    /// Redraws the live view and warns when drops begin after a quiet spell.
+    fn look(&mut self, queue: &Queue) {
+        let stats = queue.stats();
+        let now = Instant::now();
+        if let Some(mut live) = self.live.take() {
+            live.update(&self.snapshot(stats, false), now);
+            self.live = Some(live);
+        }
+        if stats.dropped.items > self.dropped {
+            let quiet = self.interval.unwrap_or(QUIET_SPELL);
+            if self
+                .dropping_since
+                .is_none_or(|last| now.duration_since(last) >= quiet)
+            {
+                self.emit(Event::Drop, stats, false);
+            }
+            self.dropping_since = Some(now);
+            self.dropped = stats.dropped.items;
+        }
+    }
+
+    /// Clears the live view and prints the final record (unless quiet).
+    pub fn finish(&mut self, stats: Stats, output_closed: bool) {
+        if let Some(live) = self.live.take() {
+            live.finish();
+        }
+        if !self.quiet {
+            self.emit(Event::Final, stats, output_closed);
+        }
+    }
+}
