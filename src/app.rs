@@ -2,18 +2,14 @@
 
 use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
-use std::thread;
 use std::time::Instant;
-
-use crossbeam_channel::Receiver;
-use signal_hook::consts::SIGUSR1;
-use signal_hook::iterator::Signals;
 
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::monitor::Monitor;
+use crate::monitor::{self, Monitor};
 use crate::pipeline::{self, End};
 use crate::report;
+use crate::signals;
 
 /// Takes a standard stream as a plain `File`: unbuffered, so bpipe's own batching decides
 /// every syscall, and closed when bpipe is done with it, so that a producer sees a closed
@@ -27,33 +23,20 @@ fn take(fd: RawFd) -> File {
     unsafe { File::from_raw_fd(fd) }
 }
 
-/// SIGUSR1 asks for a record now (pv and mbuffer die of it). The signal is caught from here
-/// on; each one arrives as a message.
-fn record_requests() -> Receiver<()> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    match Signals::new([SIGUSR1]) {
-        Ok(mut signals) => {
-            thread::Builder::new()
-                .name("bpipe-signals".into())
-                .spawn(move || {
-                    for _ in signals.forever() {
-                        if tx.send(()).is_err() {
-                            break;
-                        }
-                    }
-                })
-                .expect("spawning the signal thread");
-        }
-        Err(e) => report::error(format!("cannot catch SIGUSR1: {e}")),
-    }
-    rx
+/// Stdout's descriptor if it is a pipe or socket, whose reader can leave.
+fn consumer(fd: RawFd) -> Option<RawFd> {
+    // SAFETY: fstat only fills in the struct it is given.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::fstat(fd, &mut stat) } == 0;
+    let kind = stat.st_mode & libc::S_IFMT;
+    (ok && (kind == libc::S_IFIFO || kind == libc::S_IFSOCK)).then_some(fd)
 }
 
 /// Runs bpipe on the process's stdin and stdout and reports on stderr.
 pub fn run_stdio(config: &Config) -> Exit {
     let started = Instant::now();
-    let requests = record_requests();
-    let mut monitor = match Monitor::new(config, started, requests) {
+    let signals = signals::listen();
+    let mut monitor = match Monitor::new(config, started, signals) {
         Ok(monitor) => monitor,
         Err(e) => {
             let path = config.report.file.as_deref().unwrap_or("".as_ref());
@@ -61,10 +44,17 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Usage;
         }
     };
-    let outcome = pipeline::run(config, take(0), take(1), |queue, done| {
+    let outcome = pipeline::run(config, take(0), take(1), consumer(1), |queue, done| {
         monitor.watch(queue, done)
     });
-    monitor.finish(outcome.stats, matches!(outcome.end, End::OutputClosed));
+    monitor.finish(
+        outcome.stats,
+        match outcome.end {
+            End::OutputClosed => monitor::End::OutputClosed,
+            End::Stopped(signal) => monitor::End::Signal(signal),
+            _ => monitor::End::Finished,
+        },
+    );
     match outcome.end {
         End::Drained | End::OutputClosed => match config.report.drops_exit {
             Some(code) if outcome.stats.dropped.items > 0 => Exit::Dropped(code),
@@ -82,5 +72,6 @@ pub fn run_stdio(config: &Config) -> Exit {
             report::error(format!("writing stdout: {e}"));
             Exit::Error
         }
+        End::Stopped(signal) => Exit::Signal(signal),
     }
 }

@@ -96,6 +96,11 @@ pub struct Args {
     )]
     pub burst: Option<(u64, bool)>,
 
+    /// On SIGINT, SIGTERM or SIGHUP: how long to spend writing out what is queued before
+    /// giving up on it (0: give up at once). A second signal gives up at once too.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration, help_heading = "Queue")]
+    pub drain_timeout: Duration,
+
     /// Print nothing on stderr but errors: no live view, records or summary.
     #[arg(short, long, help_heading = "Reporting")]
     pub quiet: bool,

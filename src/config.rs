@@ -27,6 +27,8 @@ pub struct Config {
     /// The output rate limit and its burst, if any.
     pub rate: Option<(Rate, u64)>,
     pub report: Reporting,
+    /// How long a stop (signal) may spend draining the queue.
+    pub drain_timeout: Duration,
 }
 
 /// What bpipe tells the user on stderr, and where.
@@ -162,6 +164,7 @@ impl Config {
             },
             policy,
             read_size,
+            drain_timeout: args.drain_timeout,
             report: Reporting {
                 quiet: args.quiet,
                 name: args.name.clone(),

@@ -15,6 +15,8 @@ pub enum Exit {
     QueueFull,
     /// `--drops-exit CODE` was given and items were dropped.
     Dropped(u8),
+    /// Stopped by this signal: 128 + its number, as shells report it (130 for SIGINT).
+    Signal(i32),
 }
 
 impl Exit {
@@ -25,6 +27,7 @@ impl Exit {
             Exit::Usage => 2,
             Exit::QueueFull => 3,
             Exit::Dropped(code) => code,
+            Exit::Signal(number) => u8::try_from(128 + number).unwrap_or(u8::MAX),
         }
     }
 }
@@ -44,5 +47,7 @@ mod tests {
         let all = [Exit::Success, Exit::Error, Exit::Usage, Exit::QueueFull];
         assert_eq!(all.map(Exit::code), [0, 1, 2, 3]);
         assert_eq!(Exit::Dropped(4).code(), 4);
+        assert_eq!(Exit::Signal(2).code(), 130);
+        assert_eq!(Exit::Signal(15).code(), 143);
     }
 }

@@ -20,6 +20,7 @@ pub mod queue;
 pub mod rate;
 pub mod reader;
 pub mod report;
+pub mod signals;
 pub mod stats;
 pub mod tally;
 pub mod throttle;

@@ -6,19 +6,29 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, never, select, tick};
+use crossbeam_channel::{Receiver, after, never, select, tick};
 
 use crate::cli::StatsFormat;
 use crate::config::Config;
 use crate::progress::{self, LiveView};
 use crate::queue::{Bounds, Queue};
 use crate::report::{self, Event, Snapshot};
+use crate::signals::Signal;
 use crate::stats::Stats;
 
 /// Without `--stats-interval`, drops must pause this long before a new warning.
 const QUIET_SPELL: Duration = Duration::from_secs(10);
 /// How often the counters are looked at for the drop warning when nothing else wakes us.
 const POLL: Duration = Duration::from_millis(100);
+
+/// How the run stands, as records tell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Running,
+    Finished,
+    OutputClosed,
+    Signal(i32),
+}
 
 /// Where records go.
 enum Sink {
@@ -38,8 +48,10 @@ pub struct Monitor {
     sink: Sink,
     live: Option<LiveView>,
     started: Instant,
-    /// SIGUSR1 (or anyone) asking for a record now.
-    requests: Receiver<()>,
+    /// Signals: asking for a record now, or for bpipe to stop.
+    signals: Receiver<Signal>,
+    /// How long a stop may spend draining the queue.
+    drain_timeout: Duration,
     /// Drops seen at the last look, and when they last grew.
     dropped: u64,
     dropping_since: Option<Instant>,
@@ -47,7 +59,11 @@ pub struct Monitor {
 
 impl Monitor {
     /// Sets up reporting for `config`; fails only if `--stats-file` cannot be opened.
-    pub fn new(config: &Config, started: Instant, requests: Receiver<()>) -> io::Result<Monitor> {
+    pub fn new(
+        config: &Config,
+        started: Instant,
+        signals: Receiver<Signal>,
+    ) -> io::Result<Monitor> {
         let report = &config.report;
         let sink = match &report.file {
             Some(path) => Sink::File(OpenOptions::new().create(true).append(true).open(path)?),
@@ -73,13 +89,14 @@ impl Monitor {
             sink,
             live,
             started,
-            requests,
+            signals,
+            drain_timeout: config.drain_timeout,
             dropped: 0,
             dropping_since: None,
         })
     }
 
-    fn snapshot(&self, stats: Stats, output_closed: bool) -> Snapshot<'_> {
+    fn snapshot(&self, stats: Stats, end: End) -> Snapshot<'_> {
         Snapshot {
             name: self.name.as_deref(),
             noun: self.noun,
@@ -87,12 +104,16 @@ impl Monitor {
             bounds: self.bounds,
             stats,
             elapsed: self.started.elapsed(),
-            output_closed,
+            output_closed: end == End::OutputClosed,
+            signal: match end {
+                End::Signal(number) => Some(number),
+                _ => None,
+            },
         }
     }
 
-    fn emit(&mut self, event: Event, stats: Stats, output_closed: bool) {
-        let line = report::record(event, &self.snapshot(stats, output_closed), self.json);
+    fn emit(&mut self, event: Event, stats: Stats, end: End) {
+        let line = report::record(event, &self.snapshot(stats, end), self.json);
         match &mut self.sink {
             Sink::File(file) => {
                 // A stats file that fails mid-run must not stop the data: say so once, go on.
@@ -113,8 +134,10 @@ impl Monitor {
         }
     }
 
-    /// Reports until `done` is ready or disconnected (the writer has finished).
-    pub fn watch(&mut self, queue: &Queue, done: &Receiver<()>) {
+    /// Reports until `done` is ready or disconnected (the writer has finished), or until a
+    /// signal asks bpipe to stop: then stops the input, lets the writer drain the queue for
+    /// at most `--drain-timeout` (a second signal cuts it short), and returns the signal.
+    pub fn watch(&mut self, queue: &Queue, done: &Receiver<()>) -> Option<i32> {
         let refresh = if self.live.is_some() {
             tick(progress::REFRESH)
         } else {
@@ -122,16 +145,41 @@ impl Monitor {
         };
         let records = self.interval.map_or_else(never, tick);
         let poll = if self.quiet { never() } else { tick(POLL) };
-        let requests = self.requests.clone();
-        loop {
+        let signals = self.signals.clone();
+        let stop = loop {
             select! {
-                recv(done) -> _ => return,
+                recv(done) -> _ => return None,
                 recv(refresh) -> _ => self.look(queue),
                 recv(poll) -> _ => self.look(queue),
-                recv(records) -> _ => self.emit(Event::Tick, queue.stats(), false),
-                recv(requests) -> _ => self.emit(Event::Tick, queue.stats(), false),
+                recv(records) -> _ => self.emit(Event::Tick, queue.stats(), End::Running),
+                recv(signals) -> signal => match signal {
+                    Ok(Signal::Report) => self.emit(Event::Tick, queue.stats(), End::Running),
+                    Ok(Signal::Stop(number)) => break number,
+                    Err(_) => {}
+                },
+            }
+        };
+        queue.stop_input();
+        if !self.quiet {
+            let event = Event::Stop {
+                drain: self.drain_timeout,
+            };
+            self.emit(event, queue.stats(), End::Signal(stop));
+        }
+        let deadline = after(self.drain_timeout);
+        loop {
+            select! {
+                recv(done) -> _ => return Some(stop),
+                recv(deadline) -> _ => break,
+                recv(refresh) -> _ => self.look(queue),
+                recv(signals) -> signal => match signal {
+                    Ok(Signal::Report) => self.emit(Event::Tick, queue.stats(), End::Running),
+                    Ok(Signal::Stop(_)) | Err(_) => break,
+                },
             }
         }
+        queue.abandon();
+        Some(stop)
     }
 
     /// Redraws the live view and warns when drops begin after a quiet spell.
@@ -139,7 +187,7 @@ impl Monitor {
         let stats = queue.stats();
         let now = Instant::now();
         if let Some(mut live) = self.live.take() {
-            live.update(&self.snapshot(stats, false), now);
+            live.update(&self.snapshot(stats, End::Running), now);
             self.live = Some(live);
         }
         if stats.dropped.items > self.dropped {
@@ -148,7 +196,7 @@ impl Monitor {
                 .dropping_since
                 .is_none_or(|last| now.duration_since(last) >= quiet)
             {
-                self.emit(Event::Drop, stats, false);
+                self.emit(Event::Drop, stats, End::Running);
             }
             self.dropping_since = Some(now);
             self.dropped = stats.dropped.items;
@@ -156,12 +204,12 @@ impl Monitor {
     }
 
     /// Clears the live view and prints the final record (unless quiet).
-    pub fn finish(&mut self, stats: Stats, output_closed: bool) {
+    pub fn finish(&mut self, stats: Stats, end: End) {
         if let Some(live) = self.live.take() {
             live.finish();
         }
         if !self.quiet {
-            self.emit(Event::Final, stats, output_closed);
+            self.emit(Event::Final, stats, end);
         }
     }
 }

@@ -4,7 +4,9 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::sync::Arc;
 use std::thread;
 
-use crossbeam_channel::Receiver;
+use std::os::fd::RawFd;
+
+use crossbeam_channel::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use crate::clock::SystemClock;
@@ -30,6 +32,8 @@ pub enum End {
     ReadFailed(io::Error),
     /// Writing stdout failed.
     WriteFailed(io::Error),
+    /// A signal stopped bpipe (its number); what was queued was drained or abandoned.
+    Stopped(i32),
 }
 
 /// The end of a run with its final counters.
@@ -42,7 +46,10 @@ pub struct Outcome {
 
 /// Runs bpipe from `input` to `output` until the input is drained or the output fails,
 /// calling `watch` on this thread meanwhile: it gets the queue and a channel that becomes
-/// ready (disconnected) when the writer is done, and must return then.
+/// ready (disconnected) when the writer is done, and returns then, or with a signal number
+/// when a signal stopped bpipe (after draining, or abandoning, the queue). `consumer`, if
+/// given, is stdout's descriptor when it is a pipe or socket: a thread watches it, so that a
+/// consumer that leaves is noticed even while nothing is being written.
 ///
 /// When the output closes, this returns without waiting for the reader thread, which may be
 /// blocked reading from an idle producer: the process is expected to exit soon after.
@@ -50,7 +57,8 @@ pub fn run<R, W>(
     config: &Config,
     mut input: R,
     mut output: W,
-    watch: impl FnOnce(&Queue, &Receiver<()>),
+    consumer: Option<RawFd>,
+    watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<i32>,
 ) -> Outcome
 where
     R: Read + Send + 'static,
@@ -84,17 +92,42 @@ where
             })
             .expect("spawning the writer thread")
     };
-    watch(&queue, &done);
+    if let Some(fd) = consumer {
+        let queue = Arc::clone(&queue);
+        thread::Builder::new()
+            .name("bpipe-hangup".into())
+            .spawn(move || {
+                if hangup(fd) {
+                    queue.consumer_gone();
+                }
+            })
+            .expect("spawning the hangup thread");
+    }
+    let stopped = watch(&queue, &done);
+    let writer_finished = matches!(done.try_recv(), Err(TryRecvError::Disconnected));
+    if let Some(signal) = stopped {
+        // A writer stuck in write() to a stalled consumer is left behind, like the reader.
+        if writer_finished {
+            let _ = writer.join();
+        }
+        return Outcome {
+            end: End::Stopped(signal),
+            stats: queue.stats(),
+            elapsed: started.elapsed(),
+        };
+    }
     let written = writer
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let end = match written {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => End::OutputClosed,
         Err(e) => End::WriteFailed(e),
+        Ok(()) if queue.output_closed() => End::OutputClosed,
         Ok(()) => match reader.join() {
             Ok(Ok(ReadEnd::Eof)) => End::Drained,
             Ok(Ok(ReadEnd::OutputClosed)) => End::OutputClosed,
             Ok(Ok(ReadEnd::Full(bound))) => End::Full(bound),
+            Ok(Ok(ReadEnd::Stopped)) => End::Drained,
             Ok(Err(e)) => End::ReadFailed(e),
             Err(panic) => std::panic::resume_unwind(panic),
         },
@@ -106,7 +139,26 @@ where
     }
 }
 
+/// Blocks until `fd` (a pipe or socket we write to) reports an error or hang-up: its reader
+/// is gone. Returns false if it cannot be watched.
+fn hangup(fd: RawFd) -> bool {
+    let mut watched = libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one valid pollfd; the kernel only writes its revents.
+        let n = unsafe { libc::poll(&mut watched, 1, -1) };
+        if n < 0 && std::io::Error::last_os_error().kind() == ErrorKind::Interrupted {
+            continue;
+        }
+        return n > 0 && watched.revents & (libc::POLLERR | libc::POLLHUP) != 0;
+    }
+}
+
 /// A `watch` for [`run`] that reports nothing: waits for the writer.
-pub fn wait(_: &Queue, done: &Receiver<()>) {
+pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<i32> {
     let _ = done.recv();
+    None
 }

@@ -80,6 +80,8 @@ pub enum Stop {
     Closed,
     /// The queue was full under `fail`.
     Full(Bound),
+    /// bpipe was told to stop reading (a signal).
+    Stopped,
 }
 
 /// Buffers kept for reuse: enough for the reader and writer to trade buffers in a steady
@@ -101,7 +103,15 @@ struct Inner {
     /// Set by a block timeout: shed without waiting while `pops` still equals this.
     shedding_at: Option<u64>,
     input_done: bool,
+    /// Reading was stopped (a signal): what the reader still brings is undelivered.
+    input_stopped: bool,
     output_closed: bool,
+    /// Given up on: the counters were settled and later writes are not counted.
+    abandoned: bool,
+    /// The writer has drained everything and finished.
+    writer_done: bool,
+    /// Stdout's reader is gone: close the output when the writer next comes for work.
+    consumer_gone: bool,
     reader_waiting: bool,
     /// Room the waiting reader needs before it can queue anything.
     reader_needs: Tally,
@@ -208,9 +218,13 @@ impl Queue {
         inner.stats.input += batch.tally();
         let mut deadline: Option<(Instant, u64)> = None;
         loop {
-            if inner.output_closed {
+            if inner.output_closed || inner.input_stopped {
                 inner.stats.undelivered += batch.tally();
-                return Err(Stop::Closed);
+                return Err(if inner.output_closed {
+                    Stop::Closed
+                } else {
+                    Stop::Stopped
+                });
             }
             let (room_items, room_bytes) = self.room_in(&inner);
             // A batch that will wait for room anyway waits to go whole, if it can: splitting
@@ -368,8 +382,10 @@ impl Queue {
                 inner.spares.push(buffer);
             }
         }
-        inner.stats.output += written;
-        inner.stats.in_flight -= written;
+        if !inner.abandoned {
+            inner.stats.output += written;
+            inner.stats.in_flight -= written;
+        }
     }
 
     /// Waits until the queue holds something; `None` when it never will again, else whether
@@ -379,8 +395,20 @@ impl Queue {
         mut inner: MutexGuard<'a, Inner>,
     ) -> (MutexGuard<'a, Inner>, Option<bool>) {
         let mut waited = false;
-        while inner.batches.is_empty() {
+        loop {
+            if inner.consumer_gone && !inner.output_closed && !inner.writer_done {
+                let queued = inner.stats.depth;
+                inner.stats.undelivered += queued;
+                inner.stats.depth = Tally::ZERO;
+                inner.batches.clear();
+                inner.output_closed = true;
+                self.room.notify_all();
+            }
+            if !inner.batches.is_empty() {
+                break;
+            }
             if inner.input_done || inner.output_closed {
+                inner.writer_done = true;
                 return (inner, None);
             }
             waited = true;
@@ -430,6 +458,49 @@ impl Queue {
             }
         }
         taken
+    }
+
+    /// Stops the reading side (a signal asked bpipe to stop): the writer drains what is
+    /// queued, and whatever the reader still brings counts as undelivered.
+    pub fn stop_input(&self) {
+        let mut inner = self.lock();
+        inner.input_stopped = true;
+        inner.input_done = true;
+        self.ready.notify_all();
+        self.room.notify_all();
+    }
+
+    /// Gives up on delivering: everything held, queued or being written, counts as
+    /// undelivered from now on, and nothing more is counted. Returns the final counters.
+    pub fn abandon(&self) -> Stats {
+        let mut inner = self.lock();
+        if !inner.abandoned {
+            let held = inner.stats.depth + inner.stats.in_flight;
+            inner.stats.undelivered += held;
+            inner.stats.depth = Tally::ZERO;
+            inner.stats.in_flight = Tally::ZERO;
+            inner.batches.clear();
+            inner.abandoned = true;
+            inner.output_closed = true;
+            self.ready.notify_all();
+            self.room.notify_all();
+        }
+        inner.stats
+    }
+
+    /// The consumer has gone (stdout's pipe has no reader). The writer closes the output
+    /// the next time it comes for work, or at once if it is waiting for some; if it is
+    /// writing, its write fails by itself.
+    pub fn consumer_gone(&self) {
+        let mut inner = self.lock();
+        inner.consumer_gone = true;
+        self.ready.notify_all();
+    }
+
+    /// Whether stdout was found closed (by a failed write or the consumer leaving).
+    pub fn output_closed(&self) -> bool {
+        let inner = self.lock();
+        inner.output_closed && !inner.abandoned
     }
 
     /// Stdout is gone: `written` of the batches in hand reached it, `lost` did not; whatever is
@@ -606,6 +677,60 @@ mod tests {
             q.push(batch(&["b"]), policy),
             Err(Stop::Full(Bound::Items(1)))
         );
+    }
+
+    #[test]
+    fn stopping_input_wakes_a_blocked_reader_and_lets_the_writer_drain() {
+        let q = Arc::new(queue(1, 100));
+        q.push(batch(&["a"]), Policy::BLOCK).unwrap();
+        let reader = {
+            let q = Arc::clone(&q);
+            thread::spawn(move || q.push(batch(&["b"]), Policy::BLOCK))
+        };
+        q.stop_input();
+        assert_eq!(reader.join().unwrap(), Err(Stop::Stopped));
+        // What was queued is still delivered; what came after the stop is undelivered.
+        assert_eq!(drain(&q), ["a"]);
+        let stats = q.stats();
+        assert_eq!(stats.undelivered, Tally::new(1, 1));
+        assert!(stats.balanced());
+    }
+
+    #[test]
+    fn abandoning_counts_everything_held_as_undelivered() {
+        let q = queue(10, 100);
+        q.push(batch(&["a", "b", "c"]), Policy::BLOCK).unwrap();
+        let mut into = Vec::new();
+        assert!(q.pop(
+            Tally::ZERO,
+            &mut into,
+            Take {
+                batches: 1,
+                items: 1,
+                bytes: 100,
+                split: true
+            }
+        ));
+        let stats = q.abandon();
+        assert_eq!(stats.undelivered, Tally::new(3, 3));
+        assert!(stats.balanced());
+        // A write that finishes afterwards changes nothing.
+        assert!(!q.pop(into[0].tally(), &mut into, Take::ALL));
+        assert_eq!(q.stats(), stats);
+    }
+
+    #[test]
+    fn a_gone_consumer_closes_an_idle_output() {
+        let q = queue(10, 100);
+        q.push(batch(&["a"]), Policy::BLOCK).unwrap();
+        q.consumer_gone();
+        // The writer closes the output when it next comes for work.
+        assert!(!q.pop(Tally::ZERO, &mut Vec::new(), Take::ALL));
+        assert!(q.output_closed());
+        assert_eq!(q.push(batch(&["b"]), Policy::BLOCK), Err(Stop::Closed));
+        let stats = q.stats();
+        assert_eq!(stats.undelivered, Tally::new(2, 2));
+        assert!(stats.balanced());
     }
 
     #[test]

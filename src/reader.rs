@@ -16,6 +16,8 @@ pub enum ReadEnd {
     OutputClosed,
     /// The queue was full under `fail`.
     Full(Bound),
+    /// Told to stop (a signal).
+    Stopped,
 }
 
 /// Reads `input` to its end, framing it and pushing items into `queue` after every read, so
@@ -63,6 +65,7 @@ fn read_loop(
             match queue.push(items, policy) {
                 Ok(()) => {}
                 Err(Stop::Closed) => return Ok(ReadEnd::OutputClosed),
+                Err(Stop::Stopped) => return Ok(ReadEnd::Stopped),
                 Err(Stop::Full(bound)) => {
                     // What is still in hand was read but will never be queued: count it.
                     queue.discard(framer.finish(&mut batch), true);

@@ -24,6 +24,8 @@ pub enum Event {
     Tick,
     /// Items started being dropped after a quiet spell.
     Drop,
+    /// A signal asked bpipe to stop; it drains the queue for at most `drain`.
+    Stop { drain: Duration },
     /// At exit.
     Final,
 }
@@ -33,6 +35,7 @@ impl Event {
         match self {
             Event::Tick => "tick",
             Event::Drop => "drop",
+            Event::Stop { .. } => "stop",
             Event::Final => "final",
         }
     }
@@ -50,6 +53,8 @@ pub struct Snapshot<'a> {
     pub elapsed: Duration,
     /// Stdout was closed by the consumer.
     pub output_closed: bool,
+    /// The signal that stopped bpipe, if one did.
+    pub signal: Option<i32>,
 }
 
 impl Snapshot<'_> {
@@ -100,6 +105,15 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
             snap.bounds.items,
         );
     }
+    if let Event::Stop { drain } = event {
+        return format!(
+            "{} stopping on signal {}: draining {} (at most {}; signal again to stop at once)",
+            snap.prefix(),
+            snap.signal.unwrap_or_default(),
+            tally(snap.held(), noun),
+            humantime::format_duration(drain),
+        );
+    }
     let mut line = format!(
         "{} in {}, out {}, dropped {} ({}",
         snap.prefix(),
@@ -122,7 +136,9 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
         size(snap.bounds.bytes as u64),
         tally(stats.max_depth, noun),
     );
-    if snap.output_closed {
+    if let Some(signal) = snap.signal {
+        let _ = write!(line, "stopped by signal {signal} after ");
+    } else if snap.output_closed {
         line.push_str("output closed after ");
     }
     let _ = write!(line, "{:.2}s", snap.elapsed.as_secs_f64());
@@ -156,6 +172,7 @@ pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
         "blocked_s": s.blocked.as_secs_f64(),
         "policy": snap.policy,
         "output_closed": snap.output_closed,
+        "signal": snap.signal,
     })
     .to_string()
 }
@@ -176,6 +193,7 @@ mod tests {
             stats,
             elapsed: Duration::from_millis(1200),
             output_closed: false,
+            signal: None,
         }
     }
 
@@ -204,6 +222,21 @@ mod tests {
         let line = text_record(Event::Final, &named);
         assert!(line.starts_with("bpipe[ingest]: in 1000 lines"), "{line}");
         assert!(line.ends_with("output closed after 1.20s"), "{line}");
+        let mut stopping = snapshot(Stats {
+            depth: Tally::new(5, 50),
+            ..stats()
+        });
+        stopping.signal = Some(15);
+        assert_eq!(
+            text_record(
+                Event::Stop {
+                    drain: Duration::from_secs(5)
+                },
+                &stopping
+            ),
+            "bpipe: stopping on signal 15: draining 5 lines 50 B (at most 5s; signal again to \
+             stop at once)"
+        );
         assert_eq!(
             text_record(Event::Drop, &snapshot(stats())),
             "bpipe: dropping under --policy slide: 10 lines 310 B dropped so far, depth 0/64 lines"

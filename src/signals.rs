@@ -1,0 +1,46 @@
+//! Signals, turned into messages: SIGUSR1 asks for a record, SIGINT, SIGTERM and SIGHUP ask
+//! bpipe to stop. SIGPIPE needs nothing: Rust ignores it, so a closed stdout is an `EPIPE`
+//! error that bpipe reports, never a silent death.
+
+use std::thread;
+
+use crossbeam_channel::Receiver;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+use signal_hook::iterator::Signals;
+
+use crate::report;
+
+/// What a signal asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Print a record now (SIGUSR1).
+    Report,
+    /// Stop reading, drain, report and exit with 128 + this signal number.
+    Stop(i32),
+}
+
+/// Catches the signals from now on and delivers them as messages.
+pub fn listen() -> Receiver<Signal> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    match Signals::new([SIGUSR1, SIGINT, SIGTERM, SIGHUP]) {
+        Ok(mut signals) => {
+            thread::Builder::new()
+                .name("bpipe-signals".into())
+                .spawn(move || {
+                    for signal in signals.forever() {
+                        let message = if signal == SIGUSR1 {
+                            Signal::Report
+                        } else {
+                            Signal::Stop(signal)
+                        };
+                        if tx.send(message).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .expect("spawning the signal thread");
+        }
+        Err(e) => report::error(format!("cannot catch signals: {e}")),
+    }
+    rx
+}

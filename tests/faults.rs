@@ -1,0 +1,262 @@
+//! End-to-end tests of faults and signals: real processes, real pipes, real signals. Times
+//! here are deadlines for hangs, never figures.
+
+mod util;
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+use util::{bpipe, numbered_lines, run, spawn};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn signal(child: &Child, number: i32) {
+    // SAFETY: kill only sends a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, number) };
+}
+
+/// Streams the child's stderr lines into a channel.
+fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    thread::spawn(move || {
+        for line in stderr.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for the child with a deadline; returns its exit code.
+fn wait(mut child: Child) -> Option<i32> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || tx.send(child.wait().unwrap()).unwrap());
+    rx.recv_timeout(DEADLINE)
+        .expect("bpipe did not exit")
+        .code()
+}
+
+fn json(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+fn balanced(record: &Value) -> bool {
+    let n = |field: &str| record[field].as_u64().unwrap();
+    n("in_items") == n("out_items") + n("dropped_items") + n("undelivered_items") + n("depth_items")
+}
+
+#[test]
+fn sigint_drains_the_queue_reports_and_exits_130() {
+    let mut child = spawn(bpipe(&["--stats-format", "json"]));
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let errors = stderr_lines(&mut child);
+    stdin.write_all(b"one\ntwo\n").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    // The producer is still there (stdin open) when the signal comes.
+    signal(&child, libc::SIGINT);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(line + &rest, "one\ntwo\n");
+    assert_eq!(wait(child), Some(130));
+    assert_eq!(
+        json(&errors.recv_timeout(DEADLINE).unwrap())["event"],
+        "stop"
+    );
+    let last = json(&errors.recv_timeout(DEADLINE).unwrap());
+    assert_eq!(last["event"], "final");
+    assert_eq!(last["signal"], 2);
+    assert_eq!(last["out_items"], 2);
+    assert!(balanced(&last));
+    drop(stdin);
+}
+
+/// bpipe with a consumer that never reads and a producer that wrote more than fits in the
+/// pipe, so that the writer is stuck in write() when the signal comes.
+fn stalled(args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = spawn(bpipe(args));
+    let mut stdin = child.stdin.take().unwrap();
+    let errors = stderr_lines(&mut child);
+    stdin.write_all(&numbered_lines(20_000)).unwrap();
+    // Keep the producer open (but idle) for the rest of the test.
+    thread::spawn(move || {
+        let _keep = stdin;
+        thread::sleep(DEADLINE);
+    });
+    (child, errors)
+}
+
+#[test]
+fn sigterm_gives_up_on_a_stalled_consumer_after_the_drain_timeout() {
+    let args = ["--stats-format", "json", "--drain-timeout", "100ms"];
+    let (child, errors) = stalled(&args);
+    signal(&child, libc::SIGTERM);
+    let stop = json(&errors.recv_timeout(DEADLINE).unwrap());
+    assert_eq!(
+        (&stop["event"], &stop["signal"]),
+        (&"stop".into(), &15.into())
+    );
+    let code = wait(child);
+    let last = json(&errors.recv_timeout(DEADLINE).unwrap());
+    assert_eq!(code, Some(143));
+    assert_eq!(last["signal"], 15);
+    assert!(last["undelivered_items"].as_u64().unwrap() > 0, "{last}");
+    assert_eq!(last["depth_items"], 0);
+    assert!(balanced(&last));
+}
+
+#[test]
+fn a_second_signal_cuts_the_drain_short() {
+    let (child, errors) = stalled(&["--drain-timeout", "1h"]);
+    signal(&child, libc::SIGTERM);
+    let stopping = errors.recv_timeout(DEADLINE).unwrap();
+    assert!(
+        stopping.starts_with("bpipe: stopping on signal 15: draining "),
+        "{stopping}"
+    );
+    assert!(
+        stopping.ends_with("(at most 1h; signal again to stop at once)"),
+        "{stopping}"
+    );
+    signal(&child, libc::SIGINT);
+    // Without the second signal this would take an hour.
+    assert_eq!(wait(child), Some(143));
+    let last = errors.recv_timeout(DEADLINE).unwrap();
+    assert!(last.contains("stopped by signal 15 after"), "{last}");
+}
+
+#[test]
+fn drain_timeout_zero_drops_the_queue_at_once() {
+    let args = ["--stats-format", "json", "--drain-timeout", "0s"];
+    let (child, errors) = stalled(&args);
+    signal(&child, libc::SIGHUP);
+    assert_eq!(wait(child), Some(129));
+    assert_eq!(
+        json(&errors.recv_timeout(DEADLINE).unwrap())["event"],
+        "stop"
+    );
+    let last = json(&errors.recv_timeout(DEADLINE).unwrap());
+    assert_eq!(last["signal"], 1);
+    assert!(balanced(&last));
+}
+
+#[test]
+fn a_consumer_that_leaves_is_noticed_while_the_producer_is_idle() {
+    let mut child = spawn(bpipe(&[]));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"only line\n").unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    drop(stdout);
+    // The producer stays open and silent: bpipe must not wait for it to write again.
+    let errors = stderr_lines(&mut child);
+    assert_eq!(wait(child), Some(0));
+    let last = errors.recv_timeout(DEADLINE).unwrap();
+    assert!(last.contains("output closed after"), "{last}");
+    drop(stdin);
+}
+
+#[test]
+fn a_producer_that_dies_mid_line_has_its_partial_line_delivered() {
+    let out = run(bpipe(&[]), b"whole\nhalf a li".to_vec());
+    assert_eq!(out.stdout, b"whole\nhalf a li");
+    assert_eq!(out.count("in"), 2);
+    assert_eq!(out.count("out"), 2);
+}
+
+#[test]
+fn a_stalled_consumer_holds_the_producer_and_reporting_goes_on() {
+    let mut child = spawn(bpipe(&["--cap-bytes", "1MiB", "--stats-format", "json"]));
+    let mut stdin = child.stdin.take().unwrap();
+    let errors = stderr_lines(&mut child);
+    let input = numbered_lines(1_000_000);
+    let (progress_tx, progress) = mpsc::channel();
+    let feeder = {
+        let input = input.clone();
+        thread::spawn(move || {
+            for chunk in input.chunks(64 * 1024) {
+                stdin.write_all(chunk).unwrap();
+                let _ = progress_tx.send(chunk.len());
+            }
+        })
+    };
+    // Wait until the producer has written a little more than the queue holds.
+    let mut written = 0;
+    while written < 1 << 20 {
+        written += progress
+            .recv_timeout(DEADLINE)
+            .expect("the producer never got going");
+    }
+    // The writer is stuck in write(): a record still comes, and shows the bound held.
+    signal(&child, libc::SIGUSR1);
+    let tick = json(
+        &errors
+            .recv_timeout(DEADLINE)
+            .expect("no record while stalled"),
+    );
+    assert!(
+        tick["depth_bytes"].as_u64().unwrap() <= (1 << 20) + 256 * 1024,
+        "{tick}"
+    );
+    assert!(tick["in_bytes"].as_u64().unwrap() < 3 << 20, "{tick}");
+    written += progress.try_iter().sum::<usize>();
+    assert!(
+        written < input.len() / 4,
+        "the producer was not held: {written} bytes written"
+    );
+    // The consumer comes back: everything arrives, byte for byte.
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    feeder.join().unwrap();
+    assert!(out == input, "output differs");
+    assert_eq!(wait(child), Some(0));
+}
+
+#[test]
+fn a_write_error_is_reported_with_the_os_error_and_status_1() {
+    let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let mut child = bpipe(&[])
+        .stdin(Stdio::piped())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(b"a line\n");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("bpipe: writing stdout: No space left on device"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn stdin_kinds_behave() {
+    // A regular file and /dev/null are plain inputs.
+    let out = bpipe(&["-q"]).stdin(Stdio::null()).output().unwrap();
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+    // /dev/zero is one endless line: cut into pieces under block, memory bounded.
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let mut child = bpipe(&["-q", "--max-line", "4KiB"])
+        .stdin(zero)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = vec![0; 1 << 20];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    assert!(first.iter().all(|&b| b == 0));
+    // Its reader gone, bpipe ends quietly.
+    assert_eq!(wait(child), Some(0));
+}
