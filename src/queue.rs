@@ -751,4 +751,153 @@ mod tests {
         assert_eq!(stats.undelivered, Tally::new(3, 3));
         assert!(stats.balanced());
     }
+
+    mod model {
+        //! Property tests over the queue: any interleaving of pushes and takes, under each
+        //! policy, keeps the books balanced, keeps order, never exceeds either bound, and
+        //! `block` never loses an item.
+
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            /// Push a batch of items with these extra lengths.
+            Push(Vec<usize>),
+            /// The writer takes at most this many items and "writes" them.
+            Take(usize),
+        }
+
+        fn ops() -> impl Strategy<Value = Vec<Op>> {
+            let push = proptest::collection::vec(0usize..12, 1..20).prop_map(Op::Push);
+            let take = (1usize..30).prop_map(Op::Take);
+            proptest::collection::vec(prop_oneof![3 => push, 2 => take], 1..60)
+        }
+
+        fn policies() -> impl Strategy<Value = Policy> {
+            prop_oneof![
+                Just(Policy::BLOCK),
+                Just(Policy::Shed(Shed::Drop)),
+                Just(Policy::Shed(Shed::Slide)),
+                Just(Policy::Shed(Shed::Fail)),
+            ]
+        }
+
+        fn id(item: &[u8]) -> usize {
+            let digits = item.iter().take_while(|b| b.is_ascii_digit()).count();
+            std::str::from_utf8(&item[..digits])
+                .unwrap()
+                .parse()
+                .unwrap()
+        }
+
+        /// Takes up to `n` items as the writer would; returns their ids.
+        fn take(q: &Queue, n: usize) -> Vec<usize> {
+            let mut into = Vec::new();
+            let limit = Take {
+                items: n,
+                bytes: usize::MAX,
+                batches: usize::MAX,
+                split: true,
+            };
+            let taken = q.take(limit, &mut into);
+            // Record them as written, as the writer's next call would.
+            q.settle(&mut q.lock(), taken, &mut Vec::new());
+            into.iter()
+                .flat_map(|b| b.iter().map(id).collect::<Vec<_>>())
+                .collect()
+        }
+
+        fn check(q: &Queue, bounds: Bounds) -> Result<(), TestCaseError> {
+            let stats = q.stats();
+            prop_assert!(stats.balanced(), "unbalanced: {stats:?}");
+            prop_assert!(
+                stats.depth.items as usize <= bounds.items,
+                "items bound: {stats:?}"
+            );
+            prop_assert!(
+                stats.depth.bytes as usize <= bounds.bytes,
+                "bytes bound: {stats:?}"
+            );
+            prop_assert!(stats.max_depth.items as usize <= bounds.items);
+            prop_assert!(stats.max_depth.bytes as usize <= bounds.bytes);
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn any_interleaving_keeps_the_invariants(
+                ops in ops(),
+                policy in policies(),
+                cap in 1usize..12,
+                cap_bytes in 16usize..200,
+            ) {
+                let bounds = Bounds { items: cap, bytes: cap_bytes };
+                let q = Arc::new(Queue::new(bounds));
+                // Under block a push waits for room, so a consumer runs beside the pushes,
+                // taking a few items at a time.
+                let consumer = (policy == Policy::BLOCK).then(|| {
+                    let q = Arc::clone(&q);
+                    thread::spawn(move || {
+                        let (mut into, mut got, mut written) = (Vec::new(), Vec::new(), Tally::ZERO);
+                        let limit = Take { items: 3, bytes: usize::MAX, batches: 4, split: true };
+                        while q.pop(written, &mut into, limit) {
+                            written = into.iter().fold(Tally::ZERO, |t, b| t + b.tally());
+                            got.extend(into.iter().flat_map(|b| b.iter().map(id).collect::<Vec<_>>()));
+                        }
+                        got
+                    })
+                });
+                let (mut next_id, mut out, mut last_pushed) = (0, Vec::new(), None);
+                let mut failed = false;
+                for op in ops {
+                    match op {
+                        Op::Push(extras) => {
+                            if failed {
+                                continue;
+                            }
+                            let items: Vec<Vec<u8>> = extras
+                                .iter()
+                                .map(|&extra| {
+                                    let mut item = format!("{next_id}:").into_bytes();
+                                    next_id += 1;
+                                    item.resize((item.len() + extra).min(16), b'x');
+                                    item
+                                })
+                                .collect();
+                            last_pushed = Some(next_id - 1);
+                            let batch = Batch::from_items(items.iter().map(Vec::as_slice));
+                            match q.push(batch, policy) {
+                                Ok(()) => {}
+                                Err(Stop::Full(_)) => failed = true,
+                                Err(stop) => prop_assert!(false, "unexpected {stop:?}"),
+                            }
+                        }
+                        Op::Take(n) if consumer.is_none() => out.extend(take(&q, n)),
+                        Op::Take(_) => {}
+                    }
+                    check(&q, bounds)?;
+                }
+                match consumer {
+                    Some(consumer) => {
+                        q.finish_input();
+                        out = consumer.join().unwrap();
+                    }
+                    None => out.extend(take(&q, usize::MAX)),
+                }
+                check(&q, bounds)?;
+                // Order kept: ids only ever increase.
+                prop_assert!(out.windows(2).all(|w| w[0] < w[1]), "out of order: {out:?}");
+                let stats = q.stats();
+                prop_assert_eq!(stats.output.items as usize, out.len());
+                prop_assert_eq!(stats.depth, Tally::ZERO);
+                if policy == Policy::BLOCK {
+                    prop_assert_eq!(out, (0..next_id).collect::<Vec<_>>(), "block lost items");
+                } else if policy == Policy::Shed(Shed::Slide) {
+                    // The freshest item is never the one shed.
+                    prop_assert_eq!(out.last().copied(), last_pushed);
+                }
+            }
+        }
+    }
 }
