@@ -161,31 +161,32 @@ impl Framer {
     }
 }
 
+/// Frames a whole input arriving in `reads`, as the reader would: returns the items and the
+/// over-long items dropped. For tests and fuzzing.
+pub fn frame_reads(framing: Framing, reads: &[&[u8]]) -> (Vec<Vec<u8>>, Tally) {
+    let mut framer = Framer::new(framing);
+    let mut batch = Batch::default();
+    let mut items = Vec::new();
+    let mut dropped = Tally::ZERO;
+    let collect = |batch: &mut Batch, items: &mut Vec<Vec<u8>>| {
+        if let Some(done) = batch.take_items(0, Vec::with_capacity) {
+            items.extend(done.iter().map(<[u8]>::to_vec));
+        }
+    };
+    for read in reads {
+        batch.append(read);
+        dropped += framer.frame(&mut batch);
+        collect(&mut batch, &mut items);
+    }
+    dropped += framer.finish(&mut batch);
+    collect(&mut batch, &mut items);
+    (items, dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// Feeds `reads` through a framer as the reader would; returns the items and the drops.
-    fn frame_reads(framing: Framing, reads: &[&[u8]]) -> (Vec<Vec<u8>>, Tally) {
-        let mut framer = Framer::new(framing);
-        let mut batch = Batch::default();
-        let mut items = Vec::new();
-        let mut dropped = Tally::ZERO;
-        let collect = |batch: &mut Batch, items: &mut Vec<Vec<u8>>| {
-            if let Some(done) = batch.take_items(0, Vec::with_capacity) {
-                items.extend(done.iter().map(<[u8]>::to_vec));
-            }
-        };
-        for read in reads {
-            batch.append(read);
-            dropped += framer.frame(&mut batch);
-            collect(&mut batch, &mut items);
-        }
-        dropped += framer.finish(&mut batch);
-        collect(&mut batch, &mut items);
-        (items, dropped)
-    }
 
     fn lines(max_item: usize, overlong: Overlong) -> Framing {
         Framing::Delimited {
