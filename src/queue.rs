@@ -226,6 +226,16 @@ impl Queue {
                     Stop::Stopped
                 });
             }
+            let sliding = match policy {
+                Policy::Shed(shed) => shed == Shed::Slide,
+                Policy::Block { then, .. } => {
+                    then == Shed::Slide && inner.shedding_at == Some(inner.pops)
+                }
+            };
+            if sliding {
+                self.slide_in(&mut inner, batch);
+                return Ok(());
+            }
             let (room_items, room_bytes) = self.room_in(&inner);
             // A batch that will wait for room anyway waits to go whole, if it can: splitting
             // it would cost finding each item's end and a copy, and gain the producer nothing.
@@ -295,20 +305,39 @@ impl Queue {
                     inner.stats.dropped += gone;
                 }
                 Shed::Slide => {
-                    let gone = inner.drop_oldest();
-                    debug_assert!(!gone.is_zero(), "an item did not fit in an empty queue");
-                    inner.stats.dropped += gone;
-                    if gone.is_zero() {
-                        // Cannot happen with a valid config; never spin.
-                        inner.enqueue(batch, &self.ready);
-                        return Ok(());
-                    }
+                    self.slide_in(&mut inner, batch);
+                    return Ok(());
                 }
                 Shed::Fail => {
                     inner.stats.dropped += batch.tally();
                     return Err(Stop::Full(self.full_bound(&inner)));
                 }
             }
+        }
+    }
+
+    /// Queues `batch` whole under `slide`: first its own oldest items go if it alone is larger
+    /// than the queue, then the oldest queued items until it fits. Never splits the batch, so
+    /// a full queue does not turn each arriving item into a batch of its own.
+    fn slide_in(&self, inner: &mut Inner, mut batch: Batch) {
+        while batch.items() > self.bounds.items || batch.bytes() > self.bounds.bytes {
+            let gone = batch.pop_front().unwrap_or_default();
+            inner.stats.dropped += gone;
+        }
+        loop {
+            let (room_items, room_bytes) = self.room_in(inner);
+            if batch.items() <= room_items && batch.bytes() <= room_bytes {
+                break;
+            }
+            let gone = inner.drop_oldest();
+            inner.stats.dropped += gone;
+            if gone.is_zero() {
+                debug_assert!(false, "a batch did not fit in an empty queue");
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            inner.enqueue(batch, &self.ready);
         }
     }
 
