@@ -16,6 +16,19 @@ pub const DEFAULT_CAP_BYTES: &str = "16MiB";
 /// Default `--max-line` (lowered to `--cap-bytes` when that is smaller).
 pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 
+const AFTER_LONG_HELP: &str = "\
+Exit status: 0 input drained, or the consumer left; 1 a read or write failed; 2 bad usage \
+(nothing was read); 3 queue full under --policy fail; CODE with --drops-exit CODE when \
+anything was dropped; 128+N stopped by signal N (SIGINT 130, SIGTERM 143).
+
+Signals: SIGINT, SIGTERM, SIGHUP drain the queue (see --drain-timeout), report, exit; \
+SIGUSR1 prints a record now.
+
+Examples:
+  producer | bpipe --cap 64 --policy slide | consumer
+  tail -F app.log | bpipe --rate 100/s --policy drop | indexer
+  tar c data/ | bpipe --cap-bytes 256MiB --rate 10MiB/s | ssh host 'tar x'";
+
 /// A bounded pipe buffer with explicit overflow policies and exact accounting.
 ///
 /// bpipe sits between a producer and a consumer. It reads stdin into a bounded queue of
@@ -23,14 +36,25 @@ pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 /// decides: block the producer, drop the newest item, slide out the oldest, or fail. At exit
 /// a summary on stderr accounts for every item: in = out + dropped + undelivered.
 #[derive(Debug, Parser)]
-#[command(name = "bpipe", version, max_term_width = 100)]
+#[command(
+    name = "bpipe",
+    version,
+    max_term_width = 100,
+    after_help = "Policies, rate forms, signals and exit statuses: bpipe --help, or man bpipe.",
+    after_long_help = AFTER_LONG_HELP
+)]
 pub struct Args {
-    /// Most items the queue holds (lines, records or chunks).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CAP, help_heading = "Queue")]
+    /// Most items the queue holds (lines, records or chunks), e.g. 64. Whichever bound is
+    /// reached first, this or --cap-bytes, makes the queue full.
+    #[arg(
+        help = "Most items the queue holds, e.g. 64",
+        long, value_name = "N", default_value_t = DEFAULT_CAP, help_heading = "Queue")]
     pub cap: usize,
 
     /// Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB.
     #[arg(
+        help = "Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB",
+        
         long,
         value_name = "SIZE",
         default_value = DEFAULT_CAP_BYTES,
@@ -45,7 +69,9 @@ pub struct Args {
 
     /// With --policy block: wait at most this long for room (e.g. 200ms, 2s), then apply
     /// --on-timeout until the consumer takes an item again.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Queue")]
+    #[arg(
+        help = "With block: wait at most this long for room, e.g. 200ms",
+        long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Queue")]
     pub block_timeout: Option<Duration>,
 
     /// What --block-timeout falls back to.
@@ -59,7 +85,7 @@ pub struct Args {
     )]
     pub on_timeout: ShedArg,
 
-    /// Items are NUL-terminated records instead of lines.
+    /// Items are NUL-terminated records instead of lines (e.g. from find -print0).
     #[arg(short = '0', long, conflicts_with = "chunk", help_heading = "Framing")]
     pub null: bool,
 
@@ -71,6 +97,8 @@ pub struct Args {
     /// A longer one is cut into pieces under block and fail, dropped whole (and counted)
     /// under drop and slide.
     #[arg(
+        help = "Most bytes one line may hold, e.g. 64KiB [default: 1MiB]",
+        
         long,
         value_name = "SIZE",
         value_parser = parse_size,
@@ -82,12 +110,16 @@ pub struct Args {
     /// Most items or bytes written per period: N/PERIOD (items, e.g. 1000/s, 50/100ms, 30/min,
     /// 2/h) or SIZE/PERIOD (bytes, e.g. 10MiB/s, 512KiB/250ms). A bare number is items per
     /// second. In --chunk mode the items are chunks.
-    #[arg(short = 'L', long, value_name = "RATE", value_parser = Rate::parse, help_heading = "Rate")]
+    #[arg(
+        help = "Most items or bytes written per period, e.g. 1000/s, 10MiB/s",
+        short = 'L', long, value_name = "RATE", value_parser = Rate::parse, help_heading = "Rate")]
     pub rate: Option<Rate>,
 
     /// How much may go at once after an idle spell: a count, or for a byte rate also a size
     /// [default: 1 item; for a byte rate 20ms of it, at most 64KiB].
     #[arg(
+        help = "How much may go at once after an idle spell, e.g. 10 or 64KiB",
+        
         long,
         value_name = "N|SIZE",
         value_parser = parse_burst,
@@ -98,40 +130,64 @@ pub struct Args {
 
     /// On SIGINT, SIGTERM or SIGHUP: how long to spend writing out what is queued before
     /// giving up on it (0: give up at once). A second signal gives up at once too.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration, help_heading = "Queue")]
+    #[arg(
+        help = "On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s",
+        long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration, help_heading = "Queue")]
     pub drain_timeout: Duration,
 
     /// Print nothing on stderr but errors: no live view, records or summary.
     #[arg(short, long, help_heading = "Reporting")]
     pub quiet: bool,
 
-    /// Label every record and line, e.g. -N ingest (to tell two bpipes apart).
-    #[arg(short = 'N', long, value_name = "NAME", help_heading = "Reporting")]
+    /// Label every record, e.g. -N ingest, to tell two bpipes in one pipeline apart.
+    #[arg(
+        help = "Label records, e.g. -N ingest",
+        short = 'N',
+        long,
+        value_name = "NAME",
+        help_heading = "Reporting"
+    )]
     pub name: Option<String>,
 
     /// Draw the live status line even where bpipe would not (TERM=dumb, or stderr not
     /// detected as a terminal).
-    #[arg(long, overrides_with = "no_progress", help_heading = "Reporting")]
+    #[arg(
+        help = "Draw the live status line even where bpipe would not",
+        long,
+        overrides_with = "no_progress",
+        help_heading = "Reporting"
+    )]
     pub progress: bool,
 
     /// Never draw the live status line [default: drawn when stderr is a terminal].
     #[arg(long, overrides_with = "progress", help_heading = "Reporting")]
     pub no_progress: bool,
 
-    /// Print a stats record every DURATION (e.g. 10s) [default: only at exit].
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Reporting")]
+    /// Print a stats record every DURATION, e.g. 10s [default: only at exit]. Independently,
+    /// one warning line says when items start being dropped after a quiet spell.
+    #[arg(
+        help = "Print a record every DURATION, e.g. 10s [default: at exit only]",
+        long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Reporting")]
     pub stats_interval: Option<Duration>,
 
     /// Format of stats records: text lines or JSON Lines.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatsFormat::Text, help_heading = "Reporting")]
     pub stats_format: StatsFormat,
 
-    /// Append stats records to PATH instead of stderr.
-    #[arg(long, value_name = "PATH", help_heading = "Reporting")]
+    /// Append stats records to PATH instead of stderr, e.g. /var/log/bpipe.jsonl.
+    #[arg(
+        help = "Append records to PATH instead of stderr, e.g. stats.jsonl",
+        long,
+        value_name = "PATH",
+        help_heading = "Reporting"
+    )]
     pub stats_file: Option<PathBuf>,
 
-    /// Exit with CODE (1-255) if any item was dropped, so a script can tell (e.g. 4).
-    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..), help_heading = "Reporting")]
+    /// Exit with CODE (1-255) instead of 0 if any item was dropped, e.g. 4, so that a script
+    /// can tell.
+    #[arg(
+        help = "Exit with CODE if anything was dropped, e.g. 4",
+        long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..), help_heading = "Reporting")]
     pub drops_exit: Option<u8>,
 }
 

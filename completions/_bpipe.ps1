@@ -1,0 +1,58 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'bpipe' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'bpipe'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'bpipe' {
+            [CompletionResult]::new('--cap', '--cap', [CompletionResultType]::ParameterName, 'Most items the queue holds, e.g. 64')
+            [CompletionResult]::new('--cap-bytes', '--cap-bytes', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'What to do with an item that finds the queue full')
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'What to do with an item that finds the queue full')
+            [CompletionResult]::new('--block-timeout', '--block-timeout', [CompletionResultType]::ParameterName, 'With block: wait at most this long for room, e.g. 200ms')
+            [CompletionResult]::new('--on-timeout', '--on-timeout', [CompletionResultType]::ParameterName, 'What --block-timeout falls back to')
+            [CompletionResult]::new('--chunk', '--chunk', [CompletionResultType]::ParameterName, 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB')
+            [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s')
+            [CompletionResult]::new('--burst', '--burst', [CompletionResultType]::ParameterName, 'How much may go at once after an idle spell, e.g. 10 or 64KiB')
+            [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s')
+            [CompletionResult]::new('-N', '-N ', [CompletionResultType]::ParameterName, 'Label records, e.g. -N ingest')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Label records, e.g. -N ingest')
+            [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Print a record every DURATION, e.g. 10s [default: at exit only]')
+            [CompletionResult]::new('--stats-format', '--stats-format', [CompletionResultType]::ParameterName, 'Format of stats records: text lines or JSON Lines')
+            [CompletionResult]::new('--stats-file', '--stats-file', [CompletionResultType]::ParameterName, 'Append records to PATH instead of stderr, e.g. stats.jsonl')
+            [CompletionResult]::new('--drops-exit', '--drops-exit', [CompletionResultType]::ParameterName, 'Exit with CODE if anything was dropped, e.g. 4')
+            [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Items are NUL-terminated records instead of lines (e.g. from find -print0)')
+            [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Items are NUL-terminated records instead of lines (e.g. from find -print0)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors: no live view, records or summary')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors: no live view, records or summary')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Draw the live status line even where bpipe would not')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw the live status line [default: drawn when stderr is a terminal]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,52 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[bpipe] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'bpipe'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'bpipe'= {
+            cand --cap 'Most items the queue holds, e.g. 64'
+            cand --cap-bytes 'Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB'
+            cand -p 'What to do with an item that finds the queue full'
+            cand --policy 'What to do with an item that finds the queue full'
+            cand --block-timeout 'With block: wait at most this long for room, e.g. 200ms'
+            cand --on-timeout 'What --block-timeout falls back to'
+            cand --chunk 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB'
+            cand --max-line 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]'
+            cand -L 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s'
+            cand --rate 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s'
+            cand --burst 'How much may go at once after an idle spell, e.g. 10 or 64KiB'
+            cand --drain-timeout 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s'
+            cand -N 'Label records, e.g. -N ingest'
+            cand --name 'Label records, e.g. -N ingest'
+            cand --stats-interval 'Print a record every DURATION, e.g. 10s [default: at exit only]'
+            cand --stats-format 'Format of stats records: text lines or JSON Lines'
+            cand --stats-file 'Append records to PATH instead of stderr, e.g. stats.jsonl'
+            cand --drops-exit 'Exit with CODE if anything was dropped, e.g. 4'
+            cand -0 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
+            cand --null 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
+            cand -q 'Print nothing on stderr but errors: no live view, records or summary'
+            cand --quiet 'Print nothing on stderr but errors: no live view, records or summary'
+            cand --progress 'Draw the live status line even where bpipe would not'
+            cand --no-progress 'Never draw the live status line [default: drawn when stderr is a terminal]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

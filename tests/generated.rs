@@ -1,0 +1,271 @@
+//! The man page and shell completions are generated from the same clap definition as
+//! `--help`, and committed. This test regenerates them and fails when the committed copies
+//! are stale, so they cannot drift. To refresh them:
+//!
+//!     UPDATE_GENERATED=1 cargo test --test generated
+//!
+//! (A test-driven writer rather than build.rs or a hidden flag: clap_mangen and
+//! clap_complete stay dev-dependencies, out of the release binary and of a plain build.)
+
+use std::path::Path;
+
+use bpipe::cli::Args;
+use clap::CommandFactory;
+use clap_complete::Shell;
+use roff::{Roff, bold, italic, roman};
+
+/// The sections a man reader expects beyond what clap knows: (title, paragraphs), where a
+/// paragraph is a list of (term, text); an empty term makes a plain paragraph.
+const SECTIONS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "POLICIES",
+        &[
+            ("", "When an item finds the queue full, --policy decides."),
+            (
+                "block",
+                "The default. bpipe stops reading until there is room, so the producer waits on the pipe. Output is byte-identical to input. Pick it for lossless bulk copies.",
+            ),
+            (
+                "drop (drop-newest)",
+                "The incoming item is discarded and counted. Pick it to keep the start of each burst, or to sample a firehose with --rate.",
+            ),
+            (
+                "slide (drop-oldest)",
+                "The oldest queued items are discarded to make room, and counted. Pick it for live views and CI log tailing, where only the freshest lines matter.",
+            ),
+            (
+                "fail",
+                "bpipe stops reading, writes out what is queued, names the bound that was hit and exits 3. Pick it for ingestion that must never fall behind silently.",
+            ),
+            (
+                "--block-timeout D --on-timeout P",
+                "Block, but once a wait for room has lasted D, apply P (drop, slide or fail) to every item that finds the queue full until the consumer takes something again.",
+            ),
+            (
+                "",
+                "A line longer than --max-line is cut into pieces under block and fail, and dropped whole (counted as over --max-line) under drop and slide, so the output holds only whole lines.",
+            ),
+        ],
+    ),
+    (
+        "RATE FORMS",
+        &[
+            (
+                "N/PERIOD",
+                "Items per period: 1000/s, 50/100ms, 30/min, 2/h. A bare number is items per second. In --chunk mode the items are chunks.",
+            ),
+            ("SIZE/PERIOD", "Bytes per period: 10MiB/s, 512KiB/250ms."),
+            (
+                "--burst N|SIZE",
+                "How much may go at once after an idle spell. Default: one item, or for a byte rate 20ms of it (at most 64KiB), so an idle stream does not burst. An item larger than the burst is spread over time at the rate.",
+            ),
+        ],
+    ),
+    (
+        "REPORTING",
+        &[
+            (
+                "",
+                "On a terminal, a live status line on stderr shows queue fill, rates, totals, drops, the policy and elapsed time; it is cleared at exit. --no-progress turns it off, --progress forces it on; NO_COLOR turns colour off.",
+            ),
+            (
+                "",
+                "At exit (and every --stats-interval, and on SIGUSR1) bpipe prints a record. When items start being dropped after a quiet spell, one warning line says so. Records go to stderr, or to --stats-file.",
+            ),
+            (
+                "text",
+                "bpipe[NAME]: in N lines SIZE, out N lines SIZE, dropped N lines SIZE (POLICY), undelivered N lines SIZE, depth N/CAP lines SIZE/CAPSIZE, max depth N lines SIZE, ELAPSEDs",
+            ),
+            (
+                "json",
+                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, depth_items, depth_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, policy, output_closed and signal.",
+            ),
+            (
+                "",
+                "At every moment in = out + dropped + undelivered + depth, in items and in bytes; at exit depth is 0.",
+            ),
+        ],
+    ),
+    (
+        "SIGNALS",
+        &[
+            (
+                "SIGINT, SIGTERM, SIGHUP",
+                "Stop reading, write out what is queued for at most --drain-timeout (default 5s; 0 gives up at once), count the rest undelivered, print the final record, exit 128 plus the signal number. A second signal gives up at once.",
+            ),
+            ("SIGUSR1", "Print a record now and carry on."),
+            (
+                "SIGPIPE",
+                "A consumer that exits is noticed at once, even while the producer is idle; what bpipe held counts as undelivered, and it exits 0.",
+            ),
+        ],
+    ),
+    (
+        "EXIT STATUS",
+        &[
+            (
+                "0",
+                "Input drained to the end, or the consumer closed the pipe.",
+            ),
+            ("1", "A read or write failed (other than a closed pipe)."),
+            ("2", "Bad command line; nothing was read."),
+            (
+                "3",
+                "The queue was full under --policy fail (or --on-timeout fail).",
+            ),
+            (
+                "CODE",
+                "--drops-exit CODE was given and items were dropped.",
+            ),
+            (
+                "128+N",
+                "Stopped by signal N: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP.",
+            ),
+        ],
+    ),
+    (
+        "EXAMPLES",
+        &[
+            (
+                "tail -F app.log | bpipe --policy slide --cap 1000 | slow-indexer",
+                "Tail a CI log into a slow tool, keeping the freshest lines.",
+            ),
+            (
+                "metrics | bpipe --rate 100/s --policy drop | dashboard",
+                "Sample a firehose down to 100 lines a second.",
+            ),
+            (
+                "tar c data/ | bpipe --cap-bytes 256MiB | ssh host 'tar x'",
+                "A lossless bulk copy through a large buffer.",
+            ),
+            (
+                "events | bpipe --cap 10000 --policy fail | loader",
+                "Fail fast when the loader falls 10000 events behind.",
+            ),
+            (
+                "producer | bpipe -N ingest --stats-format json --stats-interval 10s --stats-file stats.jsonl | consumer",
+                "Records for a dashboard.",
+            ),
+        ],
+    ),
+];
+
+fn man_page() -> String {
+    let man = clap_mangen::Man::new(Args::command()).date("");
+    let mut out = Vec::new();
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+    let mut roff = Roff::new();
+    for (title, paragraphs) in SECTIONS {
+        roff.control("SH", [*title]);
+        for (term, text) in *paragraphs {
+            if term.is_empty() {
+                roff.control("PP", []).text([roman(*text)]);
+            } else {
+                roff.control("TP", [])
+                    .text([bold(*term)])
+                    .text([roman(*text)]);
+            }
+        }
+    }
+    roff.control("SH", ["SEE ALSO"]).text([
+        bold("pv"),
+        roman("(1), "),
+        bold("mbuffer"),
+        roman("(1), "),
+        bold("buffer"),
+        roman("(1); "),
+        italic("README.md"),
+        roman(" for a comparison with measured figures."),
+    ]);
+    roff.to_writer(&mut out).unwrap();
+    man.render_version_section(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn completion(shell: Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Args::command(), "bpipe", &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+/// Compares `path` with `contents`; rewrites it when asked to, else fails when stale.
+fn ensure(path: &str, contents: &str) -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if std::fs::read_to_string(&path).is_ok_and(|old| old == contents) {
+        return None;
+    }
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        return None;
+    }
+    Some(path.display().to_string())
+}
+
+#[test]
+fn man_page_and_completions_are_up_to_date() {
+    let mut files = vec![("man/bpipe.1".to_string(), man_page())];
+    for (shell, name) in [
+        (Shell::Bash, "bpipe.bash"),
+        (Shell::Zsh, "_bpipe"),
+        (Shell::Fish, "bpipe.fish"),
+        (Shell::Elvish, "bpipe.elv"),
+        (Shell::PowerShell, "_bpipe.ps1"),
+    ] {
+        files.push((format!("completions/{name}"), completion(shell)));
+    }
+    let stale: Vec<String> = files
+        .iter()
+        .filter_map(|(path, text)| ensure(path, text))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "stale generated files: {stale:?}\nrefresh them with: UPDATE_GENERATED=1 cargo test --test generated"
+    );
+}
+
+#[test]
+fn completing_policy_offers_the_policy_names() {
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        let script = completion(shell);
+        assert!(
+            script.contains("block") && script.contains("slide"),
+            "{shell}"
+        );
+        assert!(
+            script.contains("drop") && script.contains("fail"),
+            "{shell}"
+        );
+    }
+    assert!(completion(Shell::Bash).contains(
+        "--policy)\n                    COMPREPLY=($(compgen -W \"block drop slide fail\""
+    ));
+}
+
+#[test]
+fn the_man_page_has_the_sections_a_reader_expects() {
+    let page = man_page();
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "POLICIES",
+        "RATE FORMS",
+        "REPORTING",
+        "SIGNALS",
+        "EXIT STATUS",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
+        assert!(
+            page.contains(&format!(".SH {section}"))
+                || page.contains(&format!(".SH \"{section}\"")),
+            "no {section}"
+        );
+    }
+}
