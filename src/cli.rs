@@ -54,7 +54,6 @@ pub struct Args {
     /// Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB.
     #[arg(
         help = "Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB",
-        
         long,
         value_name = "SIZE",
         default_value = DEFAULT_CAP_BYTES,
@@ -98,7 +97,6 @@ pub struct Args {
     /// under drop and slide.
     #[arg(
         help = "Most bytes one line may hold, e.g. 64KiB [default: 1MiB]",
-        
         long,
         value_name = "SIZE",
         value_parser = parse_size,
@@ -119,7 +117,6 @@ pub struct Args {
     /// [default: 1 item; for a byte rate 20ms of it, at most 64KiB].
     #[arg(
         help = "How much may go at once after an idle spell, e.g. 10 or 64KiB",
-        
         long,
         value_name = "N|SIZE",
         value_parser = parse_burst,
