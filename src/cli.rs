@@ -48,7 +48,11 @@ pub struct Args {
     /// reached first, this or --cap-bytes, makes the queue full.
     #[arg(
         help = "Most items the queue holds, e.g. 64",
-        long, value_name = "N", default_value_t = DEFAULT_CAP, help_heading = "Queue")]
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_CAP,
+        help_heading = "Queue"
+    )]
     pub cap: usize,
 
     /// Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB.
@@ -70,7 +74,11 @@ pub struct Args {
     /// --on-timeout until the consumer takes an item again.
     #[arg(
         help = "With block: wait at most this long for room, e.g. 200ms",
-        long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Queue")]
+        long,
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        help_heading = "Queue"
+    )]
     pub block_timeout: Option<Duration>,
 
     /// What --block-timeout falls back to.
@@ -110,7 +118,12 @@ pub struct Args {
     /// second. In --chunk mode the items are chunks.
     #[arg(
         help = "Most items or bytes written per period, e.g. 1000/s, 10MiB/s",
-        short = 'L', long, value_name = "RATE", value_parser = Rate::parse, help_heading = "Rate")]
+        short = 'L',
+        long,
+        value_name = "RATE",
+        value_parser = Rate::parse,
+        help_heading = "Rate"
+    )]
     pub rate: Option<Rate>,
 
     /// How much may go at once after an idle spell: a count, or for a byte rate also a size
@@ -129,7 +142,12 @@ pub struct Args {
     /// giving up on it (0: give up at once). A second signal gives up at once too.
     #[arg(
         help = "On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s",
-        long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration, help_heading = "Queue")]
+        long,
+        value_name = "DURATION",
+        default_value = "5s",
+        value_parser = humantime::parse_duration,
+        help_heading = "Queue"
+    )]
     pub drain_timeout: Duration,
 
     /// Print nothing on stderr but errors: no live view, records or summary.
@@ -164,11 +182,21 @@ pub struct Args {
     /// one warning line says when items start being dropped after a quiet spell.
     #[arg(
         help = "Print a record every DURATION, e.g. 10s [default: at exit only]",
-        long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Reporting")]
+        long,
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        help_heading = "Reporting"
+    )]
     pub stats_interval: Option<Duration>,
 
     /// Format of stats records: text lines or JSON Lines.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatsFormat::Text, help_heading = "Reporting")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = StatsFormat::Text,
+        help_heading = "Reporting"
+    )]
     pub stats_format: StatsFormat,
 
     /// Append stats records to PATH instead of stderr, e.g. /var/log/bpipe.jsonl.
@@ -184,7 +212,11 @@ pub struct Args {
     /// can tell.
     #[arg(
         help = "Exit with CODE if anything was dropped, e.g. 4",
-        long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..), help_heading = "Reporting")]
+        long,
+        value_name = "CODE",
+        value_parser = clap::value_parser!(u8).range(1..),
+        help_heading = "Reporting"
+    )]
     pub drops_exit: Option<u8>,
 }
 

@@ -138,6 +138,15 @@ impl Inner {
         }
     }
 
+    /// Stdout is gone for good: what is queued will never be delivered.
+    fn close_output(&mut self) {
+        let queued = self.stats.depth;
+        self.stats.undelivered += queued;
+        self.stats.depth = Tally::ZERO;
+        self.batches.clear();
+        self.output_closed = true;
+    }
+
     /// Discards the oldest queued item.
     fn drop_oldest(&mut self) -> Tally {
         let Some(front) = self.batches.front_mut() else {
@@ -426,11 +435,7 @@ impl Queue {
         let mut waited = false;
         loop {
             if inner.consumer_gone && !inner.output_closed && !inner.writer_done {
-                let queued = inner.stats.depth;
-                inner.stats.undelivered += queued;
-                inner.stats.depth = Tally::ZERO;
-                inner.batches.clear();
-                inner.output_closed = true;
+                inner.close_output();
                 self.room.notify_all();
             }
             if !inner.batches.is_empty() {
@@ -504,13 +509,11 @@ impl Queue {
     pub fn abandon(&self) -> Stats {
         let mut inner = self.lock();
         if !inner.abandoned {
-            let held = inner.stats.depth + inner.stats.in_flight;
-            inner.stats.undelivered += held;
-            inner.stats.depth = Tally::ZERO;
+            let in_flight = inner.stats.in_flight;
+            inner.stats.undelivered += in_flight;
             inner.stats.in_flight = Tally::ZERO;
-            inner.batches.clear();
+            inner.close_output();
             inner.abandoned = true;
-            inner.output_closed = true;
             self.ready.notify_all();
             self.room.notify_all();
         }
@@ -539,11 +542,7 @@ impl Queue {
         inner.stats.output += written;
         inner.stats.undelivered += lost;
         inner.stats.in_flight = Tally::ZERO;
-        let queued = inner.stats.depth;
-        inner.stats.undelivered += queued;
-        inner.stats.depth = Tally::ZERO;
-        inner.batches.clear();
-        inner.output_closed = true;
+        inner.close_output();
         self.room.notify_all();
     }
 }
@@ -868,11 +867,12 @@ mod tests {
                 let consumer = (policy == Policy::BLOCK).then(|| {
                     let q = Arc::clone(&q);
                     thread::spawn(move || {
-                        let (mut into, mut got, mut written) = (Vec::new(), Vec::new(), Tally::ZERO);
+                        let (mut into, mut got) = (Vec::new(), Vec::new());
+                        let mut written = Tally::ZERO;
                         let limit = Take { items: 3, bytes: usize::MAX, batches: 4, split: true };
                         while q.pop(written, &mut into, limit) {
                             written = into.iter().fold(Tally::ZERO, |t, b| t + b.tally());
-                            got.extend(into.iter().flat_map(|b| b.iter().map(id).collect::<Vec<_>>()));
+                            got.extend(into.iter().flat_map(|b| b.iter().map(id)));
                         }
                         got
                     })

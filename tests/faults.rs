@@ -11,27 +11,13 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
-use util::{bpipe, numbered_lines, run, spawn};
+use util::{bpipe, numbered_lines, run, spawn, stderr_lines};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn signal(child: &Child, number: i32) {
     // SAFETY: kill only sends a signal to our own child.
     unsafe { libc::kill(child.id() as i32, number) };
-}
-
-/// Streams the child's stderr lines into a channel.
-fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    thread::spawn(move || {
-        for line in stderr.lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Waits for the child with a deadline; returns its exit code.

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
-use util::{bpipe, numbered_lines, run, run_stalled, spawn};
+use util::{bpipe, numbered_lines, run, run_stalled, spawn, stderr_lines};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -92,13 +92,7 @@ fn the_drop_warning_is_printed_once_for_one_spell_of_drops() {
     // The consumer does not read; the producer writes far more than fits, twice.
     let mut child = spawn(bpipe(&["--policy", "drop", "--cap", "100"]));
     let mut stdin = child.stdin.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    thread::spawn(move || {
-        for line in stderr.lines() {
-            tx.send(line.unwrap()).unwrap();
-        }
-    });
+    let rx = stderr_lines(&mut child);
     stdin.write_all(&numbered_lines(300_000)).unwrap();
     let warning = rx
         .recv_timeout(DEADLINE)
@@ -188,13 +182,7 @@ fn sigusr1_prints_a_record_and_the_stream_goes_on() {
     let mut child = spawn(bpipe(&["--stats-format", "json"]));
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in stderr.lines() {
-            tx.send(line.unwrap()).unwrap();
-        }
-    });
+    let rx = stderr_lines(&mut child);
     stdin.write_all(b"one\n").unwrap();
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();

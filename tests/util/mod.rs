@@ -100,6 +100,21 @@ fn run_with(cmd: Command, input: Vec<u8>, stall: bool) -> Run {
     }
 }
 
+/// Streams the child's stderr, line by line, into a channel.
+pub fn stderr_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    thread::spawn(move || {
+        use std::io::BufRead;
+        for line in stderr.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so tests need no data files.
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
