@@ -150,7 +150,8 @@ pub struct Args {
     )]
     pub drain_timeout: Duration,
 
-    /// Print nothing on stderr but errors: no live view, records or summary.
+    /// Print nothing on stderr but errors: no live view, records or summary (records asked
+    /// for with --stats-file are still written there).
     #[arg(short, long, help_heading = "Reporting")]
     pub quiet: bool,
 

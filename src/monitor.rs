@@ -84,7 +84,8 @@ impl Monitor {
             policy: config.policy.to_string(),
             bounds: config.bounds,
             json: report.format == StatsFormat::Json,
-            quiet: report.quiet,
+            // -q silences stderr; records asked for in a file still go there.
+            quiet: report.quiet && report.file.is_none(),
             interval: report.interval,
             sink,
             live,
@@ -203,7 +204,7 @@ impl Monitor {
         }
     }
 
-    /// Clears the live view and prints the final record (unless quiet).
+    /// Clears the live view and prints the final record (unless quiet on stderr).
     pub fn finish(&mut self, stats: Stats, end: End) {
         if let Some(live) = self.live.take() {
             live.finish();

@@ -132,7 +132,12 @@ fn stats_file_gets_the_records_appended() {
         "--stats-format",
         "json",
     ];
-    for _ in 0..2 {
+    // The second run is quiet: stderr stays silent, but the file still gets its record.
+    for quiet in [false, true] {
+        let mut args = args.to_vec();
+        if quiet {
+            args.push("-q");
+        }
         let out = run(bpipe(&args), b"a\nb\n".to_vec());
         assert_eq!(out.stdout, b"a\nb\n");
         assert_eq!(out.stderr, "", "records went to stderr");
