@@ -162,3 +162,79 @@ pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<i32> {
     let _ = done.recv();
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Args;
+    use clap::Parser;
+    use std::io::Cursor;
+    use std::sync::Mutex;
+
+    /// An in-memory stdout the test can read after the writer thread is done with it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn config(args: &[&str]) -> Config {
+        let mut argv = vec!["bpipe"];
+        argv.extend_from_slice(args);
+        Config::from_args(&Args::try_parse_from(argv).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn runs_in_memory_end_to_end() {
+        let input: Vec<u8> = (0..50_000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let out = Shared::default();
+        let outcome = run(
+            &config(&["--cap", "7"]),
+            Cursor::new(input.clone()),
+            out.clone(),
+            None,
+            wait,
+        );
+        assert!(matches!(outcome.end, End::Drained), "{:?}", outcome.end);
+        assert_eq!(*out.0.lock().unwrap(), input);
+        assert_eq!(outcome.stats.output.items, 50_000);
+        assert!(outcome.stats.balanced());
+        assert!(outcome.stats.max_depth.items <= 7);
+    }
+
+    #[test]
+    fn a_read_error_ends_the_run_after_delivering_what_came_before() {
+        struct Failing(Option<Vec<u8>>);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                match self.0.take() {
+                    Some(data) => {
+                        buf[..data.len()].copy_from_slice(&data);
+                        Ok(data.len())
+                    }
+                    None => Err(io::Error::other("disk on fire")),
+                }
+            }
+        }
+        let out = Shared::default();
+        let outcome = run(
+            &config(&[]),
+            Failing(Some(b"a\npartial".to_vec())),
+            out.clone(),
+            None,
+            wait,
+        );
+        assert!(matches!(&outcome.end, End::ReadFailed(e) if e.to_string() == "disk on fire"));
+        assert_eq!(*out.0.lock().unwrap(), b"a\npartial");
+        assert!(outcome.stats.balanced());
+    }
+}

@@ -175,10 +175,6 @@ impl Queue {
         }
     }
 
-    pub fn bounds(&self) -> Bounds {
-        self.bounds
-    }
-
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere must not turn into a second panic here: the counters stay usable.
         self.inner
