@@ -129,9 +129,14 @@ pub struct Queue {
 }
 
 impl Inner {
+    /// Items held: queued, or taken by the writer and not yet written.
+    fn held(&self) -> Tally {
+        self.stats.depth + self.stats.in_flight
+    }
+
     fn enqueue(&mut self, batch: Batch, ready: &Condvar) {
         self.stats.depth += batch.tally();
-        self.stats.max_depth = self.stats.max_depth.max(self.stats.depth);
+        self.stats.max_depth = self.stats.max_depth.max(self.held());
         self.batches.push_back(batch);
         if self.writer_waiting {
             ready.notify_one();
@@ -187,8 +192,10 @@ impl Queue {
         self.lock().stats
     }
 
+    /// Room left under the bounds, which count what the writer holds too: bpipe never holds
+    /// more than the bounds, queued or being written.
     fn room_in(&self, inner: &Inner) -> (usize, usize) {
-        let depth = inner.stats.depth;
+        let depth = inner.held();
         (
             self.bounds.items.saturating_sub(depth.items as usize),
             self.bounds.bytes.saturating_sub(depth.bytes as usize),
@@ -203,12 +210,12 @@ impl Queue {
         let needs = inner.reader_needs;
         items as u64 >= needs.items
             && bytes as u64 >= needs.bytes
-            && (inner.batches.is_empty()
+            && (inner.held().is_zero()
                 || (items >= self.bounds.items / 4 && bytes >= self.bounds.bytes / 4))
     }
 
     fn full_bound(&self, inner: &Inner) -> Bound {
-        if inner.stats.depth.items as usize >= self.bounds.items {
+        if inner.held().items as usize >= self.bounds.items {
             Bound::Items(self.bounds.items)
         } else {
             Bound::Bytes(self.bounds.bytes)
@@ -325,7 +332,11 @@ impl Queue {
     /// than the queue, then the oldest queued items until it fits. Never splits the batch, so
     /// a full queue does not turn each arriving item into a batch of its own.
     fn slide_in(&self, inner: &mut Inner, mut batch: Batch) {
-        while batch.items() > self.bounds.items || batch.bytes() > self.bounds.bytes {
+        // What the writer holds cannot be shed: only the rest of the bounds is there to fill.
+        let writing = inner.stats.in_flight;
+        let items = self.bounds.items.saturating_sub(writing.items as usize);
+        let bytes = self.bounds.bytes.saturating_sub(writing.bytes as usize);
+        while batch.items() > items || batch.bytes() > bytes {
             let gone = batch.pop_front().unwrap_or_default();
             inner.stats.dropped += gone;
         }
@@ -338,7 +349,8 @@ impl Queue {
             inner.stats.dropped += gone;
             if gone.is_zero() {
                 debug_assert!(false, "a batch did not fit in an empty queue");
-                break;
+                inner.stats.dropped += batch.tally();
+                return;
             }
         }
         if !batch.is_empty() {
@@ -420,6 +432,10 @@ impl Queue {
             inner.stats.output += written;
             inner.stats.in_flight -= written;
         }
+        // What was written no longer counts against the bounds: room for a waiting reader.
+        if inner.reader_waiting && self.reader_may_go(inner) {
+            self.room.notify_one();
+        }
     }
 
     /// Waits until the queue holds something; `None` when it never will again, else whether
@@ -483,9 +499,6 @@ impl Queue {
         inner.stats.in_flight += taken;
         if !taken.is_zero() {
             inner.pops += 1;
-            if inner.reader_waiting && self.reader_may_go(inner) {
-                self.room.notify_one();
-            }
         }
         taken
     }
