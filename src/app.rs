@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::fs::FileTypeExt;
 use std::time::Instant;
 
 use crate::config::Config;
@@ -23,13 +24,10 @@ fn take(fd: RawFd) -> File {
     unsafe { File::from_raw_fd(fd) }
 }
 
-/// Stdout's descriptor if it is a pipe or socket, whose reader can leave.
-fn consumer(fd: RawFd) -> Option<RawFd> {
-    // SAFETY: fstat only fills in the struct it is given.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::fstat(fd, &mut stat) } == 0;
-    let kind = stat.st_mode & libc::S_IFMT;
-    (ok && (kind == libc::S_IFIFO || kind == libc::S_IFSOCK)).then_some(fd)
+/// Whether `file` is a pipe or socket, whose reader can leave.
+fn has_consumer(file: &File) -> bool {
+    file.metadata()
+        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
 }
 
 /// Runs bpipe on the process's stdin and stdout and reports on stderr.
@@ -44,7 +42,9 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Usage;
         }
     };
-    let outcome = pipeline::run(config, take(0), take(1), consumer(1), |queue, done| {
+    let output = take(1);
+    let consumer = has_consumer(&output).then_some(1);
+    let outcome = pipeline::run(config, take(0), output, consumer, |queue, done| {
         monitor.watch(queue, done)
     });
     monitor.finish(

@@ -145,7 +145,12 @@ impl Monitor {
             never()
         };
         let records = self.interval.map_or_else(never, tick);
-        let poll = if self.quiet { never() } else { tick(POLL) };
+        // The live view's refresh looks at the counters already; otherwise a slower poll.
+        let poll = if self.quiet || self.live.is_some() {
+            never()
+        } else {
+            tick(POLL)
+        };
         let signals = self.signals.clone();
         let stop = loop {
             select! {

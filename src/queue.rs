@@ -228,6 +228,10 @@ impl Queue {
     pub fn push(&self, mut batch: Batch, policy: Policy) -> Result<(), Stop> {
         let mut inner = self.lock();
         inner.stats.input += batch.tally();
+        let timeout = match policy {
+            Policy::Block { timeout, .. } => timeout,
+            Policy::Shed(_) => None,
+        };
         let mut deadline: Option<(Instant, u64)> = None;
         loop {
             if inner.output_closed || inner.input_stopped {
@@ -238,24 +242,22 @@ impl Queue {
                     Stop::Stopped
                 });
             }
-            let sliding = match policy {
-                Policy::Shed(shed) => shed == Shed::Slide,
-                Policy::Block { then, .. } => {
-                    then == Shed::Slide && inner.shedding_at == Some(inner.pops)
-                }
+            // How an item that does not fit is shed now; `None` while block still waits.
+            let shedding = match policy {
+                Policy::Shed(shed) => Some(shed),
+                Policy::Block { then, .. } if inner.shedding_at == Some(inner.pops) => Some(then),
+                Policy::Block { .. } => None,
             };
-            if sliding {
+            if shedding == Some(Shed::Slide) {
                 self.slide_in(&mut inner, batch);
                 return Ok(());
             }
             let (room_items, room_bytes) = self.room_in(&inner);
             // A batch that will wait for room anyway waits to go whole, if it can: splitting
             // it would cost finding each item's end and a copy, and gain the producer nothing.
-            let will_wait =
-                matches!(policy, Policy::Block { .. }) && inner.shedding_at != Some(inner.pops);
             let fits_empty =
                 batch.items() <= self.bounds.items && batch.bytes() <= self.bounds.bytes;
-            let fit = if will_wait && fits_empty && !batch.is_empty() {
+            let fit = if shedding.is_none() && fits_empty && !batch.is_empty() {
                 let whole = batch.items() <= room_items && batch.bytes() <= room_bytes;
                 if whole { batch.items() } else { 0 }
             } else {
@@ -271,41 +273,37 @@ impl Queue {
                 inner.enqueue(batch.split_front(fit), &self.ready);
             }
             // The first item left does not fit.
-            let shed = match policy {
-                Policy::Shed(shed) => shed,
-                Policy::Block { then, .. } if inner.shedding_at == Some(inner.pops) => then,
-                Policy::Block { timeout, .. } => {
-                    let since = Instant::now();
-                    inner.reader_waiting = true;
-                    inner.reader_needs = if fit == 0 && fits_empty {
-                        batch.tally()
-                    } else {
-                        Tally::new(1, 1)
-                    };
-                    inner = match timeout {
-                        None => self.room.wait(inner).unwrap_or_else(|e| e.into_inner()),
-                        Some(timeout) => {
-                            // The wait restarts whenever the consumer makes progress.
-                            let pops = inner.pops;
-                            let until = match deadline {
-                                Some((until, at)) if at == pops => until,
-                                _ => deadline.insert((since + timeout, pops)).0,
-                            };
-                            let left = until.saturating_duration_since(since);
-                            let (mut guard, result) = self
-                                .room
-                                .wait_timeout(inner, left)
-                                .unwrap_or_else(|e| e.into_inner());
-                            if result.timed_out() && guard.pops == pops {
-                                guard.shedding_at = Some(pops);
-                            }
-                            guard
+            let Some(shed) = shedding else {
+                let since = Instant::now();
+                inner.reader_waiting = true;
+                inner.reader_needs = if fit == 0 && fits_empty {
+                    batch.tally()
+                } else {
+                    Tally::new(1, 1)
+                };
+                inner = match timeout {
+                    None => self.room.wait(inner).unwrap_or_else(|e| e.into_inner()),
+                    Some(timeout) => {
+                        // The wait restarts whenever the consumer makes progress.
+                        let pops = inner.pops;
+                        let until = match deadline {
+                            Some((until, at)) if at == pops => until,
+                            _ => deadline.insert((since + timeout, pops)).0,
+                        };
+                        let left = until.saturating_duration_since(since);
+                        let (mut guard, result) = self
+                            .room
+                            .wait_timeout(inner, left)
+                            .unwrap_or_else(|e| e.into_inner());
+                        if result.timed_out() && guard.pops == pops {
+                            guard.shedding_at = Some(pops);
                         }
-                    };
-                    inner.reader_waiting = false;
-                    inner.stats.blocked += since.elapsed();
-                    continue;
-                }
+                        guard
+                    }
+                };
+                inner.reader_waiting = false;
+                inner.stats.blocked += since.elapsed();
+                continue;
             };
             match shed {
                 Shed::Drop if room_items == 0 => {
@@ -316,10 +314,7 @@ impl Queue {
                     let gone = batch.pop_front().unwrap_or_default();
                     inner.stats.dropped += gone;
                 }
-                Shed::Slide => {
-                    self.slide_in(&mut inner, batch);
-                    return Ok(());
-                }
+                Shed::Slide => unreachable!("slide is handled above"),
                 Shed::Fail => {
                     inner.stats.dropped += batch.tally();
                     return Err(Stop::Full(self.full_bound(&inner)));

@@ -1,7 +1,5 @@
 //! Pacing the writer: a [`Limiter`] on a [`Clock`].
 
-use std::time::Instant;
-
 use crate::clock::Clock;
 use crate::rate::{Limiter, Unit};
 
@@ -31,14 +29,10 @@ impl<C: Clock> Throttle<C> {
         loop {
             match self.limiter.available(want, self.clock.now(), after_idle) {
                 Ok(n) => return n,
-                Err(at) => self.sleep_until(at),
+                Err(at) => self.clock.sleep_until(at),
             }
             after_idle = false;
         }
-    }
-
-    fn sleep_until(&mut self, at: Instant) {
-        self.clock.sleep_until(at);
     }
 
     /// Records that `units` went out.
