@@ -65,7 +65,7 @@ impl LiveView {
             }
         }
         self.last = Some((now, stats.input, stats.output));
-        let held = snap.held();
+        let held = stats.depth;
         let fill = (held.items as f64 / snap.bounds.items as f64)
             .max(held.bytes as f64 / snap.bounds.bytes as f64)
             .min(1.0);

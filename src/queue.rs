@@ -129,14 +129,9 @@ pub struct Queue {
 }
 
 impl Inner {
-    /// Items held: queued, or taken by the writer and not yet written.
-    fn held(&self) -> Tally {
-        self.stats.depth + self.stats.in_flight
-    }
-
     fn enqueue(&mut self, batch: Batch, ready: &Condvar) {
         self.stats.depth += batch.tally();
-        self.stats.max_depth = self.stats.max_depth.max(self.held());
+        self.stats.max_depth = self.stats.max_depth.max(self.stats.depth);
         self.batches.push_back(batch);
         if self.writer_waiting {
             ready.notify_one();
@@ -192,10 +187,8 @@ impl Queue {
         self.lock().stats
     }
 
-    /// Room left under the bounds, which count what the writer holds too: bpipe never holds
-    /// more than the bounds, queued or being written.
     fn room_in(&self, inner: &Inner) -> (usize, usize) {
-        let depth = inner.held();
+        let depth = inner.stats.depth;
         (
             self.bounds.items.saturating_sub(depth.items as usize),
             self.bounds.bytes.saturating_sub(depth.bytes as usize),
@@ -210,12 +203,12 @@ impl Queue {
         let needs = inner.reader_needs;
         items as u64 >= needs.items
             && bytes as u64 >= needs.bytes
-            && (inner.held().is_zero()
+            && (inner.batches.is_empty()
                 || (items >= self.bounds.items / 4 && bytes >= self.bounds.bytes / 4))
     }
 
     fn full_bound(&self, inner: &Inner) -> Bound {
-        if inner.held().items as usize >= self.bounds.items {
+        if inner.stats.depth.items as usize >= self.bounds.items {
             Bound::Items(self.bounds.items)
         } else {
             Bound::Bytes(self.bounds.bytes)
@@ -327,11 +320,7 @@ impl Queue {
     /// than the queue, then the oldest queued items until it fits. Never splits the batch, so
     /// a full queue does not turn each arriving item into a batch of its own.
     fn slide_in(&self, inner: &mut Inner, mut batch: Batch) {
-        // What the writer holds cannot be shed: only the rest of the bounds is there to fill.
-        let writing = inner.stats.in_flight;
-        let items = self.bounds.items.saturating_sub(writing.items as usize);
-        let bytes = self.bounds.bytes.saturating_sub(writing.bytes as usize);
-        while batch.items() > items || batch.bytes() > bytes {
+        while batch.items() > self.bounds.items || batch.bytes() > self.bounds.bytes {
             let gone = batch.pop_front().unwrap_or_default();
             inner.stats.dropped += gone;
         }
@@ -344,8 +333,7 @@ impl Queue {
             inner.stats.dropped += gone;
             if gone.is_zero() {
                 debug_assert!(false, "a batch did not fit in an empty queue");
-                inner.stats.dropped += batch.tally();
-                return;
+                break;
             }
         }
         if !batch.is_empty() {
@@ -427,10 +415,6 @@ impl Queue {
             inner.stats.output += written;
             inner.stats.in_flight -= written;
         }
-        // What was written no longer counts against the bounds: room for a waiting reader.
-        if inner.reader_waiting && self.reader_may_go(inner) {
-            self.room.notify_one();
-        }
     }
 
     /// Waits until the queue holds something; `None` when it never will again, else whether
@@ -494,6 +478,9 @@ impl Queue {
         inner.stats.in_flight += taken;
         if !taken.is_zero() {
             inner.pops += 1;
+            if inner.reader_waiting && self.reader_may_go(inner) {
+                self.room.notify_one();
+            }
         }
         taken
     }

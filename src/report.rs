@@ -101,7 +101,7 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
             snap.prefix(),
             snap.policy,
             tally(stats.dropped, noun),
-            snap.held().items,
+            stats.depth.items,
             snap.bounds.items,
         );
     }
@@ -125,14 +125,15 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     if stats.overlong.items > 0 {
         let _ = write!(line, "; {} over --max-line", stats.overlong.items);
     }
-    let held = snap.held();
+    // Text shows the queue against its bounds; JSON's depth adds what is being written.
+    let queued = stats.depth;
     let _ = write!(
         line,
         "), undelivered {}, depth {}/{} {noun} {}/{}, max depth {}, ",
         tally(stats.undelivered, noun),
-        held.items,
+        queued.items,
         snap.bounds.items,
-        size(held.bytes),
+        size(queued.bytes),
         size(snap.bounds.bytes as u64),
         tally(stats.max_depth, noun),
     );

@@ -22,8 +22,7 @@ pub struct Stats {
     pub depth: Tally,
     /// Items taken from the queue and being written now.
     pub in_flight: Tally,
-    /// High-water mark of what bpipe held (`depth + in_flight`, which the bounds limit),
-    /// items and bytes each on its own.
+    /// High-water mark of `depth`, items and bytes each on its own.
     pub max_depth: Tally,
     /// Time the reader spent waiting for room.
     pub blocked: Duration,
