@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytesize::ByteSize;
 use clap::{Parser, ValueEnum};
 
-use crate::rate::{Rate, parse_burst};
+use crate::output::rate::{Rate, parse_burst};
+use crate::units::parse_size;
 
 /// Default `--cap`: items the queue may hold.
 pub const DEFAULT_CAP: usize = 65_536;
@@ -258,14 +258,6 @@ pub enum ShedArg {
     Fail,
 }
 
-/// Parses a size such as `64KiB`, `16MiB`, `1GB` or `512` (bytes).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    text.trim()
-        .parse::<ByteSize>()
-        .map(|size| size.as_u64())
-        .map_err(|_| format!("expected a size such as 512, 64KiB, 16MiB or 1GB, got '{text}'"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,16 +266,6 @@ mod tests {
     #[test]
     fn clap_definition_is_valid() {
         Args::command().debug_assert();
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("512"), Ok(512));
-        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
-        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
-        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("-1").is_err());
     }
 
     #[test]

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{Args, DEFAULT_MAX_LINE, PolicyArg, ShedArg, StatsFormat};
-use crate::framing::{Framing, Overlong};
-use crate::policy::{Policy, Shed};
+use crate::input::framing::{Framing, Overlong};
+use crate::output::rate::{Rate, Unit};
 use crate::queue::Bounds;
-use crate::rate::{Rate, Unit};
+use crate::queue::policy::{Policy, Shed};
 
 /// Bytes asked of one `read`: a full default pipe buffer.
 const READ_SIZE: usize = 64 * 1024;

@@ -1,27 +1,23 @@
 //! bpipe: a bounded pipe buffer with explicit overflow policies and exact accounting.
 //!
-//! One thread ([`reader`]) reads stdin, cuts it into items ([`framing`]) and pushes them, a
-//! batch per read, into a bounded [`queue`] where the overflow [`policy`] acts; another
-//! ([`writer`]) writes them to stdout. Every item is counted in [`stats`]:
-//! `in = out + dropped + undelivered` (+ what is still queued), in items and in bytes.
+//! The layers, in the order data passes through them:
+//! - [`input`]: reading stdin and framing it into items (lines, records, chunks), a batch per
+//!   read;
+//! - [`queue`]: the bounded queue and its overflow [`queue::policy`];
+//! - [`output`]: writing to stdout, pacing by a rate limit;
+//! - [`control`]: the threads, signals and how a run ends;
+//! - [`report`]: what bpipe says on stderr (live view, records, summary);
+//! - [`books`]: the counters, `in = out + dropped + undelivered` (+ what is still held).
+//!
+//! [`cli`] parses the command line, [`config`] validates it, [`exit`] names the statuses.
 
-pub mod app;
-pub mod batch;
+pub mod books;
 pub mod cli;
-pub mod clock;
 pub mod config;
+pub mod control;
 pub mod exit;
-pub mod framing;
-pub mod monitor;
-pub mod pipeline;
-pub mod policy;
-pub mod progress;
+pub mod input;
+pub mod output;
 pub mod queue;
-pub mod rate;
-pub mod reader;
 pub mod report;
-pub mod signals;
-pub mod stats;
-pub mod tally;
-pub mod throttle;
-pub mod writer;
+pub mod units;

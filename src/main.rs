@@ -8,7 +8,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = Args::parse();
     match Config::from_args(&args) {
-        Ok(config) => bpipe::app::run_stdio(&config).into(),
+        Ok(config) => bpipe::control::app::run_stdio(&config).into(),
         Err(e) => {
             bpipe::report::error(e);
             Exit::Usage.into()

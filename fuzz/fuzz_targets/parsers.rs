@@ -2,8 +2,8 @@
 //! is usable.
 #![no_main]
 
-use bpipe::cli::parse_size;
-use bpipe::rate::{Rate, parse_burst};
+use bpipe::units::parse_size;
+use bpipe::output::rate::{Rate, parse_burst};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

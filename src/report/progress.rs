@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use bytesize::ByteSize;
 use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::books::tally::Tally;
 use crate::report::Snapshot;
-use crate::tally::Tally;
 
 /// How often the line is redrawn.
 pub const REFRESH: Duration = Duration::from_millis(100);

@@ -1,7 +1,7 @@
 //! Pacing the writer: a [`Limiter`] on a [`Clock`].
 
-use crate::clock::Clock;
-use crate::rate::{Limiter, Unit};
+use crate::output::clock::Clock;
+use crate::output::rate::{Limiter, Unit};
 
 /// The writer's rate limit: waits (never spins) until units may go.
 #[derive(Debug)]
@@ -44,8 +44,8 @@ impl<C: Clock> Throttle<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FakeClock;
-    use crate::rate::Rate;
+    use crate::output::clock::FakeClock;
+    use crate::output::rate::Rate;
     use std::time::Duration;
 
     fn throttle(rate: &str, burst: Option<u64>) -> Throttle<FakeClock> {

@@ -1,5 +1,8 @@
 //! What bpipe says about its counters: stats records (text or JSON Lines), the drop warning,
-//! and error lines. Formatting only; [`crate::monitor`] decides when.
+//! and error lines. Formatting only; [`crate::report::monitor`] decides when.
+
+pub mod monitor;
+pub mod progress;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -8,9 +11,9 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use serde_json::json;
 
+use crate::books::stats::Stats;
+use crate::books::tally::Tally;
 use crate::queue::Bounds;
-use crate::stats::Stats;
-use crate::tally::Tally;
 
 /// Writes `bpipe: <message>` to stderr, ignoring a stderr that cannot be written.
 pub fn error(message: impl std::fmt::Display) {

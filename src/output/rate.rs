@@ -109,7 +109,7 @@ pub fn parse_burst(text: &str) -> Result<(u64, bool), String> {
     let text = text.trim();
     let parsed = match text.parse::<u64>() {
         Ok(n) => Ok((n, false)),
-        Err(_) => crate::cli::parse_size(text).map(|n| (n, true)),
+        Err(_) => crate::units::parse_size(text).map(|n| (n, true)),
     };
     match parsed {
         Ok((0, _)) => Err(format!(

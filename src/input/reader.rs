@@ -2,9 +2,9 @@
 
 use std::io::{self, ErrorKind, Read};
 
-use crate::batch::Batch;
-use crate::framing::Framer;
-use crate::policy::Policy;
+use crate::input::batch::Batch;
+use crate::input::framing::Framer;
+use crate::queue::policy::Policy;
 use crate::queue::{Bound, Queue, Stop};
 
 /// How the reader finished without an I/O error.

@@ -6,6 +6,8 @@
 //! condition and is woken only when it is actually waiting, so the hot path makes no
 //! futex calls.
 
+pub mod policy;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -13,10 +15,10 @@ use std::time::Instant;
 
 use bytesize::ByteSize;
 
-use crate::batch::Batch;
-use crate::policy::{Policy, Shed};
-use crate::stats::Stats;
-use crate::tally::Tally;
+use self::policy::{Policy, Shed};
+use crate::books::stats::Stats;
+use crate::books::tally::Tally;
+use crate::input::batch::Batch;
 
 /// The queue's two bounds; whichever is reached first makes it full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

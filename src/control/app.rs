@@ -6,11 +6,11 @@ use std::os::unix::fs::FileTypeExt;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::control::pipeline::{self, End};
+use crate::control::signals;
 use crate::exit::Exit;
-use crate::monitor::{self, Monitor};
-use crate::pipeline::{self, End};
 use crate::report;
-use crate::signals;
+use crate::report::monitor::{self, Monitor};
 
 /// Takes a standard stream as a plain `File`: unbuffered, so bpipe's own batching decides
 /// every syscall, and closed when bpipe is done with it, so that a producer sees a closed

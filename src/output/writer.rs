@@ -2,12 +2,12 @@
 
 use std::io::{self, ErrorKind, IoSlice, Write};
 
-use crate::batch::Batch;
-use crate::clock::Clock;
+use crate::books::tally::Tally;
+use crate::input::batch::Batch;
+use crate::output::clock::Clock;
+use crate::output::rate::Unit;
+use crate::output::throttle::Throttle;
 use crate::queue::{Queue, Ready, Take};
-use crate::rate::Unit;
-use crate::tally::Tally;
-use crate::throttle::Throttle;
 
 /// How many bytes of queued batches one write may gather.
 const GATHER_BYTES: usize = 256 * 1024;
@@ -237,8 +237,8 @@ mod tests {
 
     #[test]
     fn short_writes_are_resumed_and_errors_account_for_every_item() {
-        use crate::clock::SystemClock;
-        use crate::policy::Policy;
+        use crate::output::clock::SystemClock;
+        use crate::queue::policy::Policy;
         use crate::queue::{Bounds, Queue};
         let q = Queue::new(Bounds {
             items: 10,
@@ -278,10 +278,10 @@ mod tests {
 
     #[test]
     fn a_huge_item_under_a_byte_rate_is_spread_over_time() {
-        use crate::clock::FakeClock;
-        use crate::policy::Policy;
+        use crate::output::clock::FakeClock;
+        use crate::output::rate::{Limiter, Rate};
+        use crate::queue::policy::Policy;
         use crate::queue::{Bounds, Queue};
-        use crate::rate::{Limiter, Rate};
 
         let q = Queue::new(Bounds {
             items: 10,
@@ -309,10 +309,10 @@ mod tests {
 
     #[test]
     fn an_item_rate_takes_only_what_may_go() {
-        use crate::clock::FakeClock;
-        use crate::policy::{Policy, Shed};
+        use crate::output::clock::FakeClock;
+        use crate::output::rate::{Limiter, Rate};
+        use crate::queue::policy::{Policy, Shed};
         use crate::queue::{Bounds, Queue};
-        use crate::rate::{Limiter, Rate};
 
         // Items wait in the queue, not in the writer's hands: with 2/s, after the first item
         // goes, slide can still replace what is queued.

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, after, never, select, tick};
 
+use crate::books::stats::Stats;
 use crate::cli::StatsFormat;
 use crate::config::Config;
-use crate::progress::{self, LiveView};
+use crate::control::signals::Signal;
 use crate::queue::{Bounds, Queue};
+use crate::report::progress::{self, LiveView};
 use crate::report::{self, Event, Snapshot};
-use crate::signals::Signal;
-use crate::stats::Stats;
 
 /// Without `--stats-interval`, drops must pause this long before a new warning.
 const QUIET_SPELL: Duration = Duration::from_secs(10);

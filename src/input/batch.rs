@@ -6,7 +6,7 @@
 
 use std::io::{self, Read};
 
-use crate::tally::Tally;
+use crate::books::tally::Tally;
 
 /// Whole items in one buffer, plus (while the reader is filling it) a partial item at the
 /// end that the framer has not closed yet.

@@ -9,15 +9,15 @@ use std::os::fd::RawFd;
 use crossbeam_channel::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use crate::clock::SystemClock;
+use crate::books::stats::Stats;
 use crate::config::Config;
-use crate::framing::Framer;
+use crate::input::framing::Framer;
+use crate::input::reader::{self, ReadEnd};
+use crate::output::clock::SystemClock;
+use crate::output::rate::Limiter;
+use crate::output::throttle::Throttle;
+use crate::output::writer;
 use crate::queue::{Bound, Queue};
-use crate::rate::Limiter;
-use crate::reader::{self, ReadEnd};
-use crate::stats::Stats;
-use crate::throttle::Throttle;
-use crate::writer;
 
 /// How a run ended.
 #[derive(Debug)]

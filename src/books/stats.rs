@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::tally::Tally;
+use crate::books::tally::Tally;
 
 /// A consistent snapshot of everything bpipe counts. At any moment
 /// `input = output + dropped + undelivered + depth + in_flight`, in items and in bytes.

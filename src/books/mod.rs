@@ -1,0 +1,4 @@
+//! The books: every counter bpipe keeps, in items and bytes.
+
+pub mod stats;
+pub mod tally;

@@ -1,0 +1,5 @@
+//! Control: the program's threads, its signals and how a run ends.
+
+pub mod app;
+pub mod pipeline;
+pub mod signals;
