@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::books::tally::Tally;
 
 /// A consistent snapshot of everything bpipe counts. At any moment
-/// `input = output + dropped + undelivered + depth + in_flight`, in items and in bytes.
+/// `input = output + dropped + undelivered + depth + in_flight + parked`, in items and in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Items framed from stdin.
@@ -22,6 +22,9 @@ pub struct Stats {
     pub depth: Tally,
     /// Items taken from the queue and being written now.
     pub in_flight: Tally,
+    /// Items of one read that did not fit in the queue and wait in the reader's hand, for
+    /// the writer to take them whole or for the policy to act (at most one read).
+    pub parked: Tally,
     /// High-water mark of `depth`, items and bytes each on its own.
     pub max_depth: Tally,
     /// Time the reader spent waiting for room.
@@ -31,6 +34,12 @@ pub struct Stats {
 impl Stats {
     /// Whether the books balance: every item that came in is accounted for exactly once.
     pub fn balanced(&self) -> bool {
-        self.input == self.output + self.dropped + self.undelivered + self.depth + self.in_flight
+        self.input
+            == self.output
+                + self.dropped
+                + self.undelivered
+                + self.depth
+                + self.in_flight
+                + self.parked
     }
 }

@@ -2,13 +2,13 @@
 
 use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
-use std::os::unix::fs::FileTypeExt;
 use std::time::Instant;
 
 use crate::config::Config;
 use crate::control::pipeline::{self, End};
 use crate::control::signals;
 use crate::exit::Exit;
+use crate::output::sink::Stdout;
 use crate::report;
 use crate::report::monitor::{self, Monitor};
 
@@ -24,12 +24,6 @@ fn take(fd: RawFd) -> File {
     unsafe { File::from_raw_fd(fd) }
 }
 
-/// Whether `file` is a pipe or socket, whose reader can leave.
-fn has_consumer(file: &File) -> bool {
-    file.metadata()
-        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
-}
-
 /// Runs bpipe on the process's stdin and stdout and reports on stderr.
 pub fn run_stdio(config: &Config) -> Exit {
     let started = Instant::now();
@@ -42,11 +36,16 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Usage;
         }
     };
-    let output = take(1);
-    let consumer = has_consumer(&output).then_some(1);
-    let outcome = pipeline::run(config, take(0), output, consumer, |queue, done| {
+    let output = Stdout::new(take(1));
+    let outcome = match pipeline::run(config, take(0), output, |queue, done| {
         monitor.watch(queue, done)
-    });
+    }) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            report::error(format!("cannot start: {e}"));
+            return Exit::Error;
+        }
+    };
     monitor.finish(
         outcome.stats,
         match outcome.end {

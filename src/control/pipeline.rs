@@ -1,21 +1,19 @@
 //! The pipeline: a reader thread and a writer thread around one queue, and how it ended.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read};
 use std::sync::Arc;
 use std::thread;
-
-use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
-use std::time::{Duration, Instant};
 
 use crate::books::stats::Stats;
 use crate::config::Config;
 use crate::input::framing::Framer;
 use crate::input::reader::{self, ReadEnd};
-use crate::output::clock::SystemClock;
 use crate::output::rate::Limiter;
-use crate::output::throttle::Throttle;
+use crate::output::sink::Sink;
+use crate::output::wait::Poller;
 use crate::output::writer;
 use crate::queue::{Bound, Queue};
 
@@ -47,74 +45,57 @@ pub struct Outcome {
 /// Runs bpipe from `input` to `output` until the input is drained or the output fails,
 /// calling `watch` on this thread meanwhile: it gets the queue and a channel that becomes
 /// ready (disconnected) when the writer is done, and returns then, or with a signal number
-/// when a signal stopped bpipe (after draining, or abandoning, the queue). `consumer`, if
-/// given, is stdout's descriptor when it is a pipe or socket: a thread watches it, so that a
-/// consumer that leaves is noticed even while nothing is being written.
+/// when a signal stopped bpipe (after draining, or abandoning, the queue). Fails only if the
+/// queue or a thread cannot be set up.
 ///
 /// When the output closes, this returns without waiting for the reader thread, which may be
 /// blocked reading from an idle producer: the process is expected to exit soon after.
-pub fn run<R, W>(
+pub fn run<R, S>(
     config: &Config,
     mut input: R,
-    mut output: W,
-    consumer: Option<RawFd>,
+    mut output: S,
     watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<i32>,
-) -> Outcome
+) -> io::Result<Outcome>
 where
     R: Read + Send + 'static,
-    W: Write + Send + 'static,
+    S: Sink + Send + 'static,
 {
     let started = Instant::now();
-    let queue = Arc::new(Queue::new(config.bounds));
+    let queue = Arc::new(Queue::new(config.bounds, config.policy)?);
     let reader = {
         let queue = Arc::clone(&queue);
         let framer = Framer::new(config.framing);
-        let (policy, read_size) = (config.policy, config.read_size);
+        let read_size = config.read_size;
         thread::Builder::new()
             .name("bpipe-reader".into())
-            .spawn(move || reader::run(&mut input, framer, &queue, policy, read_size))
-            .expect("spawning the reader thread")
+            .spawn(move || reader::run(&mut input, framer, &queue, read_size))?
     };
     let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
     let writer = {
         let queue = Arc::clone(&queue);
-        let mut throttle = config
-            .rate
-            .map(|(rate, burst)| Throttle::new(Limiter::new(rate, burst), SystemClock));
+        let limiter = config.rate.map(|(rate, burst)| Limiter::new(rate, burst));
         thread::Builder::new()
             .name("bpipe-writer".into())
             .spawn(move || {
-                let result = writer::run(&mut output, &queue, throttle.as_mut());
+                let mut wait = Poller::new(queue.waker());
+                let result = writer::run(&mut output, &queue, &mut wait, limiter);
                 // Close stdout now, so the consumer sees the end without waiting for bpipe.
                 drop(output);
                 drop(done_tx);
                 result
-            })
-            .expect("spawning the writer thread")
+            })?
     };
-    if let Some(fd) = consumer {
-        let queue = Arc::clone(&queue);
-        thread::Builder::new()
-            .name("bpipe-hangup".into())
-            .spawn(move || {
-                if hangup(fd) {
-                    queue.consumer_gone();
-                }
-            })
-            .expect("spawning the hangup thread");
-    }
     let stopped = watch(&queue, &done);
     let writer_finished = matches!(done.try_recv(), Err(TryRecvError::Disconnected));
     if let Some(signal) = stopped {
-        // A writer stuck in write() to a stalled consumer is left behind, like the reader.
         if writer_finished {
             let _ = writer.join();
         }
-        return Outcome {
+        return Ok(Outcome {
             end: End::Stopped(signal),
             stats: queue.stats(),
             elapsed: started.elapsed(),
-        };
+        });
     }
     let written = writer
         .join()
@@ -132,29 +113,11 @@ where
             Err(panic) => std::panic::resume_unwind(panic),
         },
     };
-    Outcome {
+    Ok(Outcome {
         end,
         stats: queue.stats(),
         elapsed: started.elapsed(),
-    }
-}
-
-/// Blocks until `fd` (a pipe or socket we write to) reports an error or hang-up: its reader
-/// is gone. Returns false if it cannot be watched.
-fn hangup(fd: RawFd) -> bool {
-    let mut watched = libc::pollfd {
-        fd,
-        events: 0,
-        revents: 0,
-    };
-    loop {
-        // SAFETY: one valid pollfd; the kernel only writes its revents.
-        let n = unsafe { libc::poll(&mut watched, 1, -1) };
-        if n < 0 && std::io::Error::last_os_error().kind() == ErrorKind::Interrupted {
-            continue;
-        }
-        return n > 0 && watched.revents & (libc::POLLERR | libc::POLLHUP) != 0;
-    }
+    })
 }
 
 /// A `watch` for [`run`] that reports nothing: waits for the writer.
@@ -167,8 +130,9 @@ pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<i32> {
 mod tests {
     use super::*;
     use crate::cli::Args;
+    use crate::output::sink::Always;
     use clap::Parser;
-    use std::io::Cursor;
+    use std::io::{Cursor, Write};
     use std::sync::Mutex;
 
     /// An in-memory stdout the test can read after the writer thread is done with it.
@@ -200,10 +164,10 @@ mod tests {
         let outcome = run(
             &config(&["--cap", "7"]),
             Cursor::new(input.clone()),
-            out.clone(),
-            None,
+            Always(out.clone()),
             wait,
-        );
+        )
+        .unwrap();
         assert!(matches!(outcome.end, End::Drained), "{:?}", outcome.end);
         assert_eq!(*out.0.lock().unwrap(), input);
         assert_eq!(outcome.stats.output.items, 50_000);
@@ -229,10 +193,10 @@ mod tests {
         let outcome = run(
             &config(&[]),
             Failing(Some(b"a\npartial".to_vec())),
-            out.clone(),
-            None,
+            Always(out.clone()),
             wait,
-        );
+        )
+        .unwrap();
         assert!(matches!(&outcome.end, End::ReadFailed(e) if e.to_string() == "disk on fire"));
         assert_eq!(*out.0.lock().unwrap(), b"a\npartial");
         assert!(outcome.stats.balanced());

@@ -249,6 +249,42 @@ impl Batch {
         Some(Tally::one(len))
     }
 
+    /// Removes the newest item; returns its size.
+    pub fn pop_back(&mut self) -> Option<Tally> {
+        self.index();
+        if self.ends.len() <= self.first {
+            return None;
+        }
+        let end = self.ends.pop().expect("an item");
+        let start = match self.ends.len() {
+            n if n > self.first => self.ends[n - 1],
+            _ => self.start,
+        };
+        self.end = start;
+        if self.filled == end {
+            self.filled = start;
+        }
+        Some(Tally::one(end - start))
+    }
+
+    /// Removes what the first `bytes` bytes of the live items hold: the items wholly in them
+    /// (returned as a tally), and the item cut by them, whose unwritten rest is appended to
+    /// `rest` (its size is returned with it). What stays is the items not yet begun.
+    pub fn remove_written(&mut self, bytes: usize, rest: &mut Vec<u8>) -> (Tally, Option<Tally>) {
+        let whole = self.written_prefix(bytes);
+        for _ in 0..whole.items {
+            self.pop_front();
+        }
+        let into = bytes - whole.bytes as usize;
+        if into == 0 {
+            return (whole, None);
+        }
+        let start = self.start;
+        let cut = self.pop_front().expect("a cut item");
+        rest.extend_from_slice(&self.data[start + into..start + cut.bytes as usize]);
+        (whole, Some(cut))
+    }
+
     /// Removes the first `n` items and returns them as a batch of their own (a copy: callers
     /// split only at the queue's edge, where the copy is small against the wait it replaces).
     pub fn split_front(&mut self, n: usize) -> Batch {
@@ -311,6 +347,35 @@ mod tests {
         assert_eq!(b.fitting_prefix(10, 5), 1);
         assert_eq!(b.fitting_prefix(10, 3), 0);
         assert_eq!(b.fitting_prefix(0, 100), 0);
+    }
+
+    #[test]
+    fn pop_back_sheds_the_newest() {
+        let mut b = Batch::from_items([&b"a\n"[..], b"bb\n"]);
+        b.pop_front();
+        assert_eq!(b.pop_back(), Some(Tally::one(3)));
+        assert_eq!(b.pop_back(), None);
+        assert_eq!(b.bytes(), 0);
+        let mut lazy = Batch::default();
+        lazy.append(b"a\nbb\nccc\n");
+        lazy.push_unindexed(3, b'\n', 9);
+        assert_eq!(lazy.pop_back(), Some(Tally::one(4)));
+        assert_eq!(items(&lazy), vec![&b"a\n"[..], b"bb\n"]);
+    }
+
+    #[test]
+    fn remove_written_keeps_the_items_not_begun() {
+        let mut b = Batch::from_items([&b"aa\n"[..], b"bbb\n", b"c\n"]);
+        let mut rest = Vec::new();
+        assert_eq!(
+            b.remove_written(5, &mut rest),
+            (Tally::new(1, 3), Some(Tally::one(4)))
+        );
+        assert_eq!(rest, b"b\n");
+        assert_eq!(items(&b), vec![&b"c\n"[..]]);
+        let mut b = Batch::from_items([&b"aa\n"[..], b"c\n"]);
+        assert_eq!(b.remove_written(3, &mut rest), (Tally::new(1, 3), None));
+        assert_eq!(b.as_bytes(), b"c\n");
     }
 
     #[test]

@@ -4,7 +4,6 @@ use std::io::{self, ErrorKind, Read};
 
 use crate::input::batch::Batch;
 use crate::input::framing::Framer;
-use crate::queue::policy::Policy;
 use crate::queue::{Bound, Queue, Stop};
 
 /// How the reader finished without an I/O error.
@@ -26,10 +25,9 @@ pub fn run(
     input: &mut impl Read,
     mut framer: Framer,
     queue: &Queue,
-    policy: Policy,
     read_size: usize,
 ) -> io::Result<ReadEnd> {
-    let result = read_loop(input, &mut framer, queue, policy, read_size);
+    let result = read_loop(input, &mut framer, queue, read_size);
     queue.finish_input();
     result
 }
@@ -38,7 +36,6 @@ fn read_loop(
     input: &mut impl Read,
     framer: &mut Framer,
     queue: &Queue,
-    policy: Policy,
     read_size: usize,
 ) -> io::Result<ReadEnd> {
     let mut batch = Batch::with_buffer(queue.spare_buffer(read_size));
@@ -50,7 +47,7 @@ fn read_loop(
                 // Deliver what came before the error, the unfinished item included.
                 queue.discard(framer.finish(&mut batch), true);
                 if let Some(items) = batch.take_items(0, Vec::with_capacity) {
-                    let _ = queue.push(items, policy);
+                    let _ = queue.push(items);
                 }
                 return Err(e);
             }
@@ -62,7 +59,7 @@ fn read_loop(
         };
         queue.discard(overlong, true);
         if let Some(items) = batch.take_items(read_size, |len| queue.spare_buffer(len)) {
-            match queue.push(items, policy) {
+            match queue.push(items) {
                 Ok(()) => {}
                 Err(Stop::Closed) => return Ok(ReadEnd::OutputClosed),
                 Err(Stop::Stopped) => return Ok(ReadEnd::Stopped),

@@ -1,6 +1,7 @@
-//! Writing, pacing and sinks: the writer, the rate limit and the clock it waits on.
+//! Writing, pacing and sinks: the writer, where it writes, the rate limit, and how it waits.
 
-pub mod clock;
 pub mod rate;
+pub mod sink;
 pub mod throttle;
+pub mod wait;
 pub mod writer;

@@ -1,111 +1,106 @@
-//! Pacing the writer: a [`Limiter`] on a [`Clock`].
+//! Pacing the writer: waits, interruptibly, until the rate limit lets units go.
 
-use crate::output::clock::Clock;
-use crate::output::rate::{Limiter, Unit};
+use std::os::fd::BorrowedFd;
 
-/// The writer's rate limit: waits (never spins) until units may go.
-#[derive(Debug)]
-pub struct Throttle<C> {
-    limiter: Limiter,
-    clock: C,
-}
+use crate::output::rate::Limiter;
+use crate::output::wait::{Wait, Woke};
 
-impl<C: Clock> Throttle<C> {
-    pub fn new(limiter: Limiter, clock: C) -> Throttle<C> {
-        Throttle { limiter, clock }
-    }
-
-    pub fn unit(&self) -> Unit {
-        self.limiter.unit()
-    }
-
-    pub fn clock(&self) -> &C {
-        &self.clock
-    }
-
-    /// Sleeps until some of `want` units may go, then says how many (without spending them).
-    /// Sleeps only as long as the next units need.
-    pub fn wait(&mut self, want: u64, mut after_idle: bool) -> u64 {
-        loop {
-            match self.limiter.available(want, self.clock.now(), after_idle) {
-                Ok(n) => return n,
-                Err(at) => self.clock.sleep_until(at),
+/// Waits until some of `want` units may go and says how many (without spending them), or
+/// returns what interrupted the wait: the sink hung up, or the queue rang. `held` is called
+/// once if the rate makes the writer wait.
+pub fn grant(
+    limiter: &mut Limiter,
+    want: u64,
+    mut after_idle: bool,
+    wait: &mut impl Wait,
+    sink: Option<BorrowedFd<'_>>,
+    mut held: impl FnMut(),
+) -> Result<u64, Woke> {
+    let mut holding = false;
+    loop {
+        match limiter.available(want, wait.now(), after_idle) {
+            Ok(n) => return Ok(n),
+            Err(at) => {
+                if !holding {
+                    held();
+                    holding = true;
+                }
+                match wait.wait(sink, false, Some(at)) {
+                    Woke::Timeout | Woke::Room => {}
+                    interrupted => return Err(interrupted),
+                }
             }
-            after_idle = false;
         }
-    }
-
-    /// Records that `units` went out.
-    pub fn spend(&mut self, units: u64) {
-        self.limiter.spend(units);
+        after_idle = false;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::clock::FakeClock;
     use crate::output::rate::Rate;
+    use crate::output::wait::FakeWait;
     use std::time::Duration;
 
-    fn throttle(rate: &str, burst: Option<u64>) -> Throttle<FakeClock> {
+    fn limiter(rate: &str, burst: Option<u64>) -> Limiter {
         let rate = Rate::parse(rate).unwrap();
-        let burst = burst.unwrap_or(rate.default_burst());
-        Throttle::new(Limiter::new(rate, burst), FakeClock::new())
+        Limiter::new(rate, burst.unwrap_or(rate.default_burst()))
     }
 
     /// Sends `units` one grant at a time as a backlog would; returns the time it took.
-    fn send(t: &mut Throttle<FakeClock>, mut units: u64, after_idle: bool) -> Duration {
-        let start = t.clock().now;
+    fn send(l: &mut Limiter, w: &mut FakeWait, mut units: u64, after_idle: bool) -> Duration {
+        let start = w.now;
         let mut first = after_idle;
         while units > 0 {
-            let n = t.wait(units, first);
+            let n = grant(l, units, first, w, None, || {}).unwrap();
             assert!(n > 0 && n <= units);
-            t.spend(n);
+            l.spend(n);
             units -= n;
             first = false;
         }
-        t.clock().now - start
+        w.now - start
     }
 
     #[test]
     fn items_go_at_the_rate() {
-        let mut t = throttle("1000/s", None);
+        let (mut l, mut w) = (limiter("1000/s", None), FakeWait::new());
         // The first item goes at once, each next one 1 ms later.
-        assert_eq!(send(&mut t, 1000, true), Duration::from_millis(999));
+        assert_eq!(send(&mut l, &mut w, 1000, true), Duration::from_millis(999));
     }
 
     #[test]
     fn a_burst_goes_at_once_then_the_rate_applies() {
-        let mut t = throttle("100/s", Some(10));
-        assert_eq!(t.wait(50, true), 10);
-        t.spend(10);
-        let start = t.clock().now;
-        assert_eq!(t.wait(40, false), 1);
-        assert_eq!(t.clock().now - start, Duration::from_millis(10));
+        let (mut l, mut w) = (limiter("100/s", Some(10)), FakeWait::new());
+        assert_eq!(grant(&mut l, 50, true, &mut w, None, || {}), Ok(10));
+        l.spend(10);
+        let start = w.now;
+        let mut held = 0;
+        assert_eq!(grant(&mut l, 40, false, &mut w, None, || held += 1), Ok(1));
+        assert_eq!(held, 1);
+        assert_eq!(w.now - start, Duration::from_millis(10));
         // Fifty in all: ten at once, then one every 10 ms.
-        let mut t = throttle("100/s", Some(10));
-        assert_eq!(send(&mut t, 50, true), Duration::from_millis(400));
+        let (mut l, mut w) = (limiter("100/s", Some(10)), FakeWait::new());
+        assert_eq!(send(&mut l, &mut w, 50, true), Duration::from_millis(400));
     }
 
     #[test]
     fn credit_saved_while_idle_is_capped_at_the_burst() {
-        let mut t = throttle("1000/s", Some(5));
-        send(&mut t, 100, true);
-        t.clock.advance(Duration::from_secs(10));
+        let (mut l, mut w) = (limiter("1000/s", Some(5)), FakeWait::new());
+        send(&mut l, &mut w, 100, true);
+        w.now += Duration::from_secs(10);
         // Ten idle seconds earn no more than the burst.
-        assert_eq!(t.wait(1_000_000, true), 5);
-        let mut t = throttle("1000/s", None);
-        send(&mut t, 100, true);
-        t.clock.advance(Duration::from_secs(10));
-        assert_eq!(t.wait(1_000_000, true), 1);
+        assert_eq!(grant(&mut l, 1_000_000, true, &mut w, None, || {}), Ok(5));
+        let (mut l, mut w) = (limiter("1000/s", None), FakeWait::new());
+        send(&mut l, &mut w, 100, true);
+        w.now += Duration::from_secs(10);
+        assert_eq!(grant(&mut l, 1_000_000, true, &mut w, None, || {}), Ok(1));
     }
 
     #[test]
     fn oversleeping_does_not_lower_the_rate() {
-        let mut t = throttle("20000/s", None);
-        t.clock.overshoot = Duration::from_micros(80);
-        let took = send(&mut t, 100_000, true);
+        let (mut l, mut w) = (limiter("20000/s", None), FakeWait::new());
+        w.overshoot = Duration::from_micros(80);
+        let took = send(&mut l, &mut w, 100_000, true);
         let ideal = Duration::from_secs_f64(99_999.0 / 20_000.0);
         assert!(took >= ideal, "{took:?} < {ideal:?}");
         assert!(
@@ -117,24 +112,30 @@ mod tests {
     #[test]
     fn byte_rates_wait_for_a_full_burst_before_writing() {
         // 1 MiB/s: default burst 20 ms = 20971 bytes.
-        let mut t = throttle("1MiB/s", None);
-        assert_eq!(t.wait(1 << 20, true), 20_971);
-        t.spend(20_971);
-        let before = t.clock().now;
-        assert_eq!(t.wait(1 << 20, false), 20_971);
-        let waited = t.clock().now - before;
+        let (mut l, mut w) = (limiter("1MiB/s", None), FakeWait::new());
+        assert_eq!(
+            grant(&mut l, 1 << 20, true, &mut w, None, || {}),
+            Ok(20_971)
+        );
+        l.spend(20_971);
+        let before = w.now;
+        assert_eq!(
+            grant(&mut l, 1 << 20, false, &mut w, None, || {}),
+            Ok(20_971)
+        );
+        let waited = w.now - before;
         assert!((waited.as_secs_f64() - 0.02).abs() < 1e-5, "{waited:?}");
         // Less than a burst wanted: only that much is waited for.
-        t.spend(20_971);
-        let before = t.clock().now;
-        assert_eq!(t.wait(100, false), 100);
-        assert!(t.clock().now - before < Duration::from_micros(100));
+        l.spend(20_971);
+        let before = w.now;
+        assert_eq!(grant(&mut l, 100, false, &mut w, None, || {}), Ok(100));
+        assert!(w.now - before < Duration::from_micros(100));
     }
 
     #[test]
     fn a_huge_amount_is_spread_at_the_rate() {
-        let mut t = throttle("100KiB/s", Some(10 * 1024));
-        let took = send(&mut t, 1 << 20, true);
+        let (mut l, mut w) = (limiter("100KiB/s", Some(10 * 1024)), FakeWait::new());
+        let took = send(&mut l, &mut w, 1 << 20, true);
         // All but the first burst at 100 KiB/s.
         let ideal = ((1 << 20) - 10 * 1024) as f64 / (100.0 * 1024.0);
         assert!(
@@ -145,9 +146,34 @@ mod tests {
 
     #[test]
     fn an_idle_throttle_never_spins() {
-        let mut t = throttle("2/h", None);
-        assert_eq!(send(&mut t, 3, true), Duration::from_secs(3600));
-        // Two sleeps of 30 minutes, not thousands of short ones.
-        assert_eq!(t.clock().sleeps, 2);
+        let (mut l, mut w) = (limiter("2/h", None), FakeWait::new());
+        assert_eq!(send(&mut l, &mut w, 3, true), Duration::from_secs(3600));
+        // Two waits of 30 minutes, not thousands of short ones.
+        assert_eq!(w.waits, 2);
+    }
+
+    #[test]
+    fn a_hang_up_or_a_ring_ends_the_wait() {
+        struct Interrupting(Woke);
+        impl Wait for Interrupting {
+            fn now(&self) -> std::time::Instant {
+                std::time::Instant::now()
+            }
+            fn wait(
+                &mut self,
+                _: Option<BorrowedFd<'_>>,
+                _: bool,
+                _: Option<std::time::Instant>,
+            ) -> Woke {
+                self.0
+            }
+        }
+        for woke in [Woke::Hangup, Woke::Rung] {
+            let mut l = limiter("1/h", None);
+            let mut w = Interrupting(woke);
+            assert_eq!(grant(&mut l, 1, true, &mut w, None, || {}), Ok(1));
+            l.spend(1);
+            assert_eq!(grant(&mut l, 1, false, &mut w, None, || {}), Err(woke));
+        }
     }
 }

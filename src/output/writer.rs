@@ -1,13 +1,17 @@
-//! The writer: queue → stdout, several batches per `writev` under load, at once when idle.
+//! The writer: queue → stdout. It takes what waits, writes what stdout takes now, and when
+//! stdout is full gives back what it has not begun, so that those items wait in the queue
+//! where the policy can still shed them; then it waits for room with nothing in hand but the
+//! rest of an item it had begun (items are never torn on purpose).
 
-use std::io::{self, ErrorKind, IoSlice, Write};
+use std::io::{self, ErrorKind, IoSlice};
 
 use crate::books::tally::Tally;
 use crate::input::batch::Batch;
-use crate::output::clock::Clock;
-use crate::output::rate::Unit;
-use crate::output::throttle::Throttle;
-use crate::queue::{Queue, Ready, Take};
+use crate::output::rate::{Limiter, Unit};
+use crate::output::sink::Sink;
+use crate::output::throttle;
+use crate::output::wait::{Wait, Woke};
+use crate::queue::{Next, Queue, Take};
 
 /// How many bytes of queued batches one write may gather.
 const GATHER_BYTES: usize = 256 * 1024;
@@ -22,321 +26,294 @@ const GATHER: Take = Take {
 };
 
 /// Writes everything the queue yields until the input is finished and drained, paced by
-/// `throttle` if given. On a write error the queue is closed (what was not written is counted
-/// undelivered) and the error is returned; a broken pipe is returned like any other error for
-/// the caller to judge.
-pub fn run<C: Clock>(
-    output: &mut impl Write,
+/// `limiter` if given. On a write error the queue is closed (what was not written is counted
+/// undelivered) and the error is returned; a consumer that left is a `BrokenPipe` error, for
+/// the caller to judge. Returns at once, `Ok`, when the queue is abandoned.
+pub fn run(
+    sink: &mut impl Sink,
     queue: &Queue,
-    mut throttle: Option<&mut Throttle<C>>,
+    wait: &mut impl Wait,
+    limiter: Option<Limiter>,
 ) -> io::Result<()> {
-    let mut batches: Vec<Batch> = Vec::with_capacity(GATHER_BATCHES);
-    let mut written = Tally::ZERO;
-    loop {
-        let taken = match throttle.as_deref_mut() {
-            None => {
-                if !queue.pop(written, &mut batches, GATHER) {
-                    return Ok(());
+    Writer {
+        sink,
+        queue,
+        wait,
+        limiter,
+        hand: Vec::with_capacity(GATHER_BATCHES),
+        rest: Vec::new(),
+    }
+    .run()
+}
+
+struct Writer<'a, S, W> {
+    sink: &'a mut S,
+    queue: &'a Queue,
+    wait: &'a mut W,
+    limiter: Option<Limiter>,
+    /// Batches taken from the queue: being written, or written and kept for recycling.
+    hand: Vec<Batch>,
+    /// The unwritten rest of an item that stdout took part of before it filled up.
+    rest: Vec<u8>,
+}
+
+/// Why writing the hand stopped short.
+enum Short {
+    /// The write failed: `done` of the hand went out whole, `lost` did not.
+    Failed(io::Error, Tally, Tally),
+    /// The queue was abandoned (a stop's drain timed out).
+    Abandoned,
+}
+
+/// Where the writer stands in its hand.
+#[derive(Default)]
+struct Progress {
+    /// Items written whole.
+    done: Tally,
+    /// Index of the first batch not wholly written…
+    first: usize,
+    /// …and how many of its bytes were.
+    offset: usize,
+    /// An item begun and given back in part: its rest is in `Writer::rest`, from `rest_at`.
+    cut: Option<Tally>,
+    rest_at: usize,
+}
+
+impl<S: Sink, W: Wait> Writer<'_, S, W> {
+    fn run(&mut self) -> io::Result<()> {
+        let mut written = Tally::ZERO;
+        let mut after_idle = false;
+        loop {
+            let waiting = match self.queue.next(written, &mut self.hand) {
+                Next::Done => return Ok(()),
+                Next::Empty => {
+                    written = Tally::ZERO;
+                    if self.wait.wait(self.sink.fd(), false, None) == Woke::Hangup {
+                        return Err(self.hung_up());
+                    }
+                    after_idle = true;
+                    continue;
                 }
-                batches.iter().fold(Tally::ZERO, |t, b| t + b.tally())
+                Next::Ready(waiting) => waiting,
+            };
+            written = Tally::ZERO;
+            let limit = match self.grant(waiting, after_idle) {
+                Ok(limit) => limit,
+                Err(Woke::Hangup) => return Err(self.hung_up()),
+                // Rung: a stop or an abandon; look again.
+                Err(_) => continue,
+            };
+            after_idle = false;
+            let taken = self.queue.take(limit, &mut self.hand);
+            if let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Items) {
+                limiter.spend(taken.items);
             }
-            Some(throttle) => {
-                let Some(ready) = queue.wait_ready(written, &mut batches) else {
-                    return Ok(());
-                };
-                take_paced(queue, throttle, ready, &mut batches)
+            match self.write_hand() {
+                Ok(done) => written = done,
+                Err(Short::Abandoned) => return Ok(()),
+                Err(Short::Failed(error, done, lost)) => {
+                    self.queue.close_output(done, lost);
+                    return Err(error);
+                }
             }
-        };
-        let result = match throttle.as_deref_mut() {
-            Some(throttle) if throttle.unit() == Unit::Bytes => {
-                write_batches(output, &batches, throttle)
-            }
-            _ => write_batches(output, &batches, &mut Unpaced),
-        };
-        if let Err((error, bytes)) = result {
-            let (done, lost) = split_written(&mut batches, bytes);
-            queue.close_output(done, lost);
-            return Err(error);
         }
-        written = taken;
     }
-}
 
-/// Waits for the rate to allow some of what is queued, then takes that much: exactly the
-/// items allowed, or whole items within the bytes allowed (at least one, however large; it is
-/// then paced as it is written). Items wait in the queue, not in the writer's hands, so that
-/// a policy can still shed them.
-fn take_paced<C: Clock>(
-    queue: &Queue,
-    throttle: &mut Throttle<C>,
-    ready: Ready,
-    into: &mut Vec<Batch>,
-) -> Tally {
-    let unit = throttle.unit();
-    let want = match unit {
-        Unit::Items => ready.depth.items,
-        Unit::Bytes => ready.depth.bytes,
-    };
-    let allowed = usize::try_from(throttle.wait(want, ready.after_idle)).unwrap_or(usize::MAX);
-    let limit = match unit {
-        Unit::Items => Take {
-            items: allowed,
-            ..GATHER
-        },
-        Unit::Bytes => Take {
-            bytes: allowed,
-            ..GATHER
-        },
-    };
-    let taken = queue.take(
-        Take {
-            split: true,
-            ..limit
-        },
-        into,
-    );
-    if unit == Unit::Items {
-        throttle.spend(taken.items);
+    /// The consumer left while the writer held nothing.
+    fn hung_up(&mut self) -> io::Error {
+        self.queue.close_output(Tally::ZERO, Tally::ZERO);
+        ErrorKind::BrokenPipe.into()
     }
-    taken
-}
 
-/// Decides how much one write may send, and hears how much it did.
-trait Pace {
-    /// How many of `remaining` bytes may be written now (at least one; may wait first).
-    fn allow(&mut self, remaining: usize) -> usize;
-    fn wrote(&mut self, bytes: usize);
-}
-
-/// No rate limit (or one counted in items, settled when they are taken).
-struct Unpaced;
-
-impl Pace for Unpaced {
-    fn allow(&mut self, remaining: usize) -> usize {
-        remaining
+    /// How much to take: everything (within a gather), or what the rate allows, waiting for
+    /// it; items wait in the queue, not in the writer's hands, so that a policy can still
+    /// shed them.
+    fn grant(&mut self, waiting: Tally, after_idle: bool) -> Result<Take, Woke> {
+        let Some(limiter) = self.limiter.as_mut() else {
+            return Ok(GATHER);
+        };
+        let unit = limiter.unit();
+        let want = match unit {
+            Unit::Items => waiting.items,
+            Unit::Bytes => waiting.bytes,
+        };
+        let queue = self.queue;
+        let allowed =
+            throttle::grant(limiter, want, after_idle, self.wait, self.sink.fd(), || {
+                queue.throttled()
+            })?;
+        let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
+        Ok(match unit {
+            Unit::Items => Take {
+                items: allowed,
+                split: true,
+                ..GATHER
+            },
+            Unit::Bytes => Take {
+                bytes: allowed,
+                split: true,
+                ..GATHER
+            },
+        })
     }
-    fn wrote(&mut self, _: usize) {}
-}
 
-/// A byte rate: a large item is written in pieces as the bucket allows.
-impl<C: Clock> Pace for Throttle<C> {
-    fn allow(&mut self, remaining: usize) -> usize {
-        let allowed = self.wait(remaining as u64, false);
-        usize::try_from(allowed).unwrap_or(usize::MAX)
-    }
-    fn wrote(&mut self, bytes: usize) {
-        self.spend(bytes as u64);
-    }
-}
-
-/// Writes all the batches' items in order, as `pace` allows; on error returns it with how
-/// many bytes went out.
-fn write_batches(
-    output: &mut impl Write,
-    batches: &[Batch],
-    pace: &mut impl Pace,
-) -> Result<(), (io::Error, usize)> {
-    let mut parts: Vec<&[u8]> = batches.iter().map(Batch::as_bytes).collect();
-    let total: usize = parts.iter().map(|p| p.len()).sum();
-    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(parts.len());
-    let (mut done, mut first) = (0, 0);
-    while done < total {
-        let mut room = pace.allow(total - done);
-        slices.clear();
-        for part in &parts[first..] {
-            if room == 0 {
-                break;
+    /// How many of `remaining` bytes may be written now: all, or what a byte rate allows.
+    fn allow(&mut self, remaining: usize) -> Result<usize, Short> {
+        let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Bytes) else {
+            return Ok(remaining);
+        };
+        let queue = self.queue;
+        loop {
+            match throttle::grant(
+                limiter,
+                remaining as u64,
+                false,
+                self.wait,
+                self.sink.fd(),
+                || queue.throttled(),
+            ) {
+                Ok(n) => {
+                    queue.resumed();
+                    return Ok(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                // The write will say what became of the sink.
+                Err(Woke::Hangup) => return Ok(remaining),
+                Err(_) if queue.abandoned() => return Err(Short::Abandoned),
+                Err(_) => {}
             }
-            let len = part.len().min(room);
-            slices.push(IoSlice::new(&part[..len]));
-            room -= len;
         }
-        match output.write_vectored(&slices) {
-            Ok(0) => return Err((ErrorKind::WriteZero.into(), done)),
-            Ok(mut n) => {
-                pace.wrote(n);
-                done += n;
-                while n > 0 {
-                    let part = parts[first];
-                    if n >= part.len() {
-                        n -= part.len();
-                        first += 1;
-                    } else {
-                        parts[first] = &part[n..];
-                        n = 0;
+    }
+
+    /// Writes the hand; returns the items written whole.
+    fn write_hand(&mut self) -> Result<Tally, Short> {
+        let mut at = Progress::default();
+        loop {
+            let pending: usize = if at.cut.is_some() {
+                self.rest.len() - at.rest_at
+            } else if at.first < self.hand.len() {
+                let later: usize = self.hand[at.first..].iter().map(Batch::bytes).sum();
+                later - at.offset
+            } else {
+                return Ok(at.done);
+            };
+            let mut room = self.allow(pending)?;
+            let mut slices = [IoSlice::new(&[]); GATHER_BATCHES];
+            let mut count = 0;
+            if at.cut.is_some() {
+                slices[0] = IoSlice::new(&self.rest[at.rest_at..at.rest_at + room]);
+                count = 1;
+            } else {
+                let mut skip = at.offset;
+                for batch in &self.hand[at.first..] {
+                    let bytes = &batch.as_bytes()[skip..];
+                    skip = 0;
+                    let len = bytes.len().min(room);
+                    slices[count] = IoSlice::new(&bytes[..len]);
+                    count += 1;
+                    room -= len;
+                    if room == 0 || count == GATHER_BATCHES {
+                        break;
                     }
                 }
-                while first < parts.len() && parts[first].is_empty() {
-                    first += 1;
-                }
             }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err((e, done)),
+            let result = self.sink.write_now(&slices[..count]);
+            match result {
+                Ok(0) => return Err(self.failed(ErrorKind::WriteZero.into(), &mut at)),
+                Ok(n) => {
+                    if let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Bytes)
+                    {
+                        limiter.spend(n as u64);
+                    }
+                    self.advance(&mut at, n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => self.wait_for_room(&mut at)?,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.failed(e, &mut at)),
+            }
         }
     }
-    output.flush().map_err(|e| (e, done))
-}
 
-/// Splits the batches' items into those wholly written in the first `bytes` bytes and the
-/// rest (a partly written item counts as not delivered).
-fn split_written(batches: &mut [Batch], mut bytes: usize) -> (Tally, Tally) {
-    let (mut done, mut lost) = (Tally::ZERO, Tally::ZERO);
-    for batch in batches {
-        let whole = batch.written_prefix(bytes);
-        bytes = bytes.saturating_sub(batch.bytes());
-        done += whole;
-        let mut rest = batch.tally();
-        rest -= whole;
-        lost += rest;
+    /// Moves `at` on by `n` bytes written.
+    fn advance(&mut self, at: &mut Progress, mut n: usize) {
+        if let Some(item) = at.cut {
+            at.rest_at += n;
+            if at.rest_at == self.rest.len() {
+                at.done += item;
+                at.cut = None;
+                self.rest.clear();
+                at.rest_at = 0;
+            }
+            return;
+        }
+        while n > 0 {
+            let left = self.hand[at.first].bytes() - at.offset;
+            if n < left {
+                at.offset += n;
+                return;
+            }
+            n -= left;
+            at.done += self.hand[at.first].tally();
+            at.first += 1;
+            at.offset = 0;
+        }
     }
-    (done, lost)
+
+    /// Stdout is full: waits until it takes data again (or fails: the next write says how).
+    /// Once the spell's grace is over, and where the policy may shed them, the items not yet
+    /// begun go back to the queue, and the writer waits with only the rest of a cut item.
+    fn wait_for_room(&mut self, at: &mut Progress) -> Result<(), Short> {
+        let mut grace = self.queue.stalled();
+        loop {
+            if grace.is_none() && self.queue.sheds() && at.first < self.hand.len() {
+                self.give_back(at);
+            }
+            match self.wait.wait(self.sink.fd(), true, grace) {
+                Woke::Room | Woke::Hangup => {
+                    self.queue.resumed();
+                    return Ok(());
+                }
+                Woke::Rung if self.queue.abandoned() => return Err(Short::Abandoned),
+                Woke::Timeout if grace.is_some() => grace = self.queue.stalled(),
+                Woke::Rung | Woke::Timeout => {}
+            }
+        }
+    }
+
+    /// Gives the items not yet begun back to the queue, keeping the rest of a cut item.
+    fn give_back(&mut self, at: &mut Progress) {
+        let mut back = self.hand.split_off(at.first);
+        if at.offset > 0 {
+            let (whole, cut) = back[0].remove_written(at.offset, &mut self.rest);
+            at.done += whole;
+            at.cut = cut;
+            at.rest_at = 0;
+            if back[0].is_empty() {
+                self.hand.push(back.remove(0));
+            }
+        }
+        at.first = self.hand.len();
+        at.offset = 0;
+        self.queue.give_back(back.into_iter());
+    }
+
+    /// A failed write: what went out whole, and what did not.
+    fn failed(&mut self, error: io::Error, at: &mut Progress) -> Short {
+        let mut lost = at.cut.unwrap_or_default();
+        let mut done = at.done;
+        for (i, batch) in self.hand.iter_mut().enumerate().skip(at.first) {
+            let whole = if i == at.first && at.cut.is_none() {
+                batch.written_prefix(at.offset)
+            } else {
+                Tally::ZERO
+            };
+            done += whole;
+            let mut rest = batch.tally();
+            rest -= whole;
+            lost += rest;
+        }
+        Short::Failed(error, done, lost)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_written_counts_partial_items_as_lost() {
-        let mut batches = vec![
-            Batch::from_items([&b"aa"[..], b"bb"]),
-            Batch::from_items([&b"cc"[..], b"dd"]),
-        ];
-        assert_eq!(
-            split_written(&mut batches, 5),
-            (Tally::new(2, 4), Tally::new(2, 4))
-        );
-        assert_eq!(
-            split_written(&mut batches, 6),
-            (Tally::new(3, 6), Tally::new(1, 2))
-        );
-        assert_eq!(
-            split_written(&mut batches, 0),
-            (Tally::ZERO, Tally::new(4, 8))
-        );
-    }
-
-    /// Accepts `limit` bytes, one at a time, then fails like a closed pipe.
-    struct Trickle {
-        got: Vec<u8>,
-        limit: usize,
-    }
-
-    impl Write for Trickle {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if self.got.len() >= self.limit {
-                return Err(ErrorKind::BrokenPipe.into());
-            }
-            self.got.push(buf[0]);
-            Ok(1)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn short_writes_are_resumed_and_errors_account_for_every_item() {
-        use crate::output::clock::SystemClock;
-        use crate::queue::policy::Policy;
-        use crate::queue::{Bounds, Queue};
-        let q = Queue::new(Bounds {
-            items: 10,
-            bytes: 100,
-        });
-        q.push(Batch::from_items([&b"ab\n"[..], b"cd\n"]), Policy::BLOCK)
-            .unwrap();
-        q.push(Batch::from_items([&b"ef\n"[..]]), Policy::BLOCK)
-            .unwrap();
-        q.finish_input();
-        let mut out = Trickle {
-            got: Vec::new(),
-            limit: 4,
-        };
-        let err = run(&mut out, &q, None::<&mut Throttle<SystemClock>>).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::BrokenPipe);
-        assert_eq!(out.got, b"ab\nc");
-        let stats = q.stats();
-        assert_eq!(stats.output, Tally::new(1, 3));
-        assert_eq!(stats.undelivered, Tally::new(2, 6));
-        assert!(stats.balanced());
-    }
-
-    /// Records each write's size.
-    struct Writes(Vec<usize>, Vec<u8>);
-
-    impl Write for Writes {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.push(buf.len());
-            self.1.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_huge_item_under_a_byte_rate_is_spread_over_time() {
-        use crate::output::clock::FakeClock;
-        use crate::output::rate::{Limiter, Rate};
-        use crate::queue::policy::Policy;
-        use crate::queue::{Bounds, Queue};
-
-        let q = Queue::new(Bounds {
-            items: 10,
-            bytes: 2 << 20,
-        });
-        let item = vec![b'x'; 1 << 20];
-        q.push(Batch::from_items([&item[..]]), Policy::BLOCK)
-            .unwrap();
-        q.finish_input();
-        let rate = Rate::parse("100KiB/s").unwrap();
-        let mut throttle = Throttle::new(Limiter::new(rate, 10 * 1024), FakeClock::new());
-        let start = throttle.clock().now;
-        let mut out = Writes(Vec::new(), Vec::new());
-        run(&mut out, &q, Some(&mut throttle)).unwrap();
-        assert_eq!(out.1, item);
-        assert!(
-            out.0.iter().all(|&n| n <= 10 * 1024),
-            "a write exceeded the burst"
-        );
-        let took = (throttle.clock().now - start).as_secs_f64();
-        let ideal = ((1 << 20) - 10 * 1024) as f64 / (100.0 * 1024.0);
-        assert!((took - ideal).abs() < 1e-3, "{took} vs {ideal}");
-        assert_eq!(q.stats().output, Tally::new(1, 1 << 20));
-    }
-
-    #[test]
-    fn an_item_rate_takes_only_what_may_go() {
-        use crate::output::clock::FakeClock;
-        use crate::output::rate::{Limiter, Rate};
-        use crate::queue::policy::{Policy, Shed};
-        use crate::queue::{Bounds, Queue};
-
-        // Items wait in the queue, not in the writer's hands: with 2/s, after the first item
-        // goes, slide can still replace what is queued.
-        let q = Queue::new(Bounds {
-            items: 100,
-            bytes: 1000,
-        });
-        let lines: Vec<String> = (0..10).map(|i| format!("{i}\n")).collect();
-        q.push(
-            Batch::from_items(lines.iter().map(|l| l.as_bytes())),
-            Policy::Shed(Shed::Slide),
-        )
-        .unwrap();
-        q.finish_input();
-        let mut throttle = Throttle::new(
-            Limiter::new(Rate::parse("2/s").unwrap(), 1),
-            FakeClock::new(),
-        );
-        let start = throttle.clock().now;
-        let mut out = Writes(Vec::new(), Vec::new());
-        run(&mut out, &q, Some(&mut throttle)).unwrap();
-        assert_eq!(out.1, lines.concat().as_bytes());
-        // One item per write, 0.5 s apart.
-        assert_eq!(out.0.len(), 10);
-        assert_eq!((throttle.clock().now - start).as_millis(), 4500);
-    }
-}
+mod tests;

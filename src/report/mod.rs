@@ -61,9 +61,10 @@ pub struct Snapshot<'a> {
 }
 
 impl Snapshot<'_> {
-    /// Items bpipe holds: queued, or taken by the writer and not yet written.
+    /// Items bpipe holds: queued, in the reader's hand, or taken by the writer and not yet
+    /// written.
     pub fn held(&self) -> Tally {
-        self.stats.depth + self.stats.in_flight
+        self.stats.depth + self.stats.in_flight + self.stats.parked
     }
 
     fn prefix(&self) -> String {

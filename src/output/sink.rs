@@ -1,0 +1,121 @@
+//! Where the writer's bytes go, and whether it takes them now.
+//!
+//! What "stdout takes data now" means (README, "When is an item shed?"):
+//! - a pipe or socket takes data while it has room: bpipe writes with `RWF_NOWAIT`, so a
+//!   write never waits, and a full pipe is a consumer that is behind. On kernels without
+//!   `RWF_NOWAIT` for pipes, stdout is switched to `O_NONBLOCK` while bpipe runs and its
+//!   flags are restored before it is closed;
+//! - a file, a terminal, `/dev/null` always take data: a write may take its time, but it is
+//!   never counted as the consumer falling behind.
+
+use std::fs::File;
+use std::io::{self, IoSlice, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::FileTypeExt;
+
+/// The writer's output.
+pub trait Sink {
+    /// Writes what can go now without waiting; `WouldBlock` when nothing can.
+    fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// What to poll for room and for a reader that left, if anything.
+    fn fd(&self) -> Option<BorrowedFd<'_>>;
+}
+
+/// How a stdout is written without waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// `pwritev2(RWF_NOWAIT)`: per call, nothing shared is changed.
+    NoWait,
+    /// `O_NONBLOCK` on the open file description, restored (to these flags) on drop.
+    NonBlocking(libc::c_int),
+    /// Plain writes: the output always takes data.
+    Always,
+}
+
+/// Stdout (or any descriptor bpipe owns).
+#[derive(Debug)]
+pub struct Stdout {
+    file: File,
+    mode: Mode,
+}
+
+impl Stdout {
+    pub fn new(file: File) -> Stdout {
+        let pipe = file
+            .metadata()
+            .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket());
+        let mode = if !pipe {
+            Mode::Always
+        } else if pwritev2(&file, &[IoSlice::new(&[])]).is_ok() {
+            Mode::NoWait
+        } else {
+            // SAFETY: F_GETFL/F_SETFL on a descriptor we own.
+            let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+            let set = flags >= 0
+                && unsafe {
+                    libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK)
+                } >= 0;
+            if set {
+                Mode::NonBlocking(flags)
+            } else {
+                Mode::Always
+            }
+        };
+        Stdout { file, mode }
+    }
+}
+
+impl Drop for Stdout {
+    fn drop(&mut self) {
+        if let Mode::NonBlocking(flags) = self.mode {
+            // SAFETY: restores the flags found at the start, before the File closes.
+            unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_SETFL, flags) };
+        }
+    }
+}
+
+fn pwritev2(file: &File, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    // Linux's IOV_MAX.
+    let count = bufs.len().min(1024) as libc::c_int;
+    // SAFETY: IoSlice is ABI-compatible with iovec; the slices outlive the call.
+    let n = unsafe {
+        libc::pwritev2(
+            file.as_raw_fd(),
+            bufs.as_ptr().cast(),
+            count,
+            -1,
+            libc::RWF_NOWAIT,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+impl Sink for Stdout {
+    fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.mode {
+            Mode::NoWait => pwritev2(&self.file, bufs),
+            Mode::NonBlocking(_) | Mode::Always => self.file.write_vectored(bufs),
+        }
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.file.as_fd())
+    }
+}
+
+/// Any `Write` that always takes data (a buffer in tests, or a writer bpipe cannot poll).
+pub struct Always<W>(pub W);
+
+impl<W: Write> Sink for Always<W> {
+    fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.0.write_vectored(bufs)
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+}

@@ -1,0 +1,245 @@
+//! The reader's side of the queue: admitting a read's items, and the policy where they do not
+//! fit.
+
+use std::time::Instant;
+
+use super::{Inner, Input, Output, Queue, Stop, Writer};
+use crate::books::tally::Tally;
+use crate::input::batch::Batch;
+use crate::queue::policy::{Policy, Shed};
+
+/// Where a pushed batch went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued, handed to the writer, or shed: the reader may go on.
+    Done,
+    /// Parked: it waits whole in the reader's hand until [`Queue::retry`] settles it.
+    Parked,
+}
+
+impl Queue {
+    /// Queues the items of `batch`, waiting while they do not fit and the writer is ready;
+    /// under pressure the policy sheds (see the module doc). Every item is counted as input
+    /// and ends up queued, taken by the writer, dropped, or (on a stop) undelivered.
+    pub fn push(&self, batch: Batch) -> Result<(), Stop> {
+        let mut inner = self.lock();
+        let mut pushed = self.offer(&mut inner, batch);
+        let since = Instant::now();
+        let timeout = match self.policy {
+            Policy::Block { timeout, .. } => timeout,
+            Policy::Shed(_) => None,
+        };
+        while pushed == Ok(Pushed::Parked) {
+            let now = Instant::now();
+            // Wake when the spell's grace ends, or when `--block-timeout` (which counts only
+            // time under pressure) runs out.
+            let grace = match inner.writer {
+                Writer::Stalled => self.grace_ends(&inner),
+                _ => None,
+            };
+            let timed_out = match (timeout, inner.pressed_since) {
+                (Some(timeout), Some(pressed)) => pressed.max(since).checked_add(timeout),
+                _ => None,
+            };
+            if timed_out.is_some_and(|t| t <= now) {
+                inner.shedding_at = Some(inner.pops);
+                pushed = self.settle_parked(&mut inner);
+                continue;
+            }
+            inner.reader_waiting = true;
+            inner = match grace.into_iter().chain(timed_out).min() {
+                Some(deadline) => {
+                    self.room
+                        .wait_timeout(inner, deadline.saturating_duration_since(now))
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => self.room.wait(inner).unwrap_or_else(|e| e.into_inner()),
+            };
+            inner.reader_waiting = false;
+            inner.stats.blocked += now.elapsed();
+            pushed = self.settle_parked(&mut inner);
+        }
+        pushed.map(|_| ())
+    }
+
+    /// Counts `batch` in and tries to place it without waiting: the non-blocking half of
+    /// [`Queue::push`], for a scheduler that drives the queue step by step.
+    pub fn try_push(&self, batch: Batch) -> Result<Pushed, Stop> {
+        let mut inner = self.lock();
+        self.offer(&mut inner, batch)
+    }
+
+    /// Tries again to place a parked batch (what a waiting reader does when woken).
+    pub fn retry(&self) -> Result<Pushed, Stop> {
+        let mut inner = self.lock();
+        self.settle_parked(&mut inner)
+    }
+
+    fn offer(&self, inner: &mut Inner, batch: Batch) -> Result<Pushed, Stop> {
+        debug_assert!(inner.parked.is_none(), "one push at a time");
+        inner.stats.input += batch.tally();
+        if inner.closed() || inner.input == Input::Stopped {
+            inner.stats.undelivered += batch.tally();
+            return Err(if inner.closed() {
+                Stop::Closed
+            } else {
+                Stop::Stopped
+            });
+        }
+        inner.stats.parked += batch.tally();
+        inner.parked = Some(batch);
+        self.settle_parked(inner)
+    }
+
+    /// Places the parked batch if it can go now: into the queue if it fits, to the policy
+    /// under pressure. Leaves it parked otherwise, and tells an idle writer to take it.
+    fn settle_parked(&self, inner: &mut Inner) -> Result<Pushed, Stop> {
+        if inner.closed() {
+            // `close_output` counted anything parked as undelivered.
+            return Err(Stop::Closed);
+        }
+        if inner.input == Input::Stopped {
+            // `stop_input` counted anything parked as undelivered.
+            return Err(Stop::Stopped);
+        }
+        let Some(mut batch) = inner.parked.take() else {
+            // The writer took it.
+            return Ok(Pushed::Done);
+        };
+        inner.stats.parked -= batch.tally();
+        let shedding = self.shedding(inner, Instant::now());
+        if let Some(shed) = shedding {
+            // What the writer gave back when stdout filled may hold the queue over its bounds.
+            self.trim(inner, shed);
+        }
+        if shedding == Some(Shed::Slide) {
+            self.slide_in(inner, batch);
+            return Ok(Pushed::Done);
+        }
+        loop {
+            let (room_items, room_bytes) = self.room_in(inner);
+            if batch.items() <= room_items && batch.bytes() <= room_bytes {
+                if !batch.is_empty() {
+                    inner.enqueue(batch);
+                    self.wake_writer(inner);
+                }
+                return Ok(Pushed::Done);
+            }
+            let Some(shed) = shedding else {
+                inner.stats.parked += batch.tally();
+                inner.parked = Some(batch);
+                self.wake_writer(inner);
+                return Ok(Pushed::Parked);
+            };
+            let fit = batch.fitting_prefix(room_items, room_bytes);
+            if fit > 0 {
+                inner.enqueue(batch.split_front(fit));
+                self.wake_writer(inner);
+            }
+            // The first item left does not fit.
+            match shed {
+                Shed::Drop if room_items <= fit => {
+                    inner.stats.dropped += batch.tally();
+                    return Ok(Pushed::Done);
+                }
+                Shed::Drop => inner.stats.dropped += batch.pop_front().unwrap_or_default(),
+                Shed::Fail => {
+                    inner.stats.dropped += batch.tally();
+                    return Err(Stop::Full(self.full_bound(inner)));
+                }
+                Shed::Slide => unreachable!("slide is handled above"),
+            }
+        }
+    }
+
+    /// Queues `batch` whole under `slide`: first its own oldest items go if it alone is larger
+    /// than the queue, then the oldest queued items until it fits. Never splits the batch, so
+    /// a full queue does not turn each arriving item into a batch of its own.
+    pub(super) fn slide_in(&self, inner: &mut Inner, mut batch: Batch) {
+        while batch.items() > self.bounds.items || batch.bytes() > self.bounds.bytes {
+            inner.stats.dropped += batch.pop_front().unwrap_or_default();
+        }
+        loop {
+            let (room_items, room_bytes) = self.room_in(inner);
+            if batch.items() <= room_items && batch.bytes() <= room_bytes {
+                break;
+            }
+            if inner.drop_oldest().is_zero() {
+                debug_assert!(false, "a batch did not fit in an empty queue");
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            inner.enqueue(batch);
+            self.wake_writer(inner);
+        }
+    }
+
+    /// Sheds queued items until the queue is within its bounds: the oldest under slide, the
+    /// newest under drop (fail stops at the next push that does not fit).
+    pub(super) fn trim(&self, inner: &mut Inner, shed: Shed) {
+        let over = |inner: &Inner| {
+            let depth = inner.stats.depth;
+            depth.items > self.bounds.items as u64 || depth.bytes > self.bounds.bytes as u64
+        };
+        while over(inner) {
+            let gone = match shed {
+                Shed::Slide => inner.drop_oldest(),
+                Shed::Drop => inner.drop_newest(),
+                Shed::Fail => return,
+            };
+            if gone.is_zero() {
+                return;
+            }
+        }
+    }
+
+    /// Counts items read but shed before they could be queued (over-long items, or what
+    /// was left in hand when `fail` stopped the reader).
+    pub fn discard(&self, gone: Tally, overlong: bool) {
+        if gone.is_zero() {
+            return;
+        }
+        let mut inner = self.lock();
+        inner.stats.input += gone;
+        inner.stats.dropped += gone;
+        if overlong {
+            inner.stats.overlong += gone;
+        }
+    }
+
+    /// The reader has reached the end of its input: the writer drains what is left.
+    pub fn finish_input(&self) {
+        let mut inner = self.lock();
+        if inner.input == Input::Open {
+            inner.input = Input::Finished;
+        }
+        self.waker.wake();
+    }
+
+    /// Stops the reading side (a signal asked bpipe to stop): the writer drains what is
+    /// queued, and whatever the reader holds or still brings counts as undelivered.
+    pub fn stop_input(&self) {
+        let mut inner = self.lock();
+        inner.input = Input::Stopped;
+        if inner.parked.take().is_some() {
+            let parked = std::mem::take(&mut inner.stats.parked);
+            inner.stats.undelivered += parked;
+        }
+        self.waker.wake();
+        self.room.notify_all();
+    }
+
+    /// A buffer for the reader to read into: a recycled one if there is one, else a new one
+    /// of `len` bytes.
+    pub fn spare_buffer(&self, len: usize) -> Vec<u8> {
+        let spare = self.lock().spares.pop();
+        spare.unwrap_or_else(|| vec![0; len])
+    }
+
+    /// Whether stdout was found closed (by a failed write or the consumer leaving).
+    pub fn output_closed(&self) -> bool {
+        self.lock().output == Output::Closed
+    }
+}

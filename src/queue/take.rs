@@ -1,0 +1,227 @@
+//! The writer's side of the queue: taking items, giving back what stdout would not take, and
+//! telling the reader whether stdout takes data.
+
+use std::time::Instant;
+
+use super::{Inner, Input, MAX_SPARE_LEN, MAX_SPARES, MIN_SPARE_LEN, Output, Queue, Take, Writer};
+use crate::books::stats::Stats;
+use crate::books::tally::Tally;
+use crate::input::batch::Batch;
+
+/// What the writer finds when it comes for work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// This much waits (queued, and parked in the reader's hand).
+    Ready(Tally),
+    /// Nothing waits: the writer is idle until the queue's waker fires.
+    Empty,
+    /// Nothing ever will: the input is finished and drained, or the output closed.
+    Done,
+}
+
+impl Queue {
+    /// Records `written` as delivered and recycles the batches in `hand` (those just written),
+    /// then says what waits. Marks the writer idle when nothing does.
+    pub fn next(&self, written: Tally, hand: &mut Vec<Batch>) -> Next {
+        let mut inner = self.lock();
+        self.settle(&mut inner, written, hand);
+        if inner.closed() {
+            inner.writer = Writer::Done;
+            return Next::Done;
+        }
+        if !inner.batches.is_empty() || inner.parked.is_some() {
+            return Next::Ready(inner.stats.depth + inner.stats.parked);
+        }
+        if inner.input != Input::Open {
+            inner.writer = Writer::Done;
+            return Next::Done;
+        }
+        // Caught up: the spell, if any, is over.
+        inner.writer = Writer::Idle;
+        inner.spell_since = None;
+        inner.pressed_since = None;
+        Next::Empty
+    }
+
+    /// Takes items into `hand` (see [`Take`]), oldest first, the parked batch after the
+    /// queue; returns what was taken. The writer is busy from now on.
+    pub fn take(&self, limit: Take, hand: &mut Vec<Batch>) -> Tally {
+        let mut inner = self.lock();
+        inner.writer = Writer::Busy;
+        inner.pressed_since = None;
+        let mut taken = Tally::ZERO;
+        let mut took_parked = false;
+        while hand.len() < limit.batches {
+            let room_items = limit.items.saturating_sub(taken.items as usize);
+            let room_bytes = limit.bytes.saturating_sub(taken.bytes as usize);
+            let parked = inner.batches.is_empty();
+            let Some(front) = (match parked {
+                false => inner.batches.front_mut(),
+                true => inner.parked.as_mut(),
+            }) else {
+                break;
+            };
+            let mut count = front.items();
+            if count > room_items || front.bytes() > room_bytes {
+                if !limit.split {
+                    if !taken.is_zero() {
+                        break;
+                    }
+                } else {
+                    count = front.fitting_prefix(room_items, room_bytes);
+                    if count == 0 && !taken.is_zero() {
+                        break;
+                    }
+                    count = count.max(1);
+                }
+            }
+            let batch = if count < front.items() {
+                front.split_front(count)
+            } else if parked {
+                took_parked = true;
+                inner.parked.take().expect("front exists")
+            } else {
+                inner.batches.pop_front().expect("front exists")
+            };
+            if parked {
+                inner.stats.parked -= batch.tally();
+            } else {
+                inner.stats.depth -= batch.tally();
+            }
+            taken += batch.tally();
+            hand.push(batch);
+        }
+        inner.stats.in_flight += taken;
+        if !taken.is_zero() {
+            inner.pops += 1;
+            if took_parked || self.reader_may_go(&inner) {
+                self.wake_reader(&inner);
+            }
+        }
+        taken
+    }
+
+    /// Whether a reader waiting for room should be woken: once its parked batch fits, and
+    /// (unless the queue is empty) a quarter of the queue is free, so that a full queue moving
+    /// one batch at a time does not cost two context switches per batch.
+    fn reader_may_go(&self, inner: &Inner) -> bool {
+        let Some(parked) = &inner.parked else {
+            return false;
+        };
+        let (items, bytes) = self.room_in(inner);
+        parked.items() <= items
+            && parked.bytes() <= bytes
+            && (inner.batches.is_empty()
+                || (items >= self.bounds.items / 4 && bytes >= self.bounds.bytes / 4))
+    }
+
+    /// Stdout is full: a stall spell begins, or goes on. Returns when the spell's grace ends
+    /// (`None` if it has): until then nothing is shed for it.
+    pub fn stalled(&self) -> Option<Instant> {
+        let mut inner = self.lock();
+        if inner.writer == Writer::Done {
+            return None;
+        }
+        let now = Instant::now();
+        inner.writer = Writer::Stalled;
+        inner.spell_since.get_or_insert(now);
+        inner.pressed_since.get_or_insert(now);
+        self.wake_reader(&inner);
+        self.grace_ends(&inner).filter(|&end| end > now)
+    }
+
+    /// Whether the writer should give back what it has not begun when stdout stays full:
+    /// only where the policy may shed it.
+    pub fn sheds(&self) -> bool {
+        self.policy.can_shed()
+    }
+
+    /// The writer gives `back` what it took and has not begun to write (oldest first) and
+    /// waits for stdout with nothing else in hand; under pressure the policy applies to the
+    /// queue as if those items had just arrived.
+    pub fn give_back(&self, back: impl DoubleEndedIterator<Item = Batch>) {
+        let mut inner = self.lock();
+        if inner.closed() {
+            return;
+        }
+        for batch in back.rev() {
+            inner.stats.in_flight -= batch.tally();
+            inner.stats.depth += batch.tally();
+            inner.batches.push_front(batch);
+        }
+        if let Some(shed) = self.shedding(&inner, Instant::now()) {
+            self.trim(&mut inner, shed);
+        }
+        inner.stats.max_depth = inner.stats.max_depth.max(inner.stats.depth);
+        self.wake_reader(&inner);
+    }
+
+    /// The rate limit holds the writer: items that find the queue full are shed.
+    pub fn throttled(&self) {
+        let mut inner = self.lock();
+        if inner.writer != Writer::Done {
+            inner.writer = Writer::Throttled;
+            inner.pressed_since.get_or_insert_with(Instant::now);
+            self.wake_reader(&inner);
+        }
+    }
+
+    /// Stdout takes data again (or the rate allows it).
+    pub fn resumed(&self) {
+        let mut inner = self.lock();
+        if inner.writer != Writer::Done {
+            inner.writer = Writer::Busy;
+            inner.pressed_since = None;
+        }
+    }
+
+    /// Counts `written` as delivered and keeps the buffers of `done` for the reader.
+    fn settle(&self, inner: &mut Inner, written: Tally, done: &mut Vec<Batch>) {
+        for batch in done.drain(..) {
+            let buffer = batch.into_buffer();
+            if inner.spares.len() < MAX_SPARES
+                && (MIN_SPARE_LEN..=MAX_SPARE_LEN).contains(&buffer.len())
+            {
+                inner.spares.push(buffer);
+            }
+        }
+        if inner.output != Output::Abandoned {
+            inner.stats.output += written;
+            inner.stats.in_flight -= written;
+        }
+    }
+
+    /// Gives up on delivering: everything held, queued or being written, counts as
+    /// undelivered from now on, and nothing more is counted. Returns the final counters.
+    pub fn abandon(&self) -> Stats {
+        let mut inner = self.lock();
+        if inner.output != Output::Abandoned {
+            let in_flight = std::mem::take(&mut inner.stats.in_flight);
+            inner.stats.undelivered += in_flight;
+            inner.output = Output::Abandoned;
+            inner.close_output();
+            self.waker.wake();
+            self.room.notify_all();
+        }
+        inner.stats
+    }
+
+    /// Whether the queue was given up on (the writer stops at once).
+    pub fn abandoned(&self) -> bool {
+        self.lock().output == Output::Abandoned
+    }
+
+    /// Stdout is gone: `written` of what the writer holds reached it, `lost` did not;
+    /// whatever is still queued or parked will never be delivered. Wakes a waiting reader.
+    pub fn close_output(&self, written: Tally, lost: Tally) {
+        let mut inner = self.lock();
+        if inner.output == Output::Abandoned {
+            return;
+        }
+        inner.stats.output += written;
+        inner.stats.undelivered += lost;
+        inner.stats.in_flight -= written + lost;
+        inner.close_output();
+        self.room.notify_all();
+    }
+}

@@ -1,0 +1,307 @@
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use super::*;
+use crate::queue::policy::Shed;
+
+fn batch(items: &[&str]) -> Batch {
+    Batch::from_items(items.iter().map(|s| s.as_bytes()))
+}
+
+fn queue(items: usize, bytes: usize, policy: Policy) -> Queue {
+    Queue::new(Bounds { items, bytes }, policy)
+        .unwrap()
+        .with_grace(Duration::ZERO)
+}
+
+/// The writer finds stdout full: from now on, items that find the queue full are shed.
+fn stall(q: &Queue) {
+    assert_eq!(q.stalled(), None, "no grace in these tests");
+}
+
+/// Takes everything as the writer would, returning the items as strings.
+fn take_all(q: &Queue) -> Vec<String> {
+    let (mut hand, mut out) = (Vec::new(), Vec::new());
+    let mut written = Tally::ZERO;
+    while let Next::Ready(_) = q.next(written, &mut hand) {
+        written = q.take(Take::ALL, &mut hand);
+        out.extend(
+            hand.iter()
+                .flat_map(|b| b.iter().map(|i| String::from_utf8(i.to_vec()).unwrap())),
+        );
+    }
+    out
+}
+
+fn drain(q: &Queue) -> Vec<String> {
+    q.finish_input();
+    take_all(q)
+}
+
+const DROP: Policy = Policy::Shed(Shed::Drop);
+const SLIDE: Policy = Policy::Shed(Shed::Slide);
+const FAIL: Policy = Policy::Shed(Shed::Fail);
+
+#[test]
+fn nothing_is_shed_while_the_writer_is_ready() {
+    for policy in [DROP, SLIDE, FAIL, Policy::BLOCK] {
+        let q = queue(3, 1000, policy);
+        // Ten items do not fit a queue of three; the writer is ready, so they wait whole.
+        assert_eq!(
+            q.try_push(batch(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"])),
+            Ok(Pushed::Parked)
+        );
+        assert_eq!(q.stats().parked, Tally::new(10, 10));
+        assert!(q.stats().balanced());
+        // The writer takes them whole, and the reader goes on.
+        let mut hand = Vec::new();
+        assert_eq!(
+            q.next(Tally::ZERO, &mut hand),
+            Next::Ready(Tally::new(10, 10))
+        );
+        assert_eq!(q.take(Take::ALL, &mut hand), Tally::new(10, 10));
+        assert_eq!(q.retry(), Ok(Pushed::Done));
+        let stats = q.stats();
+        assert_eq!(stats.dropped, Tally::ZERO, "{policy}");
+        assert_eq!(
+            stats.max_depth,
+            Tally::ZERO,
+            "a handed-over read never waits"
+        );
+        assert!(stats.balanced());
+    }
+}
+
+#[test]
+fn a_parked_read_meets_the_policy_when_pressure_comes() {
+    let q = queue(3, 1000, SLIDE);
+    q.push(batch(&["a"])).unwrap();
+    assert_eq!(q.try_push(batch(&["b", "c", "d", "e"])), Ok(Pushed::Parked));
+    stall(&q);
+    assert_eq!(q.retry(), Ok(Pushed::Done));
+    assert_eq!(q.stats().dropped, Tally::new(2, 2));
+    assert_eq!(drain(&q), ["c", "d", "e"]);
+    assert!(q.stats().balanced());
+}
+
+#[test]
+fn drop_sheds_the_newest_items() {
+    let q = queue(3, 1000, DROP);
+    stall(&q);
+    q.push(batch(&["a", "b"])).unwrap();
+    q.push(batch(&["c", "d", "e"])).unwrap();
+    let stats = q.stats();
+    assert_eq!(stats.dropped, Tally::new(2, 2));
+    assert_eq!(stats.max_depth, Tally::new(3, 3));
+    assert_eq!(drain(&q), ["a", "b", "c"]);
+    assert!(q.stats().balanced());
+}
+
+#[test]
+fn drop_on_the_byte_bound_keeps_later_items_that_fit() {
+    let q = queue(100, 5, DROP);
+    stall(&q);
+    q.push(batch(&["aaa", "bbb", "c", "dd"])).unwrap();
+    assert_eq!(q.stats().dropped, Tally::new(2, 5));
+    assert_eq!(drain(&q), ["aaa", "c"]);
+}
+
+#[test]
+fn slide_sheds_the_oldest_items() {
+    let q = queue(3, 1000, SLIDE);
+    stall(&q);
+    q.push(batch(&["a", "b"])).unwrap();
+    q.push(batch(&["c", "d", "e"])).unwrap();
+    assert_eq!(q.stats().dropped, Tally::new(2, 2));
+    assert_eq!(drain(&q), ["c", "d", "e"]);
+    assert!(q.stats().balanced());
+}
+
+#[test]
+fn slide_on_the_byte_bound_frees_just_enough() {
+    let q = queue(100, 6, SLIDE);
+    stall(&q);
+    q.push(batch(&["aa", "bb", "cc"])).unwrap();
+    q.push(batch(&["dddd"])).unwrap();
+    assert_eq!(drain(&q), ["cc", "dddd"]);
+    assert_eq!(q.stats().dropped, Tally::new(2, 4));
+}
+
+#[test]
+fn a_throttled_writer_is_pressure_too() {
+    let q = queue(1, 1000, DROP);
+    q.throttled();
+    q.push(batch(&["a", "b"])).unwrap();
+    assert_eq!(q.stats().dropped, Tally::new(1, 1));
+    q.resumed();
+    assert_eq!(q.try_push(batch(&["c", "d"])), Ok(Pushed::Parked));
+}
+
+#[test]
+fn fail_names_the_bound_and_counts_the_rest() {
+    let q = queue(2, 1000, FAIL);
+    stall(&q);
+    assert_eq!(
+        q.push(batch(&["a", "b", "c"])),
+        Err(Stop::Full(Bound::Items(2)))
+    );
+    let q2 = queue(100, 3, FAIL);
+    stall(&q2);
+    assert_eq!(
+        q2.push(batch(&["aa", "bb"])),
+        Err(Stop::Full(Bound::Bytes(3)))
+    );
+    assert_eq!(q.stats().dropped, Tally::new(1, 1));
+    assert_eq!(drain(&q), ["a", "b"]);
+    assert!(q.stats().balanced());
+}
+
+#[test]
+fn block_loses_nothing_and_keeps_order() {
+    let q = Arc::new(queue(4, 10, Policy::BLOCK));
+    let producer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || {
+            for i in 0..1000 {
+                let items: Vec<String> = (0..3).map(|j| format!("{}", i * 3 + j)).collect();
+                let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+                q.push(batch(&refs)).unwrap();
+            }
+            q.finish_input();
+        })
+    };
+    let (mut got, mut hand) = (Vec::new(), Vec::new());
+    let mut written = Tally::ZERO;
+    let limit = Take {
+        items: 2,
+        bytes: usize::MAX,
+        batches: 2,
+        split: true,
+    };
+    loop {
+        match q.next(written, &mut hand) {
+            Next::Done => break,
+            Next::Empty => {
+                written = Tally::ZERO;
+                thread::yield_now();
+                continue;
+            }
+            Next::Ready(_) => {}
+        }
+        written = q.take(limit, &mut hand);
+        let depth = q.stats().depth;
+        assert!(
+            depth.items <= 4 && depth.bytes <= 10,
+            "bound exceeded: {depth:?}"
+        );
+        got.extend(
+            hand.iter()
+                .flat_map(|b| b.iter().map(|i| String::from_utf8(i.to_vec()).unwrap())),
+        );
+    }
+    producer.join().unwrap();
+    let want: Vec<String> = (0..3000).map(|i| i.to_string()).collect();
+    assert_eq!(got, want);
+    let stats = q.stats();
+    assert!(stats.balanced());
+    assert_eq!(stats.dropped, Tally::ZERO);
+}
+
+#[test]
+fn block_timeout_counts_only_time_under_pressure() {
+    let policy = Policy::Block {
+        timeout: Some(Duration::from_millis(1)),
+        then: Shed::Drop,
+    };
+    let q = queue(1, 100, policy);
+    q.push(batch(&["a"])).unwrap();
+    stall(&q);
+    // Under pressure the wait times out, then what finds the queue full is shed at once.
+    q.push(batch(&["b", "c"])).unwrap();
+    q.push(batch(&["d"])).unwrap();
+    let stats = q.stats();
+    assert_eq!(stats.dropped, Tally::new(3, 3));
+    assert!(!stats.blocked.is_zero(), "{stats:?}");
+    // The consumer takes again: shedding ends; with the writer ready nothing times out.
+    assert_eq!(take_all(&q), ["a"]);
+    q.resumed();
+    q.push(batch(&["e"])).unwrap();
+    assert_eq!(q.try_push(batch(&["f"])), Ok(Pushed::Parked));
+    assert_eq!(q.stats().dropped, Tally::new(3, 3));
+}
+
+#[test]
+fn block_timeout_then_fail_stops() {
+    let policy = Policy::Block {
+        timeout: Some(Duration::from_millis(1)),
+        then: Shed::Fail,
+    };
+    let q = queue(1, 100, policy);
+    q.push(batch(&["a"])).unwrap();
+    stall(&q);
+    assert_eq!(q.push(batch(&["b"])), Err(Stop::Full(Bound::Items(1))));
+}
+
+#[test]
+fn stopping_input_wakes_a_blocked_reader_and_lets_the_writer_drain() {
+    let q = Arc::new(queue(1, 100, Policy::BLOCK));
+    q.push(batch(&["a"])).unwrap();
+    let reader = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.push(batch(&["b"])))
+    };
+    while q.stats().parked.is_zero() {
+        thread::yield_now();
+    }
+    q.stop_input();
+    assert_eq!(reader.join().unwrap(), Err(Stop::Stopped));
+    // What was queued is still delivered; what the reader held is undelivered.
+    assert_eq!(take_all(&q), ["a"]);
+    let stats = q.stats();
+    assert_eq!(stats.undelivered, Tally::new(1, 1));
+    assert!(stats.balanced());
+}
+
+#[test]
+fn abandoning_counts_everything_held_as_undelivered() {
+    let q = queue(10, 100, Policy::BLOCK);
+    q.push(batch(&["a", "b", "c"])).unwrap();
+    let mut hand = Vec::new();
+    q.next(Tally::ZERO, &mut hand);
+    let limit = Take {
+        batches: 1,
+        items: 1,
+        bytes: 100,
+        split: true,
+    };
+    assert_eq!(q.take(limit, &mut hand), Tally::new(1, 1));
+    let stats = q.abandon();
+    assert_eq!(stats.undelivered, Tally::new(3, 3));
+    assert!(stats.balanced());
+    // A write that finishes afterwards, or fails, changes nothing.
+    assert_eq!(q.next(Tally::new(1, 1), &mut hand), Next::Done);
+    q.close_output(Tally::ZERO, Tally::new(1, 1));
+    assert_eq!(q.stats(), stats);
+}
+
+#[test]
+fn closed_output_wakes_a_blocked_reader_and_counts_undelivered() {
+    let q = Arc::new(queue(1, 100, Policy::BLOCK));
+    q.push(batch(&["a"])).unwrap();
+    let reader = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.push(batch(&["b", "c"])))
+    };
+    // Take "a" and pretend the write failed, while the reader may be waiting.
+    let mut hand = Vec::new();
+    q.next(Tally::ZERO, &mut hand);
+    let taken = q.take(Take::ALL, &mut hand);
+    q.close_output(Tally::ZERO, taken);
+    // "b c" may have been parked, taken or not yet pushed: either way it is undelivered.
+    let result = reader.join().unwrap();
+    assert!(matches!(result, Err(Stop::Closed) | Ok(())), "{result:?}");
+    let stats = q.stats();
+    assert!(stats.balanced(), "{stats:?}");
+    assert_eq!(stats.output, Tally::ZERO);
+}
