@@ -20,7 +20,10 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
     (
         "POLICIES",
         &[
-            ("", "When an item finds the queue full, --policy decides."),
+            (
+                "",
+                "When an item finds the queue full while the consumer is behind, --policy decides. A consumer is behind when stdout (a pipe or socket) has stayed full for 100ms without bpipe catching up, or when the rate limit holds the writer; a consumer that keeps up never loses an item, whatever --cap. While the writer is ready, a read that does not fit waits whole for it.",
+            ),
             (
                 "block",
                 "The default. bpipe stops reading until there is room, so the producer waits on the pipe. Output is byte-identical to input. Pick it for lossless bulk copies.",
@@ -39,7 +42,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "--block-timeout D --on-timeout P",
-                "Block, but once a wait for room has lasted D, apply P (drop, slide or fail) to every item that finds the queue full until the consumer takes something again.",
+                "Block, but once a wait for room under pressure has lasted D, apply P (drop, slide or fail) to every item that finds the queue full until the consumer takes something again.",
             ),
             (
                 "",

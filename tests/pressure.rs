@@ -1,0 +1,180 @@
+//! The rule "shed only under pressure", end to end: with a consumer that keeps up nothing is
+//! shed whatever the caps; with a stalled consumer the output is what stdout's pipe took
+//! before the stall, then exactly the items the policy kept; a throttled writer sheds too;
+//! a slow consumer does not hold the producer under a shedding policy.
+
+mod util;
+
+use std::io::{Read, Write};
+use std::thread;
+use std::time::Duration;
+
+use util::*;
+
+/// `n` lines `1\n` .. `n\n`, as `seq 1 n` writes them.
+fn seq(n: usize) -> Vec<u8> {
+    (1..=n).flat_map(|i| format!("{i}\n").into_bytes()).collect()
+}
+
+/// The runs of consecutive numbers in `got`, e.g. `1..=12774, 199937..=200000`.
+fn runs(got: &[usize]) -> String {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &n in got {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    let shown: Vec<String> = runs.iter().take(8).map(|(a, b)| format!("{a}..={b}")).collect();
+    format!("{} ({} runs)", shown.join(", "), runs.len())
+}
+
+fn numbers(out: &[u8]) -> Vec<usize> {
+    std::str::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_consumer_that_keeps_up_loses_nothing_whatever_the_caps() {
+    let lines = seq(300_000);
+    let records: Vec<u8> = lines
+        .iter()
+        .map(|&b| if b == b'\n' { 0 } else { b })
+        .collect();
+    for policy in ["slide", "drop", "fail"] {
+        for (caps, input) in [
+            (&["--cap", "64"][..], &lines),
+            (&["--cap", "1"], &lines),
+            (&["--cap-bytes", "64"], &lines),
+            (&["-0", "--cap", "64"], &records),
+            (&["--chunk", "1KiB", "--cap", "64"], &lines),
+        ] {
+            let mut args = caps.to_vec();
+            args.extend(["--policy", policy]);
+            let out = run(bpipe(&args), input.clone());
+            assert_eq!(out.code(), Some(0), "{args:?}: {}", out.stderr);
+            assert_eq!(out.count("dropped"), 0, "{args:?}: {}", out.summary());
+            assert!(out.stdout == *input, "{args:?}: output differs from input");
+        }
+    }
+}
+
+/// Runs bpipe on `input` and starts reading its stdout only once it has read and queued or
+/// shed every line (its JSON records say so): a consumer stalled for the whole input.
+/// Returns stdout and the final record.
+fn stalled(args: &[&str], input: Vec<u8>) -> (Vec<u8>, serde_json::Value) {
+    let lines = input.iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut args = args.to_vec();
+    args.extend(["--stats-format", "json", "--stats-interval", "10ms"]);
+    let mut child = spawn(bpipe(&args));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = thread::spawn(move || stdin.write_all(&input).unwrap());
+    let records = stderr_lines(&mut child);
+    let mut last = serde_json::Value::Null;
+    loop {
+        let line = records.recv_timeout(Duration::from_secs(20)).expect("records");
+        last = serde_json::from_str(&line).unwrap();
+        if last["in_items"] == lines {
+            break;
+        }
+    }
+    feeder.join().unwrap();
+    let mut stdout = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    assert!(child.wait().unwrap().success());
+    while let Ok(line) = records.recv_timeout(Duration::from_secs(20)) {
+        last = serde_json::from_str(&line).unwrap();
+    }
+    assert_eq!(last["event"], "final");
+    (stdout, last)
+}
+
+fn balanced(record: &serde_json::Value) -> bool {
+    let n = |key: &str| record[key].as_u64().unwrap();
+    n("in_items") == n("out_items") + n("dropped_items") + n("undelivered_items")
+}
+
+#[test]
+fn a_stalled_consumer_gets_what_the_pipe_took_then_the_last_items_under_slide() {
+    let n = 200_000;
+    let (stdout, last) = stalled(&["--cap", "64", "--policy", "slide"], seq(n));
+    let got = numbers(&stdout);
+    // A prefix (what stdout's pipe took before the stall), then exactly the last 64 lines.
+    let prefix = got.len() - 64;
+    let want: Vec<usize> = (1..=prefix).chain((n - 63)..=n).collect();
+    assert!(got == want, "got {}", runs(&got));
+    assert!(balanced(&last), "{last}");
+}
+
+#[test]
+fn a_stalled_consumer_gets_what_the_pipe_took_then_the_next_items_under_drop() {
+    let (stdout, last) = stalled(&["--cap", "64", "--policy", "drop"], seq(200_000));
+    let got = numbers(&stdout);
+    // The prefix the pipe took and the 64 lines after it: one unbroken run from 1.
+    assert!(got == (1..=got.len()).collect::<Vec<_>>(), "got {}", runs(&got));
+    assert!(last["dropped_items"].as_u64() > Some(0));
+    assert!(balanced(&last), "{last}");
+}
+
+#[test]
+fn a_throttled_writer_sheds_instead_of_holding_the_producer() {
+    // 1000 lines/s with a fast consumer: the rate is the pressure.
+    let n = 200_000;
+    let out = run(
+        bpipe(&["-L", "1000/s", "--policy", "drop", "--cap", "10"]),
+        seq(n),
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let elapsed: f64 = out
+        .summary()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('s')
+        .parse()
+        .unwrap();
+    let got = numbers(&out.stdout);
+    // What the rate allowed over the run (the first line goes at once), plus the queue.
+    let allowed = 1.0 + 1000.0 * elapsed + 10.0;
+    assert!(
+        (got.len() as f64) <= allowed,
+        "{} lines in {elapsed}s",
+        got.len()
+    );
+    assert_eq!(out.count("in"), n as u64);
+    assert_eq!(out.count("in"), out.count("out") + out.count("dropped"));
+    // Had the producer been held, 200 000 lines would have taken 200 s.
+    assert!(elapsed < 60.0, "the producer was held: {elapsed}s");
+}
+
+#[test]
+fn a_slow_consumer_does_not_hold_the_producer_under_slide() {
+    let n = 100_000;
+    let mut child = spawn(bpipe(&["--cap", "100", "--policy", "slide"]));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = seq(n);
+    let feeder = thread::spawn(move || {
+        stdin.write_all(&input).unwrap();
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 512];
+    // Reads 512 bytes every 2 ms (about 250 KiB/s) until the producer is done, then all.
+    while !feeder.is_finished() {
+        let got = stdout.read(&mut chunk).unwrap();
+        out.extend_from_slice(&chunk[..got]);
+        thread::sleep(Duration::from_millis(2));
+    }
+    stdout.read_to_end(&mut out).unwrap();
+    feeder.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    // The producer finished although the consumer had read a fraction: nothing held it.
+    let whole = out.len() - out.iter().rev().take_while(|&&b| b != b'\n').count();
+    let got = numbers(&out[..whole]);
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "out of order");
+    assert_eq!(got.last(), Some(&n), "slide keeps the freshest line");
+    assert!(got.len() < n, "nothing was shed");
+}
