@@ -35,7 +35,12 @@ fn json(line: &str) -> Value {
 
 fn balanced(record: &Value) -> bool {
     let n = |field: &str| record[field].as_u64().unwrap();
-    n("in_items") == n("out_items") + n("dropped_items") + n("undelivered_items") + n("depth_items")
+    n("in_items")
+        == n("out_items")
+            + n("dropped_items")
+            + n("undelivered_items")
+            + n("depth_items")
+            + n("in_hand_items")
 }
 
 #[test]

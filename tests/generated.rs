@@ -81,7 +81,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "json",
-                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, depth_items, depth_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, policy, output_closed and signal.",
+                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, policy, output_closed and signal.",
             ),
             (
                 "",

@@ -13,7 +13,9 @@ use util::*;
 
 /// `n` lines `1\n` .. `n\n`, as `seq 1 n` writes them.
 fn seq(n: usize) -> Vec<u8> {
-    (1..=n).flat_map(|i| format!("{i}\n").into_bytes()).collect()
+    (1..=n)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect()
 }
 
 /// The runs of consecutive numbers in `got`, e.g. `1..=12774, 199937..=200000`.
@@ -25,7 +27,11 @@ fn runs(got: &[usize]) -> String {
             _ => runs.push((n, n)),
         }
     }
-    let shown: Vec<String> = runs.iter().take(8).map(|(a, b)| format!("{a}..={b}")).collect();
+    let shown: Vec<String> = runs
+        .iter()
+        .take(8)
+        .map(|(a, b)| format!("{a}..={b}"))
+        .collect();
     format!("{} ({} runs)", shown.join(", "), runs.len())
 }
 
@@ -73,9 +79,11 @@ fn stalled(args: &[&str], input: Vec<u8>) -> (Vec<u8>, serde_json::Value) {
     let mut stdin = child.stdin.take().unwrap();
     let feeder = thread::spawn(move || stdin.write_all(&input).unwrap());
     let records = stderr_lines(&mut child);
-    let mut last = serde_json::Value::Null;
+    let mut last: serde_json::Value;
     loop {
-        let line = records.recv_timeout(Duration::from_secs(20)).expect("records");
+        let line = records
+            .recv_timeout(Duration::from_secs(20))
+            .expect("records");
         last = serde_json::from_str(&line).unwrap();
         if last["in_items"] == lines {
             break;
@@ -83,7 +91,12 @@ fn stalled(args: &[&str], input: Vec<u8>) -> (Vec<u8>, serde_json::Value) {
     }
     feeder.join().unwrap();
     let mut stdout = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
     assert!(child.wait().unwrap().success());
     while let Ok(line) = records.recv_timeout(Duration::from_secs(20)) {
         last = serde_json::from_str(&line).unwrap();
@@ -114,7 +127,11 @@ fn a_stalled_consumer_gets_what_the_pipe_took_then_the_next_items_under_drop() {
     let (stdout, last) = stalled(&["--cap", "64", "--policy", "drop"], seq(200_000));
     let got = numbers(&stdout);
     // The prefix the pipe took and the 64 lines after it: one unbroken run from 1.
-    assert!(got == (1..=got.len()).collect::<Vec<_>>(), "got {}", runs(&got));
+    assert!(
+        got == (1..=got.len()).collect::<Vec<_>>(),
+        "got {}",
+        runs(&got)
+    );
     assert!(last["dropped_items"].as_u64() > Some(0));
     assert!(balanced(&last), "{last}");
 }

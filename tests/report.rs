@@ -29,6 +29,9 @@ const FIELDS: &[&str] = &[
     "undelivered_bytes",
     "depth_items",
     "depth_bytes",
+    "in_hand_items",
+    "in_hand_bytes",
+    "torn_items",
     "max_depth_items",
     "max_depth_bytes",
     "cap_items",
@@ -52,7 +55,7 @@ fn check(record: &Value) {
         let n = |what: &str| record[format!("{what}_{unit}")].as_u64().unwrap();
         assert_eq!(
             n("in"),
-            n("out") + n("dropped") + n("undelivered") + n("depth"),
+            n("out") + n("dropped") + n("undelivered") + n("depth") + n("in_hand"),
             "{unit} do not add up in {record}"
         );
     }

@@ -27,6 +27,9 @@ pub struct Stats {
     pub parked: Tally,
     /// High-water mark of `depth`, items and bytes each on its own.
     pub max_depth: Tally,
+    /// Items cut short by a write that failed or was given up on: their written bytes are in
+    /// `output.bytes`, the items and their other bytes in `undelivered` (at most one a run).
+    pub torn: u64,
     /// Time the reader spent waiting for room.
     pub blocked: Duration,
 }

@@ -46,6 +46,9 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Error;
         }
     };
+    if let Some(e) = &outcome.drain_error {
+        report::error(format!("writing stdout while draining: {e}"));
+    }
     monitor.finish(
         outcome.stats,
         match outcome.end {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::books::stats::Stats;
 use crate::config::Config;
@@ -40,6 +40,8 @@ pub struct Outcome {
     pub end: End,
     pub stats: Stats,
     pub elapsed: Duration,
+    /// A write that failed while a stop drained the queue.
+    pub drain_error: Option<io::Error>,
 }
 
 /// Runs bpipe from `input` to `output` until the input is drained or the output fails,
@@ -86,15 +88,24 @@ where
             })?
     };
     let stopped = watch(&queue, &done);
-    let writer_finished = matches!(done.try_recv(), Err(TryRecvError::Disconnected));
     if let Some(signal) = stopped {
-        if writer_finished {
-            let _ = writer.join();
-        }
+        // The writer settles what it holds and stops at once, unless a write to a file or
+        // terminal is stuck; then what it holds is counted undelivered without it.
+        let settled = matches!(
+            done.recv_timeout(SETTLE_WAIT),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        let written = match settled {
+            true => writer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            false => Ok(()),
+        };
         return Ok(Outcome {
             end: End::Stopped(signal),
-            stats: queue.stats(),
+            stats: queue.freeze(),
             elapsed: started.elapsed(),
+            drain_error: written.err().filter(|e| e.kind() != ErrorKind::BrokenPipe),
         });
     }
     let written = writer
@@ -115,10 +126,14 @@ where
     };
     Ok(Outcome {
         end,
-        stats: queue.stats(),
+        stats: queue.freeze(),
         elapsed: started.elapsed(),
+        drain_error: None,
     })
 }
+
+/// How long a stop waits for the writer to settle what it holds.
+const SETTLE_WAIT: Duration = Duration::from_secs(1);
 
 /// A `watch` for [`run`] that reports nothing: waits for the writer.
 pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<i32> {

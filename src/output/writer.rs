@@ -57,10 +57,10 @@ struct Writer<'a, S, W> {
     rest: Vec<u8>,
 }
 
-/// Why writing the hand stopped short.
+/// Why writing the hand stopped short (the hand is settled in the books by then).
 enum Short {
-    /// The write failed: `done` of the hand went out whole, `lost` did not.
-    Failed(io::Error, Tally, Tally),
+    /// The write failed.
+    Failed(io::Error),
     /// The queue was abandoned (a stop's drain timed out).
     Abandoned,
 }
@@ -111,8 +111,8 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             match self.write_hand() {
                 Ok(done) => written = done,
                 Err(Short::Abandoned) => return Ok(()),
-                Err(Short::Failed(error, done, lost)) => {
-                    self.queue.close_output(done, lost);
+                Err(Short::Failed(error)) => {
+                    self.queue.close_output();
                     return Err(error);
                 }
             }
@@ -121,7 +121,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
 
     /// The consumer left while the writer held nothing.
     fn hung_up(&mut self) -> io::Error {
-        self.queue.close_output(Tally::ZERO, Tally::ZERO);
+        self.queue.close_output();
         ErrorKind::BrokenPipe.into()
     }
 
@@ -158,7 +158,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     }
 
     /// How many of `remaining` bytes may be written now: all, or what a byte rate allows.
-    fn allow(&mut self, remaining: usize) -> Result<usize, Short> {
+    fn allow(&mut self, remaining: usize, at: &mut Progress) -> Result<usize, Short> {
         let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Bytes) else {
             return Ok(remaining);
         };
@@ -178,7 +178,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 }
                 // The write will say what became of the sink.
                 Err(Woke::Hangup) => return Ok(remaining),
-                Err(_) if queue.abandoned() => return Err(Short::Abandoned),
+                Err(_) if queue.abandoned() => return Err(self.abandoned(at)),
                 Err(_) => {}
             }
         }
@@ -196,7 +196,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             } else {
                 return Ok(at.done);
             };
-            let mut room = self.allow(pending)?;
+            let mut room = self.allow(pending, &mut at)?;
             let mut slices = [IoSlice::new(&[]); GATHER_BATCHES];
             let mut count = 0;
             if at.cut.is_some() {
@@ -272,7 +272,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                     self.queue.resumed();
                     return Ok(());
                 }
-                Woke::Rung if self.queue.abandoned() => return Err(Short::Abandoned),
+                Woke::Rung if self.queue.abandoned() => return Err(self.abandoned(at)),
                 Woke::Timeout if grace.is_some() => grace = self.queue.stalled(),
                 Woke::Rung | Woke::Timeout => {}
             }
@@ -296,22 +296,41 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         self.queue.give_back(back.into_iter());
     }
 
-    /// A failed write: what went out whole, and what did not.
+    /// A failed write: settles the hand and says why.
     fn failed(&mut self, error: io::Error, at: &mut Progress) -> Short {
-        let mut lost = at.cut.unwrap_or_default();
-        let mut done = at.done;
+        self.settle(at);
+        Short::Failed(error)
+    }
+
+    /// The queue was abandoned: settles the hand and stops.
+    fn abandoned(&mut self, at: &mut Progress) -> Short {
+        self.settle(at);
+        Short::Abandoned
+    }
+
+    /// Tells the books what became of the hand: what went out whole, the item cut short
+    /// (and how many of its bytes went out), what did not go out.
+    fn settle(&mut self, at: &mut Progress) {
+        let mut torn = at.cut.map(|item| {
+            let unwritten = (self.rest.len() - at.rest_at) as u64;
+            (item, item.bytes - unwritten)
+        });
+        let mut lost = Tally::ZERO;
+        let mut scratch = Vec::new();
         for (i, batch) in self.hand.iter_mut().enumerate().skip(at.first) {
-            let whole = if i == at.first && at.cut.is_none() {
-                batch.written_prefix(at.offset)
-            } else {
-                Tally::ZERO
-            };
-            done += whole;
-            let mut rest = batch.tally();
-            rest -= whole;
-            lost += rest;
+            if i == at.first && at.offset > 0 {
+                let (whole, cut) = batch.remove_written(at.offset, &mut scratch);
+                at.done += whole;
+                torn = cut.map(|item| (item, item.bytes - scratch.len() as u64));
+            }
+            lost += batch.tally();
         }
-        Short::Failed(error, done, lost)
+        self.queue.settle_hand(at.done, torn, lost);
+        *at = Progress {
+            first: self.hand.len(),
+            ..Progress::default()
+        };
+        self.rest.clear();
     }
 }
 

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use bytesize::ByteSize;
 
 use self::policy::{Policy, Shed};
+use crate::books::ledger::{Ledger, Place};
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
 use crate::input::batch::Batch;
@@ -153,7 +154,7 @@ struct Inner {
     /// The reader's batch that did not fit and waits whole (see the module doc).
     parked: Option<Batch>,
     spares: Vec<Vec<u8>>,
-    stats: Stats,
+    books: Ledger,
     /// Number of times the writer has taken from the queue: a block timeout sheds until
     /// this moves on.
     pops: u64,
@@ -168,6 +169,8 @@ struct Inner {
     /// While stdout is full or the rate holds the writer: since when.
     pressed_since: Option<Instant>,
     reader_waiting: bool,
+    /// While the reader waits: since when (for live figures of the time it was blocked).
+    reader_waiting_since: Option<Instant>,
 }
 
 /// The bounded queue. The reader calls [`Queue::push`] and [`Queue::finish_input`]; the
@@ -208,7 +211,7 @@ impl Queue {
                 batches: VecDeque::new(),
                 parked: None,
                 spares: Vec::new(),
-                stats: Stats::default(),
+                books: Ledger::default(),
                 pops: 0,
                 shedding_at: None,
                 input: Input::Open,
@@ -217,6 +220,7 @@ impl Queue {
                 spell_since: None,
                 pressed_since: None,
                 reader_waiting: false,
+                reader_waiting_since: None,
             }),
             room: Condvar::new(),
             waker: Waker::new()?,
@@ -239,7 +243,21 @@ impl Queue {
 
     /// A consistent copy of the counters.
     pub fn stats(&self) -> Stats {
-        self.lock().stats
+        let inner = self.lock();
+        let mut stats = inner.books.stats();
+        // A reader waiting now has been blocked since it began waiting.
+        if let Some(since) = inner.reader_waiting_since {
+            stats.blocked += since.elapsed();
+        }
+        stats
+    }
+
+    /// Settles what is left in the writer's hand as undelivered and freezes the books: the
+    /// final counters. Later changes are refused.
+    pub fn freeze(&self) -> Stats {
+        let mut inner = self.lock();
+        inner.books.lose_all(Place::InHand);
+        inner.books.freeze()
     }
 
     /// What wakes the writer: poll it for reading.
@@ -248,7 +266,7 @@ impl Queue {
     }
 
     fn room_in(&self, inner: &Inner) -> (usize, usize) {
-        let depth = inner.stats.depth;
+        let depth = inner.books.held(Place::Queued);
         (
             self.bounds.items.saturating_sub(depth.items as usize),
             self.bounds.bytes.saturating_sub(depth.bytes as usize),
@@ -256,7 +274,7 @@ impl Queue {
     }
 
     fn full_bound(&self, inner: &Inner) -> Bound {
-        if inner.stats.depth.items as usize >= self.bounds.items {
+        if inner.books.held(Place::Queued).items as usize >= self.bounds.items {
             Bound::Items(self.bounds.items)
         } else {
             Bound::Bytes(self.bounds.bytes)
@@ -310,9 +328,10 @@ impl Queue {
 }
 
 impl Inner {
+    /// Queues a batch from the reader's hand.
     fn enqueue(&mut self, batch: Batch) {
-        self.stats.depth += batch.tally();
-        self.stats.max_depth = self.stats.max_depth.max(self.stats.depth);
+        self.books
+            .shift(Place::Parked, Place::Queued, batch.tally());
         self.batches.push_back(batch);
     }
 
@@ -325,8 +344,7 @@ impl Inner {
         if front.is_empty() {
             self.batches.pop_front();
         }
-        self.stats.depth -= gone;
-        self.stats.dropped += gone;
+        self.books.shed(Place::Queued, gone);
         gone
     }
 
@@ -339,17 +357,14 @@ impl Inner {
         if back.is_empty() {
             self.batches.pop_back();
         }
-        self.stats.depth -= gone;
-        self.stats.dropped += gone;
+        self.books.shed(Place::Queued, gone);
         gone
     }
 
     /// Stdout is gone for good: what is queued or parked will never be delivered.
     fn close_output(&mut self) {
-        let lost = self.stats.depth + self.stats.parked;
-        self.stats.undelivered += lost;
-        self.stats.depth = Tally::ZERO;
-        self.stats.parked = Tally::ZERO;
+        self.books.lose_all(Place::Queued);
+        self.books.lose_all(Place::Parked);
         self.batches.clear();
         self.parked = None;
         if self.output != Output::Abandoned {

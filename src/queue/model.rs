@@ -185,8 +185,15 @@ impl Model {
             }
             Op::StopInput => self.q.stop_input(),
             Op::Abandon => {
+                // The writer is woken and settles its hand: a cut item is torn.
                 self.q.abandon();
-                self.hand = Hand::default();
+                let mut lost = Tally::ZERO;
+                for batch in self.hand.batches.drain(..) {
+                    lost += batch.tally();
+                }
+                let torn = self.hand.cut.take().map(|(item, _)| (item, 1));
+                let written = std::mem::take(&mut self.hand.written);
+                self.q.settle_hand(written, torn, lost);
             }
             Op::CloseOutput => {
                 let mut lost = self.hand.cut.take().map(|c| c.0).unwrap_or_default();
@@ -194,7 +201,8 @@ impl Model {
                     lost += batch.tally();
                 }
                 let written = std::mem::take(&mut self.hand.written);
-                self.q.close_output(written, lost);
+                self.q.settle_hand(written, None, lost);
+                self.q.close_output();
             }
         }
     }

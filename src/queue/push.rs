@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::{Inner, Input, Output, Queue, Stop, Writer};
+use crate::books::ledger::Place;
 use crate::books::tally::Tally;
 use crate::input::batch::Batch;
 use crate::queue::policy::{Policy, Shed};
@@ -47,6 +48,7 @@ impl Queue {
                 continue;
             }
             inner.reader_waiting = true;
+            inner.reader_waiting_since = Some(now);
             inner = match grace.into_iter().chain(timed_out).min() {
                 Some(deadline) => {
                     self.room
@@ -57,7 +59,8 @@ impl Queue {
                 None => self.room.wait(inner).unwrap_or_else(|e| e.into_inner()),
             };
             inner.reader_waiting = false;
-            inner.stats.blocked += now.elapsed();
+            inner.reader_waiting_since = None;
+            inner.books.blocked(now.elapsed());
             pushed = self.settle_parked(&mut inner);
         }
         pushed.map(|_| ())
@@ -78,16 +81,15 @@ impl Queue {
 
     fn offer(&self, inner: &mut Inner, batch: Batch) -> Result<Pushed, Stop> {
         debug_assert!(inner.parked.is_none(), "one push at a time");
-        inner.stats.input += batch.tally();
+        inner.books.admit(batch.tally());
         if inner.closed() || inner.input == Input::Stopped {
-            inner.stats.undelivered += batch.tally();
+            inner.books.lose(Place::Parked, batch.tally());
             return Err(if inner.closed() {
                 Stop::Closed
             } else {
                 Stop::Stopped
             });
         }
-        inner.stats.parked += batch.tally();
         inner.parked = Some(batch);
         self.settle_parked(inner)
     }
@@ -103,11 +105,11 @@ impl Queue {
             // `stop_input` counted anything parked as undelivered.
             return Err(Stop::Stopped);
         }
+        // The batch stays parked in the books until it is queued or shed.
         let Some(mut batch) = inner.parked.take() else {
             // The writer took it.
             return Ok(Pushed::Done);
         };
-        inner.stats.parked -= batch.tally();
         let shedding = self.shedding(inner, Instant::now());
         if let Some(shed) = shedding {
             // What the writer gave back when stdout filled may hold the queue over its bounds.
@@ -127,7 +129,6 @@ impl Queue {
                 return Ok(Pushed::Done);
             }
             let Some(shed) = shedding else {
-                inner.stats.parked += batch.tally();
                 inner.parked = Some(batch);
                 self.wake_writer(inner);
                 return Ok(Pushed::Parked);
@@ -140,12 +141,15 @@ impl Queue {
             // The first item left does not fit.
             match shed {
                 Shed::Drop if room_items <= fit => {
-                    inner.stats.dropped += batch.tally();
+                    inner.books.shed(Place::Parked, batch.tally());
                     return Ok(Pushed::Done);
                 }
-                Shed::Drop => inner.stats.dropped += batch.pop_front().unwrap_or_default(),
+                Shed::Drop => {
+                    let gone = batch.pop_front().unwrap_or_default();
+                    inner.books.shed(Place::Parked, gone);
+                }
                 Shed::Fail => {
-                    inner.stats.dropped += batch.tally();
+                    inner.books.shed(Place::Parked, batch.tally());
                     return Err(Stop::Full(self.full_bound(inner)));
                 }
                 Shed::Slide => unreachable!("slide is handled above"),
@@ -158,7 +162,8 @@ impl Queue {
     /// a full queue does not turn each arriving item into a batch of its own.
     pub(super) fn slide_in(&self, inner: &mut Inner, mut batch: Batch) {
         while batch.items() > self.bounds.items || batch.bytes() > self.bounds.bytes {
-            inner.stats.dropped += batch.pop_front().unwrap_or_default();
+            let gone = batch.pop_front().unwrap_or_default();
+            inner.books.shed(Place::Parked, gone);
         }
         loop {
             let (room_items, room_bytes) = self.room_in(inner);
@@ -180,7 +185,7 @@ impl Queue {
     /// newest under drop (fail stops at the next push that does not fit).
     pub(super) fn trim(&self, inner: &mut Inner, shed: Shed) {
         let over = |inner: &Inner| {
-            let depth = inner.stats.depth;
+            let depth = inner.books.held(Place::Queued);
             depth.items > self.bounds.items as u64 || depth.bytes > self.bounds.bytes as u64
         };
         while over(inner) {
@@ -201,12 +206,7 @@ impl Queue {
         if gone.is_zero() {
             return;
         }
-        let mut inner = self.lock();
-        inner.stats.input += gone;
-        inner.stats.dropped += gone;
-        if overlong {
-            inner.stats.overlong += gone;
-        }
+        self.lock().books.discard(gone, overlong);
     }
 
     /// The reader has reached the end of its input: the writer drains what is left.
@@ -223,10 +223,8 @@ impl Queue {
     pub fn stop_input(&self) {
         let mut inner = self.lock();
         inner.input = Input::Stopped;
-        if inner.parked.take().is_some() {
-            let parked = std::mem::take(&mut inner.stats.parked);
-            inner.stats.undelivered += parked;
-        }
+        inner.parked = None;
+        inner.books.lose_all(Place::Parked);
         self.waker.wake();
         self.room.notify_all();
     }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::{Inner, Input, MAX_SPARE_LEN, MAX_SPARES, MIN_SPARE_LEN, Output, Queue, Take, Writer};
-use crate::books::stats::Stats;
+use crate::books::ledger::Place;
 use crate::books::tally::Tally;
 use crate::input::batch::Batch;
 
@@ -30,7 +30,7 @@ impl Queue {
             return Next::Done;
         }
         if !inner.batches.is_empty() || inner.parked.is_some() {
-            return Next::Ready(inner.stats.depth + inner.stats.parked);
+            return Next::Ready(inner.books.held(Place::Queued) + inner.books.held(Place::Parked));
         }
         if inner.input != Input::Open {
             inner.writer = Writer::Done;
@@ -83,15 +83,11 @@ impl Queue {
             } else {
                 inner.batches.pop_front().expect("front exists")
             };
-            if parked {
-                inner.stats.parked -= batch.tally();
-            } else {
-                inner.stats.depth -= batch.tally();
-            }
+            let from = if parked { Place::Parked } else { Place::Queued };
+            inner.books.shift(from, Place::InHand, batch.tally());
             taken += batch.tally();
             hand.push(batch);
         }
-        inner.stats.in_flight += taken;
         if !taken.is_zero() {
             inner.pops += 1;
             if took_parked || self.reader_may_go(&inner) {
@@ -145,14 +141,14 @@ impl Queue {
             return;
         }
         for batch in back.rev() {
-            inner.stats.in_flight -= batch.tally();
-            inner.stats.depth += batch.tally();
+            inner
+                .books
+                .shift(Place::InHand, Place::Queued, batch.tally());
             inner.batches.push_front(batch);
         }
         if let Some(shed) = self.shedding(&inner, Instant::now()) {
             self.trim(&mut inner, shed);
         }
-        inner.stats.max_depth = inner.stats.max_depth.max(inner.stats.depth);
         self.wake_reader(&inner);
     }
 
@@ -185,25 +181,19 @@ impl Queue {
                 inner.spares.push(buffer);
             }
         }
-        if inner.output != Output::Abandoned {
-            inner.stats.output += written;
-            inner.stats.in_flight -= written;
-        }
+        inner.books.deliver(written);
     }
 
-    /// Gives up on delivering: everything held, queued or being written, counts as
-    /// undelivered from now on, and nothing more is counted. Returns the final counters.
-    pub fn abandon(&self) -> Stats {
+    /// Gives up on delivering (a stop's drain timed out): what is queued or parked is
+    /// undelivered now; the writer settles what it holds (it is woken) and stops.
+    pub fn abandon(&self) {
         let mut inner = self.lock();
         if inner.output != Output::Abandoned {
-            let in_flight = std::mem::take(&mut inner.stats.in_flight);
-            inner.stats.undelivered += in_flight;
             inner.output = Output::Abandoned;
             inner.close_output();
             self.waker.wake();
             self.room.notify_all();
         }
-        inner.stats
     }
 
     /// Whether the queue was given up on (the writer stops at once).
@@ -211,16 +201,24 @@ impl Queue {
         self.lock().output == Output::Abandoned
     }
 
-    /// Stdout is gone: `written` of what the writer holds reached it, `lost` did not;
-    /// whatever is still queued or parked will never be delivered. Wakes a waiting reader.
-    pub fn close_output(&self, written: Tally, lost: Tally) {
+    /// The writer settles what it held when it stopped: `written` went out whole, `torn`
+    /// (an item and how many of its bytes) went out in part, `lost` did not go out.
+    pub fn settle_hand(&self, written: Tally, torn: Option<(Tally, u64)>, lost: Tally) {
+        let mut inner = self.lock();
+        inner.books.deliver(written);
+        if let Some((item, bytes)) = torn {
+            inner.books.tear(item, bytes);
+        }
+        inner.books.lose(Place::InHand, lost);
+    }
+
+    /// Stdout is gone: what is still queued or parked will never be delivered. The writer
+    /// settles its hand first ([`Queue::settle_hand`]). Wakes a waiting reader.
+    pub fn close_output(&self) {
         let mut inner = self.lock();
         if inner.output == Output::Abandoned {
             return;
         }
-        inner.stats.output += written;
-        inner.stats.undelivered += lost;
-        inner.stats.in_flight -= written + lost;
         inner.close_output();
         self.room.notify_all();
     }

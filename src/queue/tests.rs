@@ -276,12 +276,18 @@ fn abandoning_counts_everything_held_as_undelivered() {
         split: true,
     };
     assert_eq!(q.take(limit, &mut hand), Tally::new(1, 1));
-    let stats = q.abandon();
+    q.abandon();
+    // What was queued is undelivered at once; the writer settles its hand (one item of
+    // two bytes, one of which went out) and the books are frozen.
+    assert_eq!(q.stats().undelivered, Tally::new(2, 2));
+    q.settle_hand(Tally::ZERO, Some((Tally::new(1, 1), 0)), Tally::ZERO);
+    let stats = q.freeze();
     assert_eq!(stats.undelivered, Tally::new(3, 3));
     assert!(stats.balanced());
-    // A write that finishes afterwards, or fails, changes nothing.
+    // Nothing afterwards changes the books.
     assert_eq!(q.next(Tally::new(1, 1), &mut hand), Next::Done);
-    q.close_output(Tally::ZERO, Tally::new(1, 1));
+    q.settle_hand(Tally::ZERO, None, Tally::new(1, 1));
+    q.close_output();
     assert_eq!(q.stats(), stats);
 }
 
@@ -297,7 +303,8 @@ fn closed_output_wakes_a_blocked_reader_and_counts_undelivered() {
     let mut hand = Vec::new();
     q.next(Tally::ZERO, &mut hand);
     let taken = q.take(Take::ALL, &mut hand);
-    q.close_output(Tally::ZERO, taken);
+    q.settle_hand(Tally::ZERO, None, taken);
+    q.close_output();
     // "b c" may have been parked, taken or not yet pushed: either way it is undelivered.
     let result = reader.join().unwrap();
     assert!(matches!(result, Err(Stop::Closed) | Ok(())), "{result:?}");

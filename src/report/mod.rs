@@ -64,7 +64,13 @@ impl Snapshot<'_> {
     /// Items bpipe holds: queued, in the reader's hand, or taken by the writer and not yet
     /// written.
     pub fn held(&self) -> Tally {
-        self.stats.depth + self.stats.in_flight + self.stats.parked
+        self.stats.depth + self.in_hand()
+    }
+
+    /// Items the reader and writer hold outside the queue: a read waiting whole for the
+    /// writer, and what the writer is writing.
+    pub fn in_hand(&self) -> Tally {
+        self.stats.in_flight + self.stats.parked
     }
 
     fn prefix(&self) -> String {
@@ -129,6 +135,9 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     if stats.overlong.items > 0 {
         let _ = write!(line, "; {} over --max-line", stats.overlong.items);
     }
+    if stats.torn > 0 {
+        let _ = write!(line, "; {} cut short", stats.torn);
+    }
     // Text shows the queue against its bounds; JSON's depth adds what is being written.
     let queued = stats.depth;
     let _ = write!(
@@ -153,7 +162,7 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
 /// One JSON object (JSON Lines).
 pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
     let s = &snap.stats;
-    let held = snap.held();
+    let in_hand = snap.in_hand();
     json!({
         "event": event.name(),
         "name": snap.name,
@@ -168,8 +177,11 @@ pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
         "overlong_items": s.overlong.items,
         "undelivered_items": s.undelivered.items,
         "undelivered_bytes": s.undelivered.bytes,
-        "depth_items": held.items,
-        "depth_bytes": held.bytes,
+        "torn_items": s.torn,
+        "depth_items": s.depth.items,
+        "depth_bytes": s.depth.bytes,
+        "in_hand_items": in_hand.items,
+        "in_hand_bytes": in_hand.bytes,
         "max_depth_items": s.max_depth.items,
         "max_depth_bytes": s.max_depth.bytes,
         "cap_items": snap.bounds.items,
@@ -261,8 +273,10 @@ mod tests {
         assert_eq!(value["event"], "tick");
         assert_eq!(value["name"], "a \"quoted\" name");
         assert_eq!(value["in_items"], 1000);
-        assert_eq!(value["depth_items"], 4);
-        assert_eq!(value["depth_bytes"], 35);
+        assert_eq!(value["depth_items"], 3);
+        assert_eq!(value["depth_bytes"], 30);
+        assert_eq!(value["in_hand_items"], 1);
+        assert_eq!(value["in_hand_bytes"], 5);
         assert_eq!(value["cap_bytes"], 16 << 20);
         assert_eq!(value["policy"], "slide");
         assert_eq!(value["elapsed_s"], 1.2);

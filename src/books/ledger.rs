@@ -1,0 +1,193 @@
+//! The ledger: the one place where counters change. Every item read is in exactly one place
+//! at a time, and moves between places only through the named transitions below, each of
+//! which keeps `in = out + dropped + undelivered + queued + parked + in hand` (checked after
+//! every transition in debug builds). A frozen ledger (the final record is being taken)
+//! refuses all later changes.
+
+use std::time::Duration;
+
+use crate::books::stats::Stats;
+use crate::books::tally::Tally;
+
+/// Where an item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Read, waiting whole in the reader's hand.
+    Parked,
+    /// In the queue.
+    Queued,
+    /// Taken by the writer.
+    InHand,
+}
+
+#[derive(Debug, Default)]
+pub struct Ledger {
+    stats: Stats,
+    frozen: bool,
+}
+
+impl Ledger {
+    /// A consistent copy of the counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn held(&self, place: Place) -> Tally {
+        *self.field(place)
+    }
+
+    fn field(&self, place: Place) -> &Tally {
+        match place {
+            Place::Parked => &self.stats.parked,
+            Place::Queued => &self.stats.depth,
+            Place::InHand => &self.stats.in_flight,
+        }
+    }
+
+    fn field_mut(&mut self, place: Place) -> &mut Tally {
+        match place {
+            Place::Parked => &mut self.stats.parked,
+            Place::Queued => &mut self.stats.depth,
+            Place::InHand => &mut self.stats.in_flight,
+        }
+    }
+
+    /// Runs one transition, unless frozen, and checks the books after it.
+    fn change(&mut self, transition: impl FnOnce(&mut Stats)) {
+        if self.frozen {
+            return;
+        }
+        transition(&mut self.stats);
+        self.stats.max_depth = self.stats.max_depth.max(self.stats.depth);
+        debug_assert!(self.stats.balanced(), "unbalanced books: {:?}", self.stats);
+    }
+
+    /// A read's items come in, into the reader's hand.
+    pub fn admit(&mut self, t: Tally) {
+        self.change(|s| {
+            s.input += t;
+            s.parked += t;
+        });
+    }
+
+    /// Items read and shed before they were ever held (over-long items, or what the reader
+    /// had in hand when `fail` stopped it).
+    pub fn discard(&mut self, t: Tally, overlong: bool) {
+        self.change(|s| {
+            s.input += t;
+            s.dropped += t;
+            if overlong {
+                s.overlong += t;
+            }
+        });
+    }
+
+    /// Items move from one place to another: queued from the reader's hand, taken by the
+    /// writer, given back by it.
+    pub fn shift(&mut self, from: Place, to: Place, t: Tally) {
+        if self.frozen {
+            return;
+        }
+        *self.field_mut(from) -= t;
+        *self.field_mut(to) += t;
+        self.change(|_| {});
+    }
+
+    /// The policy sheds items.
+    pub fn shed(&mut self, from: Place, t: Tally) {
+        if self.frozen {
+            return;
+        }
+        *self.field_mut(from) -= t;
+        self.change(|s| s.dropped += t);
+    }
+
+    /// The writer wrote items whole.
+    pub fn deliver(&mut self, t: Tally) {
+        self.change(|s| {
+            s.in_flight -= t;
+            s.output += t;
+        });
+    }
+
+    /// Items will never be delivered (stdout closed, a stop, a drain that timed out).
+    pub fn lose(&mut self, from: Place, t: Tally) {
+        if self.frozen {
+            return;
+        }
+        *self.field_mut(from) -= t;
+        self.change(|s| s.undelivered += t);
+    }
+
+    /// Everything held in `from` will never be delivered.
+    pub fn lose_all(&mut self, from: Place) {
+        let t = self.held(from);
+        self.lose(from, t);
+    }
+
+    /// The writer wrote the first `written` bytes of `item` and no more: its written bytes are
+    /// output bytes, the item itself and the rest of its bytes undelivered.
+    pub fn tear(&mut self, item: Tally, written: u64) {
+        debug_assert!(item.items == 1 && written < item.bytes);
+        self.change(|s| {
+            s.in_flight -= item;
+            s.output.bytes += written;
+            s.undelivered += Tally {
+                items: 1,
+                bytes: item.bytes - written,
+            };
+            s.torn += 1;
+        });
+    }
+
+    /// The reader waited this long for room.
+    pub fn blocked(&mut self, wait: Duration) {
+        self.change(|s| s.blocked += wait);
+    }
+
+    /// No more changes: the final counters are what they are now.
+    pub fn freeze(&mut self) -> Stats {
+        self.frozen = true;
+        self.stats
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.frozen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_transition_keeps_the_books() {
+        let mut l = Ledger::default();
+        l.admit(Tally::new(5, 50));
+        l.shift(Place::Parked, Place::Queued, Tally::new(4, 40));
+        l.shed(Place::Parked, Tally::new(1, 10));
+        l.shift(Place::Queued, Place::InHand, Tally::new(3, 30));
+        l.deliver(Tally::new(1, 10));
+        l.tear(Tally::new(1, 10), 4);
+        l.lose(Place::InHand, Tally::new(1, 10));
+        l.lose_all(Place::Queued);
+        l.discard(Tally::new(2, 3), true);
+        let s = l.stats();
+        assert!(s.balanced());
+        assert_eq!(s.input, Tally::new(7, 53));
+        assert_eq!(s.output, Tally::new(1, 14));
+        assert_eq!(s.undelivered, Tally::new(3, 26));
+        assert_eq!(s.dropped, Tally::new(3, 13));
+        assert_eq!((s.torn, s.max_depth), (1, Tally::new(4, 40)));
+    }
+
+    #[test]
+    fn a_frozen_ledger_refuses_changes() {
+        let mut l = Ledger::default();
+        l.admit(Tally::new(1, 1));
+        let frozen = l.freeze();
+        l.lose_all(Place::Parked);
+        l.admit(Tally::new(1, 1));
+        assert_eq!(l.stats(), frozen);
+    }
+}
