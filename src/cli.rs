@@ -17,9 +17,10 @@ pub const DEFAULT_CAP_BYTES: &str = "16MiB";
 pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 
 const AFTER_LONG_HELP: &str = "\
-Exit status: 0 input drained, or the consumer left; 1 a read or write failed; 2 bad usage \
-(nothing was read); 3 queue full under --policy fail; CODE with --drops-exit CODE when \
-anything was dropped; 128+N stopped by signal N (SIGINT 130, SIGTERM 143).
+Exit status: 0 input drained, or the consumer left; 1 a read or write failed, or records \
+were lost; 2 bad usage (nothing was read); 3 queue full under --policy fail; CODE with \
+--drops-exit CODE when anything was dropped; 128+N stopped by signal N (SIGINT 130, SIGTERM \
+143, SIGHUP 129: bpipe dies of the signal after draining); 70 internal error.
 
 Signals: SIGINT, SIGTERM, SIGHUP drain the queue (see --drain-timeout), report, exit; \
 SIGUSR1 prints a record now.

@@ -16,6 +16,12 @@ const READ_SIZE: usize = 64 * 1024;
 /// Largest `read` in `--chunk` mode, however large the chunk.
 const MAX_CHUNK_READ: usize = 1024 * 1024;
 
+/// Longest duration any flag takes: every deadline bpipe computes stays far from the edge of
+/// what the clock can hold.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+/// Shortest `--stats-interval`: records more often than this are noise, not information.
+const MIN_STATS_INTERVAL: Duration = Duration::from_millis(10);
+
 /// Everything bpipe needs to run, checked for consistency.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -140,8 +146,17 @@ impl Config {
                 READ_SIZE,
             )
         };
-        if args.stats_interval.is_some_and(|d| d.is_zero()) {
-            return usage("--stats-interval must be longer than 0, e.g. --stats-interval 10s");
+        if args.stats_interval.is_some_and(|d| d < MIN_STATS_INTERVAL) {
+            return usage("--stats-interval must be at least 10ms, e.g. --stats-interval 10s");
+        }
+        for (flag, value) in [
+            ("--block-timeout", args.block_timeout),
+            ("--drain-timeout", Some(args.drain_timeout)),
+            ("--stats-interval", args.stats_interval),
+        ] {
+            if value.is_some_and(|d| d > MAX_DURATION) {
+                return usage(format!("{flag} must be at most 10 years, e.g. {flag} 5s"));
+            }
         }
         let rate = match (args.rate, args.burst) {
             (None, _) => None,
@@ -279,6 +294,14 @@ mod tests {
         assert!(
             error(&["--policy", "drop", "--block-timeout", "1s"])
                 .starts_with("--block-timeout works only with --policy block")
+        );
+        assert!(
+            error(&["--block-timeout", "18446744073709551615s"])
+                .starts_with("--block-timeout must be at most 10 years")
+        );
+        assert!(error(&["--drain-timeout", "11y"]).starts_with("--drain-timeout must be at most"));
+        assert!(
+            error(&["--stats-interval", "1ns"]).starts_with("--stats-interval must be at least")
         );
     }
 

@@ -15,8 +15,11 @@ pub enum Exit {
     QueueFull,
     /// `--drops-exit CODE` was given and items were dropped.
     Dropped(u8),
-    /// Stopped by this signal: 128 + its number, as shells report it (130 for SIGINT).
+    /// Stopped by this signal: 128 + its number, as shells report it (130 for SIGINT). bpipe
+    /// dies of the signal itself once it has drained, so a shell sees the signal.
     Signal(i32),
+    /// An internal error (a bug): a thread panicked. Like sysexits' `EX_SOFTWARE`.
+    Internal,
 }
 
 impl Exit {
@@ -28,6 +31,7 @@ impl Exit {
             Exit::QueueFull => 3,
             Exit::Dropped(code) => code,
             Exit::Signal(number) => u8::try_from(128 + number).unwrap_or(u8::MAX),
+            Exit::Internal => 70,
         }
     }
 }
@@ -49,5 +53,6 @@ mod tests {
         assert_eq!(Exit::Dropped(4).code(), 4);
         assert_eq!(Exit::Signal(2).code(), 130);
         assert_eq!(Exit::Signal(15).code(), 143);
+        assert_eq!(Exit::Internal.code(), 70);
     }
 }

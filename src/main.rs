@@ -2,16 +2,23 @@ use std::process::ExitCode;
 
 use bpipe::cli::Args;
 use bpipe::config::Config;
+use bpipe::control::{app, signals};
 use bpipe::exit::Exit;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    app::exit_on_panic();
     let args = Args::parse();
-    match Config::from_args(&args) {
-        Ok(config) => bpipe::control::app::run_stdio(&config).into(),
+    let exit = match Config::from_args(&args) {
+        Ok(config) => app::run_stdio(&config),
         Err(e) => {
             bpipe::report::error(e);
-            Exit::Usage.into()
+            Exit::Usage
         }
+    };
+    if let Exit::Signal(number) = exit {
+        // Die of the signal, so that a calling shell sees what stopped bpipe.
+        signals::die_of(number);
     }
+    exit.into()
 }

@@ -110,7 +110,10 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
                 "0",
                 "Input drained to the end, or the consumer closed the pipe.",
             ),
-            ("1", "A read or write failed (other than a closed pipe)."),
+            (
+                "1",
+                "A read or write failed (other than a closed pipe), or records were lost (a --stats-file or stderr that failed or blocked).",
+            ),
             ("2", "Bad command line; nothing was read."),
             (
                 "3",
@@ -122,8 +125,9 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "128+N",
-                "Stopped by signal N: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP.",
+                "Stopped by signal N (SIGINT, SIGTERM, SIGHUP): after the drain and the final record, bpipe dies of the same signal, so a shell shows 130, 143 or 129.",
             ),
+            ("70", "An internal error (a bug); please report it."),
         ],
     ),
     (

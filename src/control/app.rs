@@ -24,6 +24,15 @@ fn take(fd: RawFd) -> File {
     unsafe { File::from_raw_fd(fd) }
 }
 
+/// Makes a panic in any thread end the process at once, with a message and status 70
+/// ([`Exit::Internal`]), rather than leave the other threads waiting for it.
+pub fn exit_on_panic() {
+    std::panic::set_hook(Box::new(|info| {
+        report::error(format!("internal error (a bug; please report it): {info}"));
+        std::process::exit(Exit::Internal.code().into());
+    }));
+}
+
 /// Runs bpipe on the process's stdin and stdout and reports on stderr.
 pub fn run_stdio(config: &Config) -> Exit {
     let started = Instant::now();
@@ -31,8 +40,7 @@ pub fn run_stdio(config: &Config) -> Exit {
     let mut monitor = match Monitor::new(config, started, signals) {
         Ok(monitor) => monitor,
         Err(e) => {
-            let path = config.report.file.as_deref().unwrap_or("".as_ref());
-            report::error(format!("--stats-file {}: {e}", path.display()));
+            report::error(e);
             return Exit::Usage;
         }
     };
@@ -42,13 +50,11 @@ pub fn run_stdio(config: &Config) -> Exit {
     }) {
         Ok(outcome) => outcome,
         Err(e) => {
-            report::error(format!("cannot start: {e}"));
+            monitor.error(format!("cannot start: {e}"));
+            monitor.close();
             return Exit::Error;
         }
     };
-    if let Some(e) = &outcome.drain_error {
-        report::error(format!("writing stdout while draining: {e}"));
-    }
     monitor.finish(
         outcome.stats,
         match outcome.end {
@@ -57,23 +63,33 @@ pub fn run_stdio(config: &Config) -> Exit {
             _ => monitor::End::Finished,
         },
     );
-    match outcome.end {
+    if let Some(e) = &outcome.drain_error {
+        monitor.error(format!("writing stdout while draining: {e}"));
+    }
+    let exit = match outcome.end {
         End::Drained | End::OutputClosed => match config.report.drops_exit {
             Some(code) if outcome.stats.dropped.items > 0 => Exit::Dropped(code),
             _ => Exit::Success,
         },
         End::Full(bound) => {
-            report::error(format!("queue full: {bound} reached under --policy fail"));
+            monitor.error(format!(
+                "queue full: {bound} reached under {}",
+                config.policy.flags()
+            ));
             Exit::QueueFull
         }
         End::ReadFailed(e) => {
-            report::error(format!("reading stdin: {e}"));
+            monitor.error(format!("reading stdin: {e}"));
             Exit::Error
         }
         End::WriteFailed(e) => {
-            report::error(format!("writing stdout: {e}"));
+            monitor.error(format!("writing stdout: {e}"));
             Exit::Error
         }
         End::Stopped(signal) => Exit::Signal(signal),
+    };
+    match (monitor.close(), exit) {
+        (false, Exit::Success | Exit::Dropped(_)) => Exit::Error,
+        _ => exit,
     }
 }

@@ -19,12 +19,18 @@ pub enum Signal {
     Stop(i32),
 }
 
+/// Restores the default action of `signal` and raises it: the process dies of it, as a
+/// calling shell expects of a stop by SIGINT, SIGTERM or SIGHUP.
+pub fn die_of(signal: i32) {
+    let _ = signal_hook::low_level::emulate_default_handler(signal);
+}
+
 /// Catches the signals from now on and delivers them as messages.
 pub fn listen() -> Receiver<Signal> {
     let (tx, rx) = crossbeam_channel::unbounded();
     match Signals::new([SIGUSR1, SIGINT, SIGTERM, SIGHUP]) {
         Ok(mut signals) => {
-            thread::Builder::new()
+            let spawned = thread::Builder::new()
                 .name("bpipe-signals".into())
                 .spawn(move || {
                     for signal in signals.forever() {
@@ -37,8 +43,10 @@ pub fn listen() -> Receiver<Signal> {
                             break;
                         }
                     }
-                })
-                .expect("spawning the signal thread");
+                });
+            if let Err(e) = spawned {
+                report::error(format!("cannot catch signals: {e}"));
+            }
         }
         Err(e) => report::error(format!("cannot catch signals: {e}")),
     }

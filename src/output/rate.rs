@@ -63,6 +63,11 @@ impl Rate {
                 "the amount must be more than 0 ({RATE_FORMS}); got '{text}'"
             ));
         }
+        if per > crate::config::MAX_DURATION {
+            return Err(format!(
+                "the period must be at most 10 years ({RATE_FORMS}); got '{text}'"
+            ));
+        }
         if per.is_zero() {
             return Err(format!(
                 "the period must be longer than 0 ({RATE_FORMS}); got '{text}'"
@@ -212,7 +217,10 @@ fn nanos_between(origin: Instant, t: Instant) -> i128 {
 fn instant_at(origin: Instant, ns: i128) -> Instant {
     let offset = Duration::from_nanos(ns.unsigned_abs().min(u64::MAX.into()) as u64);
     if ns >= 0 {
-        origin + offset
+        // Far enough never to come (a rate of one item per ten years).
+        origin
+            .checked_add(offset)
+            .unwrap_or(origin + crate::config::MAX_DURATION)
     } else {
         origin.checked_sub(offset).unwrap_or(origin)
     }
@@ -261,6 +269,7 @@ mod tests {
             "MiB/s",
             "",
             "0MiB/s",
+            "1/300000000000y",
         ] {
             assert!(Rate::parse(bad).is_err(), "{bad} was accepted");
         }

@@ -43,6 +43,24 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The policy as the flags that ask for it, e.g. `--policy block --block-timeout 200ms
+    /// --on-timeout fail`.
+    pub fn flags(self) -> String {
+        match self {
+            Policy::Block { timeout: None, .. } => "--policy block".into(),
+            Policy::Block {
+                timeout: Some(t),
+                then,
+            } => format!(
+                "--policy block --block-timeout {} --on-timeout {then}",
+                humantime::format_duration(t)
+            ),
+            Policy::Shed(shed) => format!("--policy {shed}"),
+        }
+    }
+}
+
 impl fmt::Display for Shed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -2,6 +2,7 @@
 //! and error lines. Formatting only; [`crate::report::monitor`] decides when.
 
 pub mod monitor;
+pub mod out;
 pub mod progress;
 
 use std::fmt::Write as _;

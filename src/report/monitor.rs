@@ -2,7 +2,6 @@
 //! the live view, periodic records, the drop warning, records asked for by SIGUSR1 — and
 //! prints the final record.
 
-use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use crate::cli::StatsFormat;
 use crate::config::Config;
 use crate::control::signals::Signal;
 use crate::queue::{Bounds, Queue};
+use crate::report::out::{self, Records};
 use crate::report::progress::{self, LiveView};
 use crate::report::{self, Event, Snapshot};
 
@@ -30,12 +30,6 @@ pub enum End {
     Signal(i32),
 }
 
-/// Where records go.
-enum Sink {
-    Stderr,
-    File(File),
-}
-
 /// The reporting side of a run.
 pub struct Monitor {
     name: Option<String>,
@@ -43,9 +37,13 @@ pub struct Monitor {
     policy: String,
     bounds: Bounds,
     json: bool,
+    /// Nothing on stderr but errors.
     quiet: bool,
     interval: Option<Duration>,
-    sink: Sink,
+    /// Lines for stderr: records (without a stats file), warnings, errors.
+    stderr: Records,
+    /// `--stats-file`, if given: every record goes there, `-q` or not.
+    file: Option<Records>,
     live: Option<LiveView>,
     started: Instant,
     /// Signals: asking for a record now, or for bpipe to stop.
@@ -57,17 +55,26 @@ pub struct Monitor {
     dropping_since: Option<Instant>,
 }
 
+/// How long the end of a run waits for its records to be written.
+const RECORDS_WAIT: Duration = Duration::from_secs(1);
+
 impl Monitor {
-    /// Sets up reporting for `config`; fails only if `--stats-file` cannot be opened.
+    /// Sets up reporting for `config`; fails if `--stats-file` cannot be opened, or a thread
+    /// cannot be started.
     pub fn new(
         config: &Config,
         started: Instant,
         signals: Receiver<Signal>,
     ) -> io::Result<Monitor> {
         let report = &config.report;
-        let sink = match &report.file {
-            Some(path) => Sink::File(OpenOptions::new().create(true).append(true).open(path)?),
-            None => Sink::Stderr,
+        let file = match &report.file {
+            Some(path) => {
+                let file = out::open_file(path).map_err(|e| {
+                    io::Error::new(e.kind(), format!("--stats-file {}: {e}", path.display()))
+                })?;
+                Some(Records::spawn(Box::new(file), "--stats-file")?)
+            }
+            None => None,
         };
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -84,10 +91,10 @@ impl Monitor {
             policy: config.policy.to_string(),
             bounds: config.bounds,
             json: report.format == StatsFormat::Json,
-            // -q silences stderr; records asked for in a file still go there.
-            quiet: report.quiet && report.file.is_none(),
+            quiet: report.quiet,
             interval: report.interval,
-            sink,
+            stderr: Records::spawn(Box::new(io::stderr()), "stderr")?,
+            file,
             live,
             started,
             signals,
@@ -113,26 +120,32 @@ impl Monitor {
         }
     }
 
+    /// A record: to the stats file if there is one, else to stderr unless quiet.
     fn emit(&mut self, event: Event, stats: Stats, end: End) {
         let line = report::record(event, &self.snapshot(stats, end), self.json);
-        match &mut self.sink {
-            Sink::File(file) => {
-                // A stats file that fails mid-run must not stop the data: say so once, go on.
-                if let Err(e) = writeln!(file, "{line}") {
-                    report::error(format!("--stats-file: {e}; no more records written there"));
-                    self.sink = Sink::Stderr;
-                }
-            }
-            Sink::Stderr => {
-                let print = || {
-                    let _ = writeln!(io::stderr().lock(), "{line}");
-                };
-                match &self.live {
-                    Some(live) => live.suspend(print),
-                    None => print(),
-                }
-            }
+        match &self.file {
+            Some(file) => file.send(&line),
+            None if self.quiet => {}
+            None => self.say(&line),
         }
+    }
+
+    /// A line on stderr, above the live view if there is one.
+    fn say(&self, line: &str) {
+        match &self.live {
+            // The live view draws from this thread: print between two frames.
+            Some(live) => live.suspend(|| {
+                let _ = io::stderr()
+                    .lock()
+                    .write_all(format!("{line}\n").as_bytes());
+            }),
+            None => self.stderr.send(line),
+        }
+    }
+
+    /// An error line (`bpipe: …`), printed even when quiet.
+    pub fn error(&self, message: impl std::fmt::Display) {
+        self.say(&format!("bpipe: {message}"));
     }
 
     /// Reports until `done` is ready or disconnected (the writer has finished), or until a
@@ -146,12 +159,12 @@ impl Monitor {
         };
         let records = self.interval.map_or_else(never, tick);
         // The live view's refresh looks at the counters already; otherwise a slower poll.
-        let poll = if self.quiet || self.live.is_some() {
+        let poll = if (self.quiet && self.file.is_none()) || self.live.is_some() {
             never()
         } else {
             tick(POLL)
         };
-        let signals = self.signals.clone();
+        let mut signals = self.signals.clone();
         let stop = loop {
             select! {
                 recv(done) -> _ => return None,
@@ -161,17 +174,16 @@ impl Monitor {
                 recv(signals) -> signal => match signal {
                     Ok(Signal::Report) => self.emit(Event::Tick, queue.stats(), End::Running),
                     Ok(Signal::Stop(number)) => break number,
-                    Err(_) => {}
+                    // No signals can come (their handlers could not be set up).
+                    Err(_) => signals = never(),
                 },
             }
         };
         queue.stop_input();
-        if !self.quiet {
-            let event = Event::Stop {
-                drain: self.drain_timeout,
-            };
-            self.emit(event, queue.stats(), End::Signal(stop));
-        }
+        let event = Event::Stop {
+            drain: self.drain_timeout,
+        };
+        self.emit(event, queue.stats(), End::Signal(stop));
         let deadline = after(self.drain_timeout);
         loop {
             select! {
@@ -197,7 +209,7 @@ impl Monitor {
             self.live = Some(live);
         }
         if stats.dropped.items > self.dropped {
-            let quiet = self.interval.unwrap_or(QUIET_SPELL);
+            let quiet = self.interval.unwrap_or(QUIET_SPELL).max(QUIET_SPELL);
             if self
                 .dropping_since
                 .is_none_or(|last| now.duration_since(last) >= quiet)
@@ -209,13 +221,19 @@ impl Monitor {
         }
     }
 
-    /// Clears the live view and prints the final record (unless quiet on stderr).
+    /// Clears the live view and prints the final record.
     pub fn finish(&mut self, stats: Stats, end: End) {
         if let Some(live) = self.live.take() {
             live.finish();
         }
-        if !self.quiet {
-            self.emit(Event::Final, stats, end);
-        }
+        self.emit(Event::Final, stats, end);
+    }
+
+    /// Waits (at most a second) for every record and message to be written. Returns false
+    /// if any was lost: a stats file that failed or blocked, or a stderr that did.
+    pub fn close(&mut self) -> bool {
+        let file = self.file.as_mut().is_none_or(|f| f.finish(RECORDS_WAIT));
+        let stderr = self.stderr.finish(RECORDS_WAIT);
+        file && (stderr || self.file.is_some())
     }
 }

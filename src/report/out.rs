@@ -1,0 +1,156 @@
+//! Where records go, without ever holding the data path or the exit: a thread of its own
+//! writes them, each line in one `write()` (so that bpipes sharing a file or a terminal never
+//! interleave within a line; files are opened `O_APPEND`), and the monitor hands lines over
+//! without waiting. A destination that blocks (a FIFO nobody reads) or fails loses records,
+//! and says so: [`Records::finish`] reports it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+
+/// Lines waiting for their thread; more are lost (and counted as lost).
+const BACKLOG: usize = 256;
+
+/// A destination for lines, written by a thread of its own.
+pub struct Records {
+    lines: Option<Sender<Vec<u8>>>,
+    /// Disconnected when the thread is done.
+    done: Receiver<()>,
+    lost: Arc<AtomicBool>,
+}
+
+/// Opens `path` for appending. A FIFO with no reader is refused at once, not waited on.
+pub fn open_file(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => io::Error::other("a FIFO that no process is reading"),
+            _ => e,
+        })?;
+    // Records are written by their own thread: blocking writes are fine from here on.
+    // SAFETY: F_GETFL/F_SETFL on a descriptor we own.
+    unsafe {
+        use std::os::fd::AsRawFd;
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(file)
+}
+
+impl Records {
+    /// Writes to `out`; `what` names it in the one warning a failure gives.
+    pub fn spawn(mut out: Box<dyn Write + Send>, what: &'static str) -> io::Result<Records> {
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(BACKLOG);
+        let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
+        let lost = Arc::new(AtomicBool::new(false));
+        let failed = Arc::clone(&lost);
+        thread::Builder::new()
+            .name("bpipe-records".into())
+            .spawn(move || {
+                for line in rx {
+                    if let Err(e) = out.write_all(&line) {
+                        failed.store(true, Ordering::Relaxed);
+                        if what != "stderr" {
+                            crate::report::error(format!("{what}: {e}; no more records there"));
+                        }
+                        break;
+                    }
+                }
+                drop(done_tx);
+            })?;
+        Ok(Records {
+            lines: Some(tx),
+            done,
+            lost,
+        })
+    }
+
+    /// Hands `line` (a newline is added) to the thread; never waits.
+    pub fn send(&self, line: &str) {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        if let Some(tx) = &self.lines {
+            match tx.try_send(bytes) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    self.lost.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Waits at most `wait` for every line to be written. Returns false if any was lost.
+    pub fn finish(&mut self, wait: Duration) -> bool {
+        self.lines = None;
+        let written = matches!(
+            self.done.recv_timeout(wait),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        written && !self.lost.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<usize>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().push(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_line_goes_out_in_one_write() {
+        let out = Shared::default();
+        let mut records = Records::spawn(Box::new(out.clone()), "test").unwrap();
+        records.send("{\"a\":1}");
+        records.send("two");
+        assert!(records.finish(Duration::from_secs(5)));
+        assert_eq!(*out.0.lock().unwrap(), [8, 4]);
+    }
+
+    /// Never returns from a write.
+    struct Stuck;
+
+    impl Write for Stuck {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            loop {
+                thread::park();
+            }
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_destination_neither_blocks_the_sender_nor_the_end() {
+        let mut records = Records::spawn(Box::new(Stuck), "test").unwrap();
+        for _ in 0..BACKLOG * 2 {
+            records.send("a record");
+        }
+        assert!(!records.finish(Duration::from_millis(10)));
+    }
+}
