@@ -68,7 +68,7 @@ fn json_records_parse_carry_every_field_and_add_up() {
         "--stats-format",
         "json",
         "--stats-interval",
-        "5ms",
+        "10ms",
         "--policy",
         "slide",
         "--cap",
