@@ -93,17 +93,35 @@ impl Rate {
     }
 }
 
+/// Exact, so that it parses back to the same rate: `10MiB/s`, `1500/100ms`, `1234567B/s`.
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.unit {
             Unit::Items => write!(f, "{}", self.amount)?,
-            Unit::Bytes => write!(f, "{}", ByteSize(self.amount).display().iec())?,
+            Unit::Bytes => {
+                let (unit, name) = [
+                    (1 << 40, "TiB"),
+                    (1 << 30, "GiB"),
+                    (1 << 20, "MiB"),
+                    (1 << 10, "KiB"),
+                ]
+                .into_iter()
+                .find(|(unit, _)| self.amount % unit == 0)
+                .unwrap_or((1, "B"));
+                write!(f, "{}{name}", self.amount / unit)?;
+            }
         }
         match self.per.as_secs_f64() {
             1.0 => f.write_str("/s"),
             60.0 => f.write_str("/min"),
             3600.0 => f.write_str("/h"),
-            _ => write!(f, "/{}", humantime::format_duration(self.per)),
+            _ => write!(
+                f,
+                "/{}",
+                humantime::format_duration(self.per)
+                    .to_string()
+                    .replace(' ', "")
+            ),
         }
     }
 }
@@ -305,9 +323,22 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
+        for text in [
+            "50/100ms",
+            "10MiB/s",
+            "30/min",
+            "2/h",
+            "1234567B/s",
+            "1MB/s",
+            "7/1h 30m",
+            "3KiB/250ms",
+        ] {
+            let parsed = rate(text);
+            let shown = parsed.to_string();
+            assert_eq!(Rate::parse(&shown), Ok(parsed), "{text} shows as {shown}");
+        }
+        assert_eq!(rate("10MiB/s").to_string(), "10MiB/s");
+        assert_eq!(rate("1MB/s").to_string(), "1000000B/s");
         assert_eq!(rate("50/100ms").to_string(), "50/100ms");
-        assert_eq!(rate("10MiB/s").to_string(), "10.0 MiB/s");
-        assert_eq!(rate("30/min").to_string(), "30/min");
-        assert_eq!(rate("2/h").to_string(), "2/h");
     }
 }
