@@ -49,19 +49,23 @@ impl Stdout {
         } else if pwritev2(&file, &[IoSlice::new(&[])]).is_ok() {
             Mode::NoWait
         } else {
-            // SAFETY: F_GETFL/F_SETFL on a descriptor we own.
-            let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
-            let set = flags >= 0
-                && unsafe {
-                    libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK)
-                } >= 0;
-            if set {
-                Mode::NonBlocking(flags)
-            } else {
-                Mode::Always
-            }
+            non_blocking(&file)
         };
         Stdout { file, mode }
+    }
+}
+
+/// Switches `file` to `O_NONBLOCK`, keeping its flags to restore; or, if it cannot, leaves it
+/// blocking (then it always takes data, as far as bpipe can tell).
+fn non_blocking(file: &File) -> Mode {
+    // SAFETY: F_GETFL/F_SETFL on a descriptor we own.
+    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+    let set = flags >= 0
+        && unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } >= 0;
+    if set {
+        Mode::NonBlocking(flags)
+    } else {
+        Mode::Always
     }
 }
 
@@ -97,7 +101,15 @@ fn pwritev2(file: &File, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
 impl Sink for Stdout {
     fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self.mode {
-            Mode::NoWait => pwritev2(&self.file, bufs),
+            Mode::NoWait => match pwritev2(&self.file, bufs) {
+                // The kernel takes RWF_NOWAIT on anonymous pipes only: a FIFO opened by name
+                // (or /dev/stdout) refuses it at the first write that carries data.
+                Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+                    self.mode = non_blocking(&self.file);
+                    self.write_now(bufs)
+                }
+                result => result,
+            },
             Mode::NonBlocking(_) | Mode::Always => self.file.write_vectored(bufs),
         }
     }

@@ -34,8 +34,8 @@ impl Queue {
             let now = Instant::now();
             // Wake when the spell's grace ends, or when `--block-timeout` (which counts only
             // time under pressure) runs out.
-            let grace = match inner.writer {
-                Writer::Stalled => self.grace_ends(&inner),
+            let grace = match (self.policy, inner.writer) {
+                (Policy::Shed(_), Writer::Stalled) => self.grace_ends(&inner),
                 _ => None,
             };
             let timed_out = match (timeout, inner.pressed_since) {
@@ -49,7 +49,13 @@ impl Queue {
             }
             inner.reader_waiting = true;
             inner.reader_waiting_since = Some(now);
-            inner = match grace.into_iter().chain(timed_out).min() {
+            // Only a deadline still to come is worth waiting for.
+            let deadline = grace
+                .into_iter()
+                .chain(timed_out)
+                .filter(|&t| t > now)
+                .min();
+            inner = match deadline {
                 Some(deadline) => {
                     self.room
                         .wait_timeout(inner, deadline.saturating_duration_since(now))

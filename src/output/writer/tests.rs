@@ -252,3 +252,54 @@ fn an_item_rate_takes_only_what_may_go() {
     assert_eq!(out.0.0.len(), 10);
     assert_eq!((wait.now - start).as_millis(), 4500);
 }
+
+/// Waits on a fake clock; when the writer is idle, the next read arrives ten seconds later.
+struct IdleThenRead<'q> {
+    q: &'q Queue,
+    reads: Vec<Batch>,
+    now: Instant,
+}
+
+impl Wait for IdleThenRead<'_> {
+    fn now(&self) -> Instant {
+        self.now
+    }
+    fn wait(&mut self, _: Option<BorrowedFd<'_>>, _: bool, until: Option<Instant>) -> Woke {
+        match until {
+            Some(until) => {
+                self.now = self.now.max(until);
+                Woke::Timeout
+            }
+            None => {
+                self.now += Duration::from_secs(10);
+                match self.reads.pop() {
+                    Some(read) => assert_eq!(self.q.try_push(read), Ok(Pushed::Done)),
+                    None => self.q.finish_input(),
+                }
+                Woke::Rung
+            }
+        }
+    }
+}
+
+#[test]
+fn after_an_idle_spell_only_the_burst_goes_at_once() {
+    // 1000/s with a burst of one: ten idle seconds earn no backlog of credit, so the first
+    // write after them carries one item, not the 20 ms of catch-up a busy writer may use.
+    let q = queue(1000, 100_000, Policy::BLOCK);
+    q.push(batch(&lines(0..5))).unwrap();
+    let mut wait = IdleThenRead {
+        q: &q,
+        reads: vec![batch(&lines(5..105))],
+        now: Instant::now(),
+    };
+    let limiter = Limiter::new(Rate::parse("1000/s").unwrap(), 1);
+    let mut out = Always(Writes(Vec::new(), Vec::new()));
+    run(&mut out, &q, &mut wait, Some(limiter)).unwrap();
+    assert_eq!(out.0.1, lines(0..105).concat().as_bytes());
+    assert!(
+        out.0.0.iter().all(|&n| n <= 4),
+        "a write carried a burst: {:?}",
+        out.0.0
+    );
+}
