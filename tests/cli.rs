@@ -154,7 +154,46 @@ fn fail_delivers_what_was_queued_and_exits_3() {
     // Everything before the overflow, in order, nothing after it.
     assert_eq!(got, &all[..got.len()]);
     assert_eq!(out.count("out"), got.len() as u64);
-    assert_eq!(out.count("in"), out.count("out") + out.count("dropped"));
+    // fail sheds nothing: what was read after the queue filled is undelivered.
+    assert_eq!(out.count("dropped"), 0);
+    assert_eq!(out.count("in"), out.count("out") + out.count("undelivered"));
+    assert!(!out.stderr.contains("dropping"), "{}", out.stderr);
+}
+
+#[test]
+fn a_fifo_opened_by_name_gets_the_output() {
+    // RWF_NOWAIT is refused on a named FIFO: bpipe must fall back, not fail.
+    let dir = std::env::temp_dir().join(format!("bpipe-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("out");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let input = numbered_lines(50_000);
+    let mut child = bpipe(&["--policy", "slide", "--cap", "10"])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&input).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        reader.join().unwrap() == input,
+        "the FIFO did not get the input"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -82,6 +82,15 @@ impl Ledger {
         });
     }
 
+    /// Items read that will never be delivered, though they were never held: what the reader
+    /// had framed when `fail` stopped it.
+    pub fn refuse(&mut self, t: Tally) {
+        self.change(|s| {
+            s.input += t;
+            s.undelivered += t;
+        });
+    }
+
     /// Items move from one place to another: queued from the reader's hand, taken by the
     /// writer, given back by it.
     pub fn shift(&mut self, from: Place, to: Place, t: Tally) {

@@ -66,7 +66,7 @@ fn read_loop(
                 Err(Stop::Full(bound)) => {
                     // What is still in hand was read but will never be queued: count it.
                     queue.discard(framer.finish(&mut batch), true);
-                    queue.discard(batch.tally(), false);
+                    queue.refuse(batch.tally());
                     return Ok(ReadEnd::Full(bound));
                 }
             }

@@ -155,7 +155,8 @@ impl Queue {
                     inner.books.shed(Place::Parked, gone);
                 }
                 Shed::Fail => {
-                    inner.books.shed(Place::Parked, batch.tally());
+                    // `fail` stops reading: the rest of this read is undelivered, not shed.
+                    inner.books.lose(Place::Parked, batch.tally());
                     return Err(Stop::Full(self.full_bound(inner)));
                 }
                 Shed::Slide => unreachable!("slide is handled above"),
@@ -213,6 +214,13 @@ impl Queue {
             return;
         }
         self.lock().books.discard(gone, overlong);
+    }
+
+    /// Counts items the reader had framed when `fail` stopped it: read, never delivered.
+    pub fn refuse(&self, gone: Tally) {
+        if !gone.is_zero() {
+            self.lock().books.refuse(gone);
+        }
     }
 
     /// The reader has reached the end of its input: the writer drains what is left.

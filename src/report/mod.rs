@@ -76,10 +76,24 @@ impl Snapshot<'_> {
 
     fn prefix(&self) -> String {
         match self.name {
-            Some(name) => format!("bpipe[{name}]:"),
+            Some(name) => format!("bpipe[{}]:", printable(name)),
             None => "bpipe:".to_string(),
         }
     }
+}
+
+/// `text` with control characters (newlines, escape sequences) escaped, so that a record
+/// stays one line and a terminal shows it as it is.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_default());
+            escaped
+                .into_iter()
+                .flatten()
+                .chain((!c.is_control()).then_some(c))
+        })
+        .collect()
 }
 
 fn size(bytes: u64) -> String {
@@ -108,22 +122,26 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     let noun = snap.noun;
     if event == Event::Drop {
         return format!(
-            "{} dropping under --policy {}: {} dropped so far, depth {}/{} {noun}",
+            "{} dropping under --policy {}: {} dropped so far",
             snap.prefix(),
             snap.policy,
             tally(stats.dropped, noun),
-            stats.depth.items,
-            snap.bounds.items,
         );
     }
     if let Event::Stop { drain } = event {
-        return format!(
+        // What the reader held is undelivered at once; the rest is drained, or undelivered
+        // too when the drain gives up: the final record adds these up.
+        let mut line = format!(
             "{} stopping on signal {}: draining {} (at most {}; signal again to stop at once)",
             snap.prefix(),
             snap.signal.unwrap_or_default(),
             tally(snap.held(), noun),
             humantime::format_duration(drain),
         );
+        if !stats.undelivered.is_zero() {
+            let _ = write!(line, "; {} undelivered", tally(stats.undelivered, noun));
+        }
+        return line;
     }
     let mut line = format!(
         "{} in {}, out {}, dropped {} ({}",
@@ -257,8 +275,20 @@ mod tests {
         );
         assert_eq!(
             text_record(Event::Drop, &snapshot(stats())),
-            "bpipe: dropping under --policy slide: 10 lines 310 B dropped so far, depth 0/64 lines"
+            "bpipe: dropping under --policy slide: 10 lines 310 B dropped so far"
         );
+    }
+
+    #[test]
+    fn a_name_with_control_characters_stays_on_one_line() {
+        let mut snap = snapshot(stats());
+        snap.name = Some("evil\n\x1b[2Jname");
+        let line = text_record(Event::Final, &snap);
+        assert!(
+            line.starts_with("bpipe[evil\\n\\u{1b}[2Jname]: in"),
+            "{line}"
+        );
+        assert!(!line.contains('\n') && !line.contains('\x1b'));
     }
 
     #[test]

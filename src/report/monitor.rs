@@ -208,6 +208,12 @@ impl Monitor {
             live.update(&self.snapshot(stats, End::Running), now);
             self.live = Some(live);
         }
+        self.warn_of_drops(stats, now);
+    }
+
+    /// Warns when drops begin after a quiet spell (or, at the end, if a short run dropped
+    /// items before any look saw them).
+    fn warn_of_drops(&mut self, stats: Stats, now: Instant) {
         if stats.dropped.items > self.dropped {
             let quiet = self.interval.unwrap_or(QUIET_SPELL).max(QUIET_SPELL);
             if self
@@ -226,6 +232,7 @@ impl Monitor {
         if let Some(live) = self.live.take() {
             live.finish();
         }
+        self.warn_of_drops(stats, Instant::now());
         self.emit(Event::Final, stats, end);
     }
 
