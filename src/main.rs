@@ -8,6 +8,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     app::exit_on_panic();
+    app::return_large_buffers();
     let args = Args::parse();
     let exit = match Config::from_args(&args) {
         Ok(config) => app::run_stdio(&config),

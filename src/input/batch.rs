@@ -51,9 +51,7 @@ impl Batch {
     /// Appends bytes after `filled`.
     pub(crate) fn append(&mut self, bytes: &[u8]) {
         let to = self.filled + bytes.len();
-        if self.data.len() < to {
-            self.data.resize(to, 0);
-        }
+        grow(&mut self.data, to);
         self.data[self.filled..to].copy_from_slice(bytes);
         self.filled = to;
     }
@@ -164,9 +162,7 @@ impl Batch {
     /// Appends at most `max` bytes read from `input`; returns how many (0 at end of input).
     pub(crate) fn fill_from(&mut self, input: &mut impl Read, max: usize) -> io::Result<usize> {
         let to = self.filled + max;
-        if self.data.len() < to {
-            self.data.resize(to, 0);
-        }
+        grow(&mut self.data, to);
         let n = input.read(&mut self.data[self.filled..to])?;
         self.filled += n;
         Ok(n)
@@ -306,6 +302,15 @@ impl Batch {
         self.first += n;
         self.start = end;
         front
+    }
+}
+
+/// Makes `data` at least `len` long, allocating exactly that (not double, as `Vec` would):
+/// memory is bounded by the bytes held, not by the sizes buffers once grew to.
+fn grow(data: &mut Vec<u8>, len: usize) {
+    if data.len() < len {
+        data.reserve_exact(len - data.len());
+        data.resize(len, 0);
     }
 }
 
