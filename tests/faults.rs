@@ -261,3 +261,107 @@ fn stdin_kinds_behave() {
     // Its reader gone, bpipe ends quietly.
     assert_eq!(wait(child), Some(0));
 }
+
+#[test]
+fn a_throttled_writer_notices_a_departed_consumer_at_once() {
+    // One line per 5 s: the consumer takes the first and leaves; bpipe must not wait for the
+    // rate's next slot to find out.
+    let mut child = spawn(bpipe(&["--rate", "1/5s"]));
+    let mut stdin = child.stdin.take().unwrap();
+    let producer = thread::spawn(move || while stdin.write_all(b"y\n").is_ok() {});
+    let started = std::time::Instant::now();
+    let mut first = [0u8; 2];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The consumer is gone (stdout dropped).
+    let status = child.wait().unwrap();
+    producer.join().unwrap();
+    assert!(status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "waited for the rate: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_stats_fifo_without_a_reader_is_refused_before_reading() {
+    let dir = std::env::temp_dir().join(format!("bpipe-statsfifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("stats");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let out = run(
+        bpipe(&["--stats-file", fifo.to_str().unwrap()]),
+        b"a\n".to_vec(),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("a FIFO that no process is reading"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_stats_file_that_fails_says_so_in_the_exit_status() {
+    let out = run(bpipe(&["--stats-file", "/dev/full"]), b"a\n".to_vec());
+    assert_eq!(out.stdout, b"a\n");
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--stats-file: No space left on device"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn quiet_silences_every_record_on_stderr() {
+    let mut child = spawn(bpipe(&["-q", "--stats-interval", "10ms"]));
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdin.write_all(b"one\n").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    signal(&child, libc::SIGUSR1);
+    thread::sleep(Duration::from_millis(50)); // several intervals
+    drop(stdin);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(stderr, "", "records on stderr under -q");
+}
+
+#[test]
+fn too_few_descriptors_for_signals_still_runs_without_spinning() {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = bpipe(&[]);
+    // SAFETY: setrlimit is async-signal-safe; the child has stdin, stdout, stderr and room
+    // for one more descriptor (the writer's eventfd), not for the signal socket pair.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 4,
+                rlim_max: 4,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            Ok(())
+        });
+    }
+    let input = numbered_lines(20_000);
+    let out = run(cmd, input.clone());
+    assert!(
+        out.stderr.contains("cannot catch signals"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(out.stdout == input);
+}
