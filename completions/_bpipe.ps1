@@ -21,8 +21,10 @@ Register-ArgumentCompleter -Native -CommandName 'bpipe' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'bpipe' {
-            [CompletionResult]::new('--cap', '--cap', [CompletionResultType]::ParameterName, 'Most items the queue holds, e.g. 64')
-            [CompletionResult]::new('--cap-bytes', '--cap-bytes', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB')
+            [CompletionResult]::new('--cap', '--cap', [CompletionResultType]::ParameterName, 'Most items the queue holds, e.g. 64, 10k [default: 65536]')
+            [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]')
+            [CompletionResult]::new('--cap-bytes', '--cap-bytes', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]')
+            [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'What to do with an item that finds the queue full')
             [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'What to do with an item that finds the queue full')
             [CompletionResult]::new('--block-timeout', '--block-timeout', [CompletionResultType]::ParameterName, 'With block: wait at most this long for room, e.g. 200ms')

@@ -18,8 +18,10 @@ set edit:completion:arg-completer[bpipe] = {|@words|
     }
     var completions = [
         &'bpipe'= {
-            cand --cap 'Most items the queue holds, e.g. 64'
-            cand --cap-bytes 'Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB'
+            cand --cap 'Most items the queue holds, e.g. 64, 10k [default: 65536]'
+            cand -B 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]'
+            cand --cap-bytes 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]'
+            cand --buffer-size 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]'
             cand -p 'What to do with an item that finds the queue full'
             cand --policy 'What to do with an item that finds the queue full'
             cand --block-timeout 'With block: wait at most this long for room, e.g. 200ms'

@@ -1,24 +1,24 @@
-complete -c bpipe -l cap -d 'Most items the queue holds, e.g. 64' -r
-complete -c bpipe -l cap-bytes -d 'Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB' -r
+complete -c bpipe -l cap -d 'Most items the queue holds, e.g. 64, 10k [default: 65536]' -r -f
+complete -c bpipe -s B -l cap-bytes -l buffer-size -d 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]' -r -f
 complete -c bpipe -s p -l policy -d 'What to do with an item that finds the queue full' -r -f -a "block\t'Wait for room: the producer is held back. Lossless'
-drop\t'Discard the incoming item'
-slide\t'Discard the oldest queued item to make room'
+drop\t'Discard the incoming item (also: drop-new, drop-newest)'
+slide\t'Discard the oldest queued item to make room (also: drop-old, drop-oldest)'
 fail\t'Deliver what is queued, then exit with status 3'"
-complete -c bpipe -l block-timeout -d 'With block: wait at most this long for room, e.g. 200ms' -r
-complete -c bpipe -l on-timeout -d 'What --block-timeout falls back to' -r -f -a "drop\t'Discard the incoming item'
-slide\t'Discard the oldest queued item to make room'
+complete -c bpipe -l block-timeout -d 'With block: wait at most this long for room, e.g. 200ms' -r -f
+complete -c bpipe -l on-timeout -d 'What --block-timeout falls back to' -r -f -a "drop\t'Discard the incoming item (also: drop-new, drop-newest)'
+slide\t'Discard the oldest queued item to make room (also: drop-old, drop-oldest)'
 fail\t'Deliver what is queued, then exit with status 3'"
-complete -c bpipe -l chunk -d 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB' -r
-complete -c bpipe -l max-line -d 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]' -r
-complete -c bpipe -s L -l rate -d 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s' -r
-complete -c bpipe -l burst -d 'How much may go at once after an idle spell, e.g. 10 or 64KiB' -r
-complete -c bpipe -l drain-timeout -d 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s' -r
-complete -c bpipe -s N -l name -d 'Label records, e.g. -N ingest' -r
-complete -c bpipe -l stats-interval -d 'Print a record every DURATION, e.g. 10s [default: at exit only]' -r
+complete -c bpipe -l chunk -d 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB' -r -f
+complete -c bpipe -l max-line -d 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]' -r -f
+complete -c bpipe -s L -l rate -d 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s' -r -f
+complete -c bpipe -l burst -d 'How much may go at once after an idle spell, e.g. 10 or 64KiB' -r -f
+complete -c bpipe -l drain-timeout -d 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s' -r -f
+complete -c bpipe -s N -l name -d 'Label records, e.g. -N ingest' -r -f
+complete -c bpipe -l stats-interval -d 'Print a record every DURATION, e.g. 10s [default: at exit only]' -r -f
 complete -c bpipe -l stats-format -d 'Format of stats records: text lines or JSON Lines' -r -f -a "text\t'One greppable line per record'
 json\t'One JSON object per line'"
 complete -c bpipe -l stats-file -d 'Append records to PATH instead of stderr, e.g. stats.jsonl' -r -F
-complete -c bpipe -l drops-exit -d 'Exit with CODE if anything was dropped, e.g. 4' -r
+complete -c bpipe -l drops-exit -d 'Exit with CODE if anything was dropped, e.g. 4' -r -f
 complete -c bpipe -s 0 -l null -d 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
 complete -c bpipe -s q -l quiet -d 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'
 complete -c bpipe -l progress -d 'Draw the live status line even where bpipe would not'

@@ -4,15 +4,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, ValueEnum, ValueHint};
 
-use crate::output::rate::{Rate, parse_burst};
-use crate::units::parse_size;
+use crate::output::rate::Rate;
+use crate::units::{parse_count, parse_size};
 
 /// Default `--cap`: items the queue may hold.
 pub const DEFAULT_CAP: usize = 65_536;
 /// Default `--cap-bytes`.
-pub const DEFAULT_CAP_BYTES: &str = "16MiB";
+pub const DEFAULT_CAP_BYTES: u64 = 16 << 20;
 /// Default `--max-line` (lowered to `--cap-bytes` when that is smaller).
 pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 
@@ -25,8 +25,15 @@ were lost; 2 bad usage (nothing was read); 3 queue full under --policy fail; COD
 Signals: SIGINT, SIGTERM, SIGHUP drain the queue (see --drain-timeout), report, exit; \
 SIGUSR1 prints a record now.
 
+Rate forms: N/PERIOD counts items (1000/s, 50/100ms, 30/min, 2/h; a bare number is items per \
+second); SIZE/PERIOD counts bytes (10MiB/s, 2K/s, 512KiB/250ms).
+
+Sizes: K, M, G, T and KiB, MiB… are powers of 1024; KB, MB… powers of 1000. Counts (--cap, \
+--burst with an item rate) take k, M, G as powers of 1000: --cap 10k.
+
 Examples:
   producer | bpipe --cap 64 --policy slide | consumer
+  bpipe big.log | slow-tool
   tail -F app.log | bpipe --rate 100/s --policy drop | indexer
   tar c data/ | bpipe --cap-bytes 256MiB --rate 10MiB/s | ssh host 'tar x'";
 
@@ -41,31 +48,42 @@ Examples:
     name = "bpipe",
     version,
     max_term_width = 100,
-    after_help = "Policies, rate forms, signals and exit statuses: bpipe --help, or man bpipe.",
+    after_help = "Rate and size forms, signals, exit statuses, examples: bpipe --help, or man bpipe.",
     after_long_help = AFTER_LONG_HELP
 )]
 pub struct Args {
-    /// Most items the queue holds (lines, records or chunks), e.g. 64. Whichever bound is
-    /// reached first, this or --cap-bytes, makes the queue full.
+    /// Files to read in order, as cat and pv do; - is stdin [default: stdin]. All are opened
+    /// before anything is read: a missing one is an error (status 2).
+    #[arg(value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub files: Vec<PathBuf>,
+
+    /// Most items the queue holds (lines, records or chunks), e.g. 64, 10k, 1M [default:
+    /// 65536, or --cap-bytes / 8 when only --cap-bytes is given, so that the byte bound
+    /// binds]. Whichever bound is reached first, this or --cap-bytes, makes the queue full.
     #[arg(
-        help = "Most items the queue holds, e.g. 64",
+        help = "Most items the queue holds, e.g. 64, 10k [default: 65536]",
         long,
         value_name = "N",
-        default_value_t = DEFAULT_CAP,
+        value_parser = parse_count,
+        value_hint = ValueHint::Other,
         help_heading = "Queue"
     )]
-    pub cap: usize,
+    pub cap: Option<u64>,
 
-    /// Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB.
+    /// Most bytes the queue holds, e.g. 512K, 64MiB, 1GB [default: 16MiB]. Also
+    /// --buffer-size and -m, the names pv and mbuffer use for their buffer.
     #[arg(
-        help = "Most bytes the queue holds, e.g. 512KiB, 64MiB, 1GB",
+        help = "Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]",
+        short = 'B',
         long,
+        visible_alias = "buffer-size",
+        short_alias = 'm',
         value_name = "SIZE",
-        default_value = DEFAULT_CAP_BYTES,
         value_parser = parse_size,
+        value_hint = ValueHint::Other,
         help_heading = "Queue"
     )]
-    pub cap_bytes: u64,
+    pub cap_bytes: Option<u64>,
 
     /// What to do with an item that finds the queue full.
     #[arg(short, long, value_enum, default_value_t = PolicyArg::Block, help_heading = "Queue")]
@@ -78,6 +96,7 @@ pub struct Args {
         long,
         value_name = "DURATION",
         value_parser = humantime::parse_duration,
+        value_hint = ValueHint::Other,
         help_heading = "Queue"
     )]
     pub block_timeout: Option<Duration>,
@@ -98,7 +117,13 @@ pub struct Args {
     pub null: bool,
 
     /// No framing: items are chunks of at most SIZE bytes, e.g. 64KiB.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Framing")]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        value_parser = parse_size,
+        value_hint = ValueHint::Other,
+        help_heading = "Framing"
+    )]
     pub chunk: Option<u64>,
 
     /// Most bytes one line or record may hold [default: 1MiB, or --cap-bytes if smaller].
@@ -109,6 +134,7 @@ pub struct Args {
         long,
         value_name = "SIZE",
         value_parser = parse_size,
+        value_hint = ValueHint::Other,
         conflicts_with = "chunk",
         help_heading = "Framing"
     )]
@@ -123,21 +149,23 @@ pub struct Args {
         long,
         value_name = "RATE",
         value_parser = Rate::parse,
+        value_hint = ValueHint::Other,
         help_heading = "Rate"
     )]
     pub rate: Option<Rate>,
 
-    /// How much may go at once after an idle spell: a count, or for a byte rate also a size
-    /// [default: 1 item; for a byte rate 20ms of it, at most 64KiB].
+    /// How much may go at once after an idle spell, in the rate's unit: a count for an item
+    /// rate (10, 5k), a size for a byte rate (64KiB) [default: 1 item; for a byte rate 20ms
+    /// of it, at most 64KiB].
     #[arg(
         help = "How much may go at once after an idle spell, e.g. 10 or 64KiB",
         long,
         value_name = "N|SIZE",
-        value_parser = parse_burst,
+        value_hint = ValueHint::Other,
         requires = "rate",
         help_heading = "Rate"
     )]
-    pub burst: Option<(u64, bool)>,
+    pub burst: Option<String>,
 
     /// On SIGINT, SIGTERM or SIGHUP: how long to spend writing out what is queued before
     /// giving up on it (0: give up at once). A second signal gives up at once too.
@@ -147,13 +175,14 @@ pub struct Args {
         value_name = "DURATION",
         default_value = "5s",
         value_parser = humantime::parse_duration,
+        value_hint = ValueHint::Other,
         help_heading = "Queue"
     )]
     pub drain_timeout: Duration,
 
     /// Print nothing on stderr but errors: no live view, records or summary (records asked
     /// for with --stats-file are still written there).
-    #[arg(short, long, help_heading = "Reporting")]
+    #[arg(short, long, conflicts_with = "progress", help_heading = "Reporting")]
     pub quiet: bool,
 
     /// Label every record, e.g. -N ingest, to tell two bpipes in one pipeline apart.
@@ -162,6 +191,7 @@ pub struct Args {
         short = 'N',
         long,
         value_name = "NAME",
+        value_hint = ValueHint::Other,
         help_heading = "Reporting"
     )]
     pub name: Option<String>,
@@ -187,6 +217,7 @@ pub struct Args {
         long,
         value_name = "DURATION",
         value_parser = humantime::parse_duration,
+        value_hint = ValueHint::Other,
         help_heading = "Reporting"
     )]
     pub stats_interval: Option<Duration>,
@@ -206,6 +237,7 @@ pub struct Args {
         help = "Append records to PATH instead of stderr, e.g. stats.jsonl",
         long,
         value_name = "PATH",
+        value_hint = ValueHint::FilePath,
         help_heading = "Reporting"
     )]
     pub stats_file: Option<PathBuf>,
@@ -216,7 +248,8 @@ pub struct Args {
         help = "Exit with CODE if anything was dropped, e.g. 4",
         long,
         value_name = "CODE",
-        value_parser = clap::value_parser!(u8).range(1..),
+        value_parser = parse_drops_exit,
+        value_hint = ValueHint::Other,
         help_heading = "Reporting"
     )]
     pub drops_exit: Option<u8>,
@@ -236,24 +269,35 @@ pub enum StatsFormat {
 pub enum PolicyArg {
     /// Wait for room: the producer is held back. Lossless.
     Block,
-    /// Discard the incoming item.
-    #[value(alias = "drop-newest")]
+    /// Discard the incoming item (also: drop-new, drop-newest).
+    #[value(aliases = ["drop-newest", "drop-new"])]
     Drop,
-    /// Discard the oldest queued item to make room.
-    #[value(alias = "drop-oldest")]
+    /// Discard the oldest queued item to make room (also: drop-old, drop-oldest).
+    #[value(aliases = ["drop-oldest", "drop-old"])]
     Slide,
     /// Deliver what is queued, then exit with status 3.
     Fail,
 }
 
+/// `--drops-exit`: a status a script can tell from success.
+fn parse_drops_exit(text: &str) -> Result<u8, String> {
+    match text.trim().parse::<u8>() {
+        Ok(0) => Err("0 means success; give a status from 1 to 255, e.g. 4".into()),
+        Ok(code) => Ok(code),
+        Err(_) => Err(format!(
+            "expected a status from 1 to 255, e.g. 4, got '{text}'"
+        )),
+    }
+}
+
 /// `--on-timeout` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ShedArg {
-    /// Discard the incoming item.
-    #[value(alias = "drop-newest")]
+    /// Discard the incoming item (also: drop-new, drop-newest).
+    #[value(aliases = ["drop-newest", "drop-new"])]
     Drop,
-    /// Discard the oldest queued item to make room.
-    #[value(alias = "drop-oldest")]
+    /// Discard the oldest queued item to make room (also: drop-old, drop-oldest).
+    #[value(aliases = ["drop-oldest", "drop-old"])]
     Slide,
     /// Deliver what is queued, then exit with status 3.
     Fail,
@@ -281,7 +325,40 @@ mod tests {
     fn burst_needs_a_rate() {
         assert!(Args::try_parse_from(["bpipe", "--burst", "10"]).is_err());
         let args = Args::try_parse_from(["bpipe", "-L", "10MiB/s", "--burst", "1MiB"]).unwrap();
-        assert_eq!(args.burst, Some((1 << 20, true)));
+        assert_eq!(args.burst.as_deref(), Some("1MiB"));
+    }
+
+    #[test]
+    fn the_names_pv_and_mbuffer_users_type() {
+        for argv in [
+            ["bpipe", "--buffer-size", "256M"],
+            ["bpipe", "-B", "256M"],
+            ["bpipe", "-m", "256M"],
+            ["bpipe", "--cap-bytes", "256MiB"],
+        ] {
+            let args = Args::try_parse_from(argv).unwrap();
+            assert_eq!(args.cap_bytes, Some(256 << 20), "{argv:?}");
+        }
+        for (alias, policy) in [
+            ("drop-old", PolicyArg::Slide),
+            ("drop-new", PolicyArg::Drop),
+            ("drop-newest", PolicyArg::Drop),
+        ] {
+            let args = Args::try_parse_from(["bpipe", "--policy", alias]).unwrap();
+            assert_eq!(args.policy, policy);
+        }
+        assert_eq!(
+            Args::try_parse_from(["bpipe", "--cap", "10k"]).unwrap().cap,
+            Some(10_000)
+        );
+    }
+
+    #[test]
+    fn clear_refusals() {
+        let error = |argv: &[&str]| Args::try_parse_from(argv).unwrap_err().to_string();
+        assert!(error(&["bpipe", "--drops-exit", "0"]).contains("0 means success"));
+        assert!(error(&["bpipe", "-q", "--progress"]).contains("cannot be used with"));
+        assert!(error(&["bpipe", "--cap", "lots"]).contains("expected a count such as 64, 10k"));
     }
 
     #[test]

@@ -5,11 +5,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Args, DEFAULT_MAX_LINE, PolicyArg, ShedArg, StatsFormat};
+use crate::cli::{
+    Args, DEFAULT_CAP, DEFAULT_CAP_BYTES, DEFAULT_MAX_LINE, PolicyArg, ShedArg, StatsFormat,
+};
 use crate::input::framing::{Framing, Overlong};
 use crate::output::rate::{Rate, Unit};
 use crate::queue::Bounds;
 use crate::queue::policy::{Policy, Shed};
+use crate::units::{is_plain_number, parse_count, parse_size};
 
 /// Bytes asked of one `read`: a full default pipe buffer.
 const READ_SIZE: usize = 64 * 1024;
@@ -25,6 +28,8 @@ const MIN_STATS_INTERVAL: Duration = Duration::from_millis(10);
 /// Everything bpipe needs to run, checked for consistency.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
+    /// Files to read in order (`-` is stdin); none: stdin.
+    pub inputs: Vec<PathBuf>,
     pub framing: Framing,
     pub bounds: Bounds,
     pub policy: Policy,
@@ -63,8 +68,33 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-fn usage(message: impl Into<String>) -> Result<Config, UsageError> {
+fn usage<T>(message: impl Into<String>) -> Result<T, UsageError> {
     Err(UsageError(message.into()))
+}
+
+/// `--burst TEXT` in the unit of `rate`: a count for an item rate, a size for a byte rate.
+fn burst(rate: Rate, text: &str) -> Result<u64, UsageError> {
+    let burst = match rate.unit {
+        Unit::Items if parse_size(text).is_ok() && parse_count(text).is_err() => {
+            return usage(format!(
+                "--burst {text} is a size, but --rate {rate} counts items: give a count, \
+                 e.g. --burst 10"
+            ));
+        }
+        Unit::Bytes if is_plain_number(text) => {
+            return usage(format!(
+                "--burst {text} is a count, but --rate {rate} counts bytes: give a size, \
+                 e.g. --burst 64KiB"
+            ));
+        }
+        Unit::Items => parse_count(text),
+        Unit::Bytes => parse_size(text),
+    };
+    match burst {
+        Ok(0) => usage("--burst must be at least 1, e.g. --burst 10 or --burst 64KiB"),
+        Ok(burst) => Ok(burst),
+        Err(e) => usage(format!("--burst: {e}")),
+    }
 }
 
 fn size(bytes: u64) -> String {
@@ -73,13 +103,23 @@ fn size(bytes: u64) -> String {
 
 impl Config {
     pub fn from_args(args: &Args) -> Result<Config, UsageError> {
-        if args.cap == 0 {
+        let given_bytes = args.cap_bytes;
+        let args_cap_bytes = given_bytes.unwrap_or(DEFAULT_CAP_BYTES);
+        // With only --cap-bytes, the byte bound binds for any item of 8 bytes or more; the
+        // bookkeeping of smaller ones (8 bytes each) at most doubles the memory.
+        let cap = match (args.cap, given_bytes) {
+            (Some(cap), _) => cap,
+            (None, Some(bytes)) => (bytes / 8).max(DEFAULT_CAP as u64),
+            (None, None) => DEFAULT_CAP as u64,
+        };
+        if cap == 0 {
             return usage("--cap must be at least 1 item, e.g. --cap 64");
         }
-        if args.cap_bytes == 0 {
+        if args_cap_bytes == 0 {
             return usage("--cap-bytes must be at least 1 byte, e.g. --cap-bytes 16MiB");
         }
-        let cap_bytes = usize::try_from(args.cap_bytes).unwrap_or(usize::MAX);
+        let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+        let cap_bytes = usize::try_from(args_cap_bytes).unwrap_or(usize::MAX);
         let policy = match (args.policy, args.block_timeout) {
             (PolicyArg::Block, timeout) => Policy::Block {
                 timeout,
@@ -103,11 +143,11 @@ impl Config {
             if chunk == 0 {
                 return usage("--chunk must be at least 1 byte, e.g. --chunk 64KiB");
             }
-            if chunk > args.cap_bytes {
+            if chunk > args_cap_bytes {
                 return usage(format!(
                     "--chunk {} exceeds --cap-bytes {}: a chunk must fit in the queue",
                     size(chunk),
-                    size(args.cap_bytes)
+                    size(args_cap_bytes)
                 ));
             }
             let size = chunk as usize;
@@ -120,12 +160,12 @@ impl Config {
                 Some(0) => {
                     return usage("--max-line must be at least 1 byte, e.g. --max-line 1MiB");
                 }
-                Some(max) if max > args.cap_bytes => {
+                Some(max) if max > args_cap_bytes => {
                     return usage(format!(
                         "--max-line {} exceeds --cap-bytes {}: a line must fit in the queue; \
                          raise --cap-bytes or lower --max-line",
                         size(max),
-                        size(args.cap_bytes)
+                        size(args_cap_bytes)
                     ));
                 }
                 Some(max) => max as usize,
@@ -158,23 +198,17 @@ impl Config {
                 return usage(format!("{flag} must be at most 10 years, e.g. {flag} 5s"));
             }
         }
-        let rate = match (args.rate, args.burst) {
+        let rate = match (args.rate, args.burst.as_deref()) {
             (None, _) => None,
-            (Some(rate), Some((burst, true))) if rate.unit == Unit::Items => {
-                return usage(format!(
-                    "--burst {} is a size, but --rate {rate} counts items: give a count, \
-                     e.g. --burst 10",
-                    size(burst)
-                ));
-            }
-            (Some(rate), Some((burst, _))) => Some((rate, burst)),
             (Some(rate), None) => Some((rate, rate.default_burst())),
+            (Some(rate), Some(text)) => Some((rate, burst(rate, text)?)),
         };
         Ok(Config {
             framing,
             rate,
+            inputs: args.files.clone(),
             bounds: Bounds {
-                items: args.cap,
+                items: cap,
                 bytes: cap_bytes,
             },
             policy,
@@ -239,6 +273,29 @@ mod tests {
                 max_item: 1 << 20,
                 overlong: Overlong::Split
             }
+        );
+    }
+
+    #[test]
+    fn the_byte_bound_binds_when_it_is_the_one_given() {
+        let c = config(&["--cap-bytes", "256MiB"]).unwrap();
+        assert_eq!(c.bounds.bytes, 256 << 20);
+        assert_eq!(c.bounds.items, (256 << 20) / 8);
+        // A small one keeps the default item cap; a --cap given is kept as given.
+        assert_eq!(
+            config(&["--cap-bytes", "64K"]).unwrap().bounds.items,
+            65_536
+        );
+        assert_eq!(
+            config(&["--cap-bytes", "256M", "--cap", "10"])
+                .unwrap()
+                .bounds
+                .items,
+            10
+        );
+        assert_eq!(
+            config(&["--cap-bytes", "16M"]).unwrap().bounds.bytes,
+            16 << 20
         );
     }
 
@@ -315,8 +372,24 @@ mod tests {
         let c = config(&["--rate", "100/s", "--burst", "25"]).unwrap();
         assert_eq!(c.rate.unwrap().1, 25);
         assert_eq!(
+            config(&["--rate", "100/s", "--burst", "5k"])
+                .unwrap()
+                .rate
+                .unwrap()
+                .1,
+            5000
+        );
+        // Each unit refuses the other's form alike.
+        assert_eq!(
             error(&["--rate", "100/s", "--burst", "1KiB"]),
-            "--burst 1.0 KiB is a size, but --rate 100/s counts items: give a count, e.g. --burst 10"
+            "--burst 1KiB is a size, but --rate 100/s counts items: give a count, e.g. --burst 10"
+        );
+        assert_eq!(
+            error(&["--rate", "10MiB/s", "--burst", "10"]),
+            "--burst 10 is a count, but --rate 10MiB/s counts bytes: give a size, e.g. --burst 64KiB"
+        );
+        assert!(
+            error(&["--rate", "1/s", "--burst", "lots"]).starts_with("--burst: expected a count")
         );
     }
 

@@ -313,6 +313,19 @@ fn bad_values_are_rejected_before_reading() {
             "bpipe: --block-timeout works only with --policy block, e.g. --policy block \
              --block-timeout 200ms --on-timeout drop\n",
         ),
+        (
+            &["--rate", "10/s", "--burst", "0"],
+            "bpipe: --burst must be at least 1, e.g. --burst 10 or --burst 64KiB\n",
+        ),
+        (
+            &["--rate", "10MiB/s", "--burst", "10"],
+            "bpipe: --burst 10 is a count, but --rate 10MiB/s counts bytes: give a size, \
+             e.g. --burst 64KiB\n",
+        ),
+        (
+            &["no-such-file"],
+            "bpipe: no-such-file: No such file or directory\n",
+        ),
     ];
     for (args, message) in cases {
         let (code, stderr, offset) = reject(args);
@@ -386,10 +399,6 @@ fn bad_rates_and_bursts_are_rejected_before_reading() {
             "e.g. 1000/s, 50/100ms, 30/min, 10MiB/s",
         ),
         (&["--rate", "10/0s"], "the period must be longer than 0"),
-        (
-            &["--rate", "10/s", "--burst", "0"],
-            "the burst must be at least 1",
-        ),
     ] {
         let (code, stderr, offset) = reject(args);
         assert_eq!(code, Some(2), "{args:?}");
@@ -402,5 +411,5 @@ fn bad_rates_and_bursts_are_rejected_before_reading() {
     }
     let (code, stderr, _) = reject(&["--rate", "10/s", "--burst", "4KiB"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.starts_with("bpipe: --burst 4.0 KiB is a size, but --rate 10/s counts items"));
+    assert!(stderr.starts_with("bpipe: --burst 4KiB is a size, but --rate 10/s counts items"));
 }

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::control::pipeline::{self, End};
 use crate::control::signals;
 use crate::exit::Exit;
+use crate::input::files::Inputs;
 use crate::output::sink::Stdout;
 use crate::report;
 use crate::report::monitor::{self, Monitor};
@@ -51,6 +52,13 @@ pub fn exit_on_panic() {
 /// Runs bpipe on the process's stdin and stdout and reports on stderr.
 pub fn run_stdio(config: &Config) -> Exit {
     let started = Instant::now();
+    let input = match Inputs::open(&config.inputs, take(0)) {
+        Ok(input) => input,
+        Err(e) => {
+            report::error(e);
+            return Exit::Usage;
+        }
+    };
     let signals = signals::listen();
     let mut monitor = match Monitor::new(config, started, signals) {
         Ok(monitor) => monitor,
@@ -60,7 +68,7 @@ pub fn run_stdio(config: &Config) -> Exit {
         }
     };
     let output = Stdout::new(take(1));
-    let outcome = match pipeline::run(config, take(0), output, |queue, done| {
+    let outcome = match pipeline::run(config, input, output, |queue, done| {
         monitor.watch(queue, done)
     }) {
         Ok(outcome) => outcome,
@@ -94,11 +102,16 @@ pub fn run_stdio(config: &Config) -> Exit {
             Exit::QueueFull
         }
         End::ReadFailed(e) => {
-            monitor.error(format!("reading stdin: {e}"));
+            let what = if config.inputs.is_empty() {
+                "stdin"
+            } else {
+                "input"
+            };
+            monitor.error(format!("reading {what}: {}", report::reason(&e)));
             Exit::Error
         }
         End::WriteFailed(e) => {
-            monitor.error(format!("writing stdout: {e}"));
+            monitor.error(format!("writing stdout: {}", report::reason(&e)));
             Exit::Error
         }
         End::Stopped(signal) => Exit::Signal(signal),

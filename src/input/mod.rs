@@ -1,5 +1,6 @@
 //! Reading and framing: stdin → items, a batch per read.
 
 pub mod batch;
+pub mod files;
 pub mod framing;
 pub mod reader;

@@ -10,8 +10,6 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytesize::ByteSize;
-
 /// Lateness made up while a backlog waits; anything later is forgiven, not bunched up.
 pub const CATCH_UP: Duration = Duration::from_millis(20);
 /// Default burst for a byte rate: this much of the rate, within the bounds below.
@@ -51,11 +49,9 @@ impl Rate {
         let amount = amount.trim();
         let (amount, unit) = match amount.parse::<u64>() {
             Ok(n) => (n, Unit::Items),
-            Err(_) => match amount.parse::<ByteSize>() {
-                Ok(size) if amount.starts_with(|c: char| c.is_ascii_digit()) => {
-                    (size.as_u64(), Unit::Bytes)
-                }
-                _ => return Err(bad()),
+            Err(_) => match crate::units::parse_size(amount) {
+                Ok(size) => (size, Unit::Bytes),
+                Err(_) => return Err(bad()),
             },
         };
         if amount == 0 {
@@ -123,25 +119,6 @@ impl fmt::Display for Rate {
                     .replace(' ', "")
             ),
         }
-    }
-}
-
-/// Parses `--burst`: a count (`10`), or for byte rates also a size (`64KiB`). Returns the
-/// number and whether it was written as a size.
-pub fn parse_burst(text: &str) -> Result<(u64, bool), String> {
-    let text = text.trim();
-    let parsed = match text.parse::<u64>() {
-        Ok(n) => Ok((n, false)),
-        Err(_) => crate::units::parse_size(text).map(|n| (n, true)),
-    };
-    match parsed {
-        Ok((0, _)) => Err(format!(
-            "the burst must be at least 1, e.g. 10 or 64KiB; got '{text}'"
-        )),
-        Ok(burst) => Ok(burst),
-        Err(_) => Err(format!(
-            "expected a count or a size, e.g. 10 or 64KiB; got '{text}'"
-        )),
     }
 }
 
@@ -273,6 +250,9 @@ mod tests {
         assert_eq!(rate("10MiB/s"), bytes(10 << 20, 1000));
         assert_eq!(rate("512KiB/250ms"), bytes(512 << 10, 250));
         assert_eq!(rate("1MB/s"), bytes(1_000_000, 1000));
+        // A bare K is 1024, as with pv -L 2k.
+        assert_eq!(rate("2k"), bytes(2048, 1000));
+        assert_eq!(rate("2K/s"), bytes(2048, 1000));
     }
 
     #[test]
@@ -306,14 +286,6 @@ mod tests {
 
     #[test]
     fn bursts() {
-        assert_eq!(parse_burst("10"), Ok((10, false)));
-        assert_eq!(parse_burst("64KiB"), Ok((65536, true)));
-        assert!(
-            parse_burst("0")
-                .unwrap_err()
-                .starts_with("the burst must be at least 1")
-        );
-        assert!(parse_burst("lots").is_err());
         assert_eq!(rate("100/s").default_burst(), 1);
         assert_eq!(rate("1MiB/s").default_burst(), (1 << 20) / 50);
         assert_eq!(rate("1GiB/s").default_burst(), 64 << 10);

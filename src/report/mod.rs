@@ -21,6 +21,15 @@ pub fn error(message: impl std::fmt::Display) {
     let _ = writeln!(io::stderr().lock(), "bpipe: {message}");
 }
 
+/// An I/O error as a person reads it: the OS's words without Rust's ` (os error N)`.
+pub fn reason(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
 /// Why a record is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
