@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipe' -ScriptBlock {
             [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Items are NUL-terminated records instead of lines (e.g. from find -print0)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)')
+            [CompletionResult]::new('--summary', '--summary', [CompletionResultType]::ParameterName, 'Print the final record even for a clean run')
             [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Draw the live status line even where bpipe would not')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw the live status line [default: drawn when stderr is a terminal]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -23,7 +23,7 @@ _bpipe() {
 
     case "${cmd}" in
         bpipe)
-            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --burst --drain-timeout --quiet --name --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --help --version"
+            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --burst --drain-timeout --quiet --summary --name --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

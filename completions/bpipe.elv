@@ -42,6 +42,7 @@ set edit:completion:arg-completer[bpipe] = {|@words|
             cand --null 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
             cand -q 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'
             cand --quiet 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'
+            cand --summary 'Print the final record even for a clean run'
             cand --progress 'Draw the live status line even where bpipe would not'
             cand --no-progress 'Never draw the live status line [default: drawn when stderr is a terminal]'
             cand -h 'Print help (see more with ''--help'')'

@@ -21,6 +21,7 @@ complete -c bpipe -l stats-file -d 'Append records to PATH instead of stderr, e.
 complete -c bpipe -l drops-exit -d 'Exit with CODE if anything was dropped, e.g. 4' -r -f
 complete -c bpipe -s 0 -l null -d 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
 complete -c bpipe -s q -l quiet -d 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'
+complete -c bpipe -l summary -d 'Print the final record even for a clean run'
 complete -c bpipe -l progress -d 'Draw the live status line even where bpipe would not'
 complete -c bpipe -l no-progress -d 'Never draw the live status line [default: drawn when stderr is a terminal]'
 complete -c bpipe -s h -l help -d 'Print help (see more with \'--help\')'

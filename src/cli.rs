@@ -185,6 +185,18 @@ pub struct Args {
     #[arg(short, long, conflicts_with = "progress", help_heading = "Reporting")]
     pub quiet: bool,
 
+    /// Print the final record on stderr even when nothing noteworthy happened. By default it
+    /// is printed on a terminal, with --stats-interval, and otherwise only when items were
+    /// shed or undelivered, a signal stopped bpipe, or an error or --policy fail ended the
+    /// run (pv prints nothing in logs; cron mails every line).
+    #[arg(
+        help = "Print the final record even for a clean run",
+        long,
+        conflicts_with = "quiet",
+        help_heading = "Reporting"
+    )]
+    pub summary: bool,
+
     /// Label every record, e.g. -N ingest, to tell two bpipes in one pipeline apart.
     #[arg(
         help = "Label records, e.g. -N ingest",

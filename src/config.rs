@@ -47,6 +47,8 @@ pub struct Config {
 pub struct Reporting {
     /// Print nothing but errors.
     pub quiet: bool,
+    /// Print the final record on stderr even when nothing noteworthy happened.
+    pub summary: bool,
     pub name: Option<String>,
     /// Draw the live view: `Some(true)` forced, `Some(false)` never, `None` on a terminal.
     pub progress: Option<bool>,
@@ -216,6 +218,7 @@ impl Config {
             drain_timeout: args.drain_timeout,
             report: Reporting {
                 quiet: args.quiet,
+                summary: args.summary,
                 name: args.name.clone(),
                 progress: match (args.progress, args.no_progress) {
                     (true, _) => Some(true),

@@ -42,7 +42,7 @@ fn assert_balanced(record: &Value) {
 fn a_consumer_that_vanishes_leaves_the_books_balanced() {
     let input = numbered_lines(300_000);
     for run in 0..RUNS {
-        let mut child = spawn(bpipe(&["--stats-format", "json"]));
+        let mut child = spawn(bpipe(&["--stats-format", "json", "--summary"]));
         let mut stdin = child.stdin.take().unwrap();
         let feed = input.clone();
         let feeder = thread::spawn(move || {

@@ -73,19 +73,19 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "",
-                "At exit (and every --stats-interval, and on SIGUSR1) bpipe prints a record. When items start being dropped after a quiet spell, one warning line says so. Records go to stderr, or to --stats-file.",
+                "Every --stats-interval and on SIGUSR1 bpipe prints a record. At exit it prints the final record on a terminal, with --summary, --stats-interval or --stats-file, and otherwise only when something is worth reading: items dropped or undelivered, a signal, an error, --policy fail. When items start being dropped after a quiet spell, one warning line says so. Records go to stderr, or to --stats-file; -q silences stderr but for errors.",
             ),
             (
                 "text",
-                "bpipe[NAME]: in N lines SIZE, out N lines SIZE, dropped N lines SIZE (POLICY), undelivered N lines SIZE, depth N/CAP lines SIZE/CAPSIZE, max depth N lines SIZE, ELAPSEDs",
+                "bpipe[NAME]: in N lines SIZE, out N lines SIZE, dropped N lines SIZE (POLICY), undelivered N lines SIZE, depth N/CAP lines SIZE/CAPSIZE, in hand N lines SIZE, max depth N lines SIZE, blocked Ts, output closed | stopped by signal N, ELAPSEDs, N lines/s SIZE/s. Clauses that would read zero are left out; depth and in hand appear in periodic records only.",
             ),
             (
                 "json",
-                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, policy, output_closed and signal.",
+                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, policy, block_timeout_s, on_timeout, output_closed and signal; event first, seconds to the microsecond.",
             ),
             (
                 "",
-                "At every moment in = out + dropped + undelivered + depth, in items and in bytes; at exit depth is 0.",
+                "At every moment in = out + dropped + undelivered + depth + in hand, in items and in bytes; at exit depth and in hand are 0.",
             ),
         ],
     ),
@@ -94,7 +94,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
         &[
             (
                 "SIGINT, SIGTERM, SIGHUP",
-                "Stop reading, write out what is queued for at most --drain-timeout (default 5s; 0 gives up at once), count the rest undelivered, print the final record, exit 128 plus the signal number. A second signal gives up at once.",
+                "Stop reading, write out what is queued for at most --drain-timeout (default 5s; 0 gives up at once), count the rest undelivered, print the final record, then die of the same signal (a shell shows 128 plus its number). A second signal gives up at once.",
             ),
             ("SIGUSR1", "Print a record now and carry on."),
             (

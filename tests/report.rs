@@ -174,7 +174,7 @@ fn an_unwritable_stats_file_is_refused_before_reading() {
 fn drops_exit_tells_a_script_that_items_were_shed() {
     let args = ["--policy", "drop", "--cap", "10", "--drops-exit", "4", "-q"];
     let out = run_stalled(bpipe(&args), numbered_lines(300_000));
-    assert_eq!(out.code(), Some(4));
+    assert_eq!(out.code(), Some(4), "{:?} {}", out.status, out.stderr);
     assert_eq!(out.stderr, "");
     let out = run(bpipe(&["--drops-exit", "4"]), b"fine\n".to_vec());
     assert_eq!(out.code(), Some(0));
@@ -187,7 +187,7 @@ fn drops_exit_tells_a_script_that_items_were_shed() {
 
 #[test]
 fn sigusr1_prints_a_record_and_the_stream_goes_on() {
-    let mut child = spawn(bpipe(&["--stats-format", "json"]));
+    let mut child = spawn(bpipe(&["--stats-format", "json", "--summary"]));
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let rx = stderr_lines(&mut child);

@@ -11,7 +11,7 @@ use crate::exit::Exit;
 use crate::input::files::Inputs;
 use crate::output::sink::Stdout;
 use crate::report;
-use crate::report::monitor::{self, Monitor};
+use crate::report::monitor::Monitor;
 
 /// Takes a standard stream as a plain `File`: unbuffered, so bpipe's own batching decides
 /// every syscall, and closed when bpipe is done with it, so that a producer sees a closed
@@ -78,13 +78,18 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Error;
         }
     };
+    let failed = !matches!(
+        outcome.end,
+        End::Drained | End::OutputClosed | End::Stopped(_)
+    );
     monitor.finish(
         outcome.stats,
         match outcome.end {
-            End::OutputClosed => monitor::End::OutputClosed,
-            End::Stopped(signal) => monitor::End::Signal(signal),
-            _ => monitor::End::Finished,
+            End::OutputClosed => report::End::OutputClosed,
+            End::Stopped(signal) => report::End::Signal(signal),
+            _ => report::End::Finished,
         },
+        failed || outcome.drain_error.is_some(),
     );
     if let Some(e) = &outcome.drain_error {
         monitor.error(format!("writing stdout while draining: {e}"));

@@ -78,7 +78,9 @@ mod tests {
             format!("{}: No such file or directory", missing.display())
         );
         let stdin = File::open("/dev/null").unwrap();
-        let error = Inputs::open(std::slice::from_ref(&dir), stdin).err().unwrap();
+        let error = Inputs::open(std::slice::from_ref(&dir), stdin)
+            .err()
+            .unwrap();
         assert_eq!(error, format!("{}: Is a directory", dir.display()));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -11,34 +11,29 @@ use crate::books::stats::Stats;
 use crate::cli::StatsFormat;
 use crate::config::Config;
 use crate::control::signals::Signal;
+use crate::queue::policy::Policy;
 use crate::queue::{Bounds, Queue};
 use crate::report::out::{self, Records};
 use crate::report::progress::{self, LiveView};
-use crate::report::{self, Event, Snapshot};
+use crate::report::{self, End, Event, Snapshot};
 
 /// Without `--stats-interval`, drops must pause this long before a new warning.
 const QUIET_SPELL: Duration = Duration::from_secs(10);
 /// How often the counters are looked at for the drop warning when nothing else wakes us.
 const POLL: Duration = Duration::from_millis(100);
 
-/// How the run stands, as records tell it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum End {
-    Running,
-    Finished,
-    OutputClosed,
-    Signal(i32),
-}
-
 /// The reporting side of a run.
 pub struct Monitor {
     name: Option<String>,
     noun: &'static str,
-    policy: String,
+    policy: Policy,
     bounds: Bounds,
     json: bool,
     /// Nothing on stderr but errors.
     quiet: bool,
+    /// Print the final record on stderr whatever happened: on a terminal, with --summary or
+    /// --stats-interval. Otherwise it is printed when something noteworthy happened.
+    always_summary: bool,
     interval: Option<Duration>,
     /// Lines for stderr: records (without a stats file), warnings, errors.
     stderr: Records,
@@ -88,10 +83,13 @@ impl Monitor {
         Ok(Monitor {
             name: report.name.clone(),
             noun: config.item_noun(),
-            policy: config.policy.to_string(),
+            policy: config.policy,
             bounds: config.bounds,
             json: report.format == StatsFormat::Json,
             quiet: report.quiet,
+            always_summary: report.summary
+                || report.interval.is_some()
+                || io::stderr().is_terminal(),
             interval: report.interval,
             stderr: Records::spawn(Box::new(io::stderr()), "stderr")?,
             file,
@@ -108,15 +106,11 @@ impl Monitor {
         Snapshot {
             name: self.name.as_deref(),
             noun: self.noun,
-            policy: &self.policy,
+            policy: self.policy,
             bounds: self.bounds,
             stats,
             elapsed: self.started.elapsed(),
-            output_closed: end == End::OutputClosed,
-            signal: match end {
-                End::Signal(number) => Some(number),
-                _ => None,
-            },
+            end,
         }
     }
 
@@ -227,13 +221,21 @@ impl Monitor {
         }
     }
 
-    /// Clears the live view and prints the final record.
-    pub fn finish(&mut self, stats: Stats, end: End) {
+    /// Clears the live view and prints the final record: always to a stats file; on stderr
+    /// when asked for (a terminal, --summary, --stats-interval) or when something noteworthy
+    /// happened: items shed or undelivered, a signal, or `failed` (an error or `fail`).
+    pub fn finish(&mut self, stats: Stats, end: End, failed: bool) {
         if let Some(live) = self.live.take() {
             live.finish();
         }
         self.warn_of_drops(stats, Instant::now());
-        self.emit(Event::Final, stats, end);
+        let noteworthy = failed
+            || !stats.dropped.is_zero()
+            || !stats.undelivered.is_zero()
+            || matches!(end, End::Signal(_));
+        if self.file.is_some() || self.always_summary || noteworthy {
+            self.emit(Event::Final, stats, end);
+        }
     }
 
     /// Waits (at most a second) for every record and message to be written. Returns false

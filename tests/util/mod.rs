@@ -22,22 +22,26 @@ pub struct Run {
 }
 
 impl Run {
-    /// The figure after `label` in the summary line, e.g. `count("dropped")`.
+    /// The figure after `label` in the summary line, e.g. `count("dropped")`; 0 when the
+    /// record leaves the clause out (it does for zero figures).
     pub fn count(&self, label: &str) -> u64 {
         let line = self.summary();
-        let at = line
-            .find(&format!(" {label} "))
-            .unwrap_or_else(|| panic!("no {label} in {line}"));
+        let Some(at) = line.find(&format!(" {label} ")) else {
+            return 0;
+        };
         let figure = line[at + label.len() + 2..].split(' ').next().unwrap();
         figure
             .parse()
             .unwrap_or_else(|_| panic!("bad figure for {label} in {line}"))
     }
 
+    /// The final text record (run with --summary where a clean run must show one).
     pub fn summary(&self) -> &str {
         self.stderr
             .lines()
-            .find(|l| l.starts_with("bpipe: in "))
+            .rfind(|l| {
+                l.starts_with("bpipe") && l.contains("]: in ") || l.starts_with("bpipe: in ")
+            })
             .expect("a summary line")
     }
 

@@ -1,0 +1,247 @@
+//! Text records: one greppable line each, exact counts, zero clauses left out, e.g.
+//! `bpipe[ingest]: in 1000 lines 12.3 KiB, out 990 lines 12.0 KiB, dropped 10 lines 310 B
+//! (slide), max depth 64 lines 2.0 KiB, 1.20s, 825 lines/s 10.0 KiB/s`.
+
+use std::fmt::Write as _;
+
+use super::{End, Event, Snapshot, size};
+
+/// The record of `event`; a drop warning reads `bpipe: dropping under --policy slide: …`.
+pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
+    let s = &snap.stats;
+    let prefix = snap.prefix();
+    match event {
+        Event::Drop => {
+            return format!(
+                "{prefix} dropping under --policy {}: {} {} dropped so far",
+                snap.policy,
+                snap.count(s.dropped.items),
+                size(s.dropped.bytes),
+            );
+        }
+        Event::Stop { drain } => {
+            // What the reader held is undelivered at once; the rest is drained, or
+            // undelivered too when the drain gives up: the final record adds these up.
+            let held = snap.held();
+            let mut line = format!(
+                "{prefix} stopping on signal {}: draining {} {} (at most {}; signal again to \
+                 stop at once)",
+                snap.signal().unwrap_or_default(),
+                snap.count(held.items),
+                size(held.bytes),
+                humantime::format_duration(drain),
+            );
+            if !s.undelivered.is_zero() {
+                let _ = write!(
+                    line,
+                    "; {} {} undelivered",
+                    snap.count(s.undelivered.items),
+                    size(s.undelivered.bytes)
+                );
+            }
+            return line;
+        }
+        Event::Tick | Event::Final => {}
+    }
+    let mut parts = vec![
+        format!("in {} {}", snap.count(s.input.items), size(s.input.bytes)),
+        format!(
+            "out {} {}",
+            snap.count(s.output.items),
+            size(s.output.bytes)
+        ),
+    ];
+    if !s.dropped.is_zero() {
+        let mut why = snap.policy.to_string();
+        if s.overlong.items > 0 {
+            let _ = write!(why, "; {} over --max-line", s.overlong.items);
+        }
+        parts.push(format!(
+            "dropped {} {} ({why})",
+            snap.count(s.dropped.items),
+            size(s.dropped.bytes)
+        ));
+    }
+    if !s.undelivered.is_zero() {
+        let mut part = format!(
+            "undelivered {} {}",
+            snap.count(s.undelivered.items),
+            size(s.undelivered.bytes)
+        );
+        if s.torn > 0 {
+            let _ = write!(part, " ({} cut short)", s.torn);
+        }
+        parts.push(part);
+    }
+    if event == Event::Tick {
+        parts.push(format!(
+            "depth {}/{} {} {}/{}",
+            s.depth.items,
+            snap.bounds.items,
+            snap.noun,
+            size(s.depth.bytes),
+            size(snap.bounds.bytes as u64),
+        ));
+        let in_hand = snap.in_hand();
+        if !in_hand.is_zero() {
+            parts.push(format!(
+                "in hand {} {}",
+                snap.count(in_hand.items),
+                size(in_hand.bytes)
+            ));
+        }
+    }
+    if !s.max_depth.is_zero() {
+        parts.push(format!(
+            "max depth {} {}",
+            snap.count(s.max_depth.items),
+            size(s.max_depth.bytes)
+        ));
+    }
+    if s.blocked.as_millis() > 0 {
+        parts.push(format!("blocked {:.2}s", s.blocked.as_secs_f64()));
+    }
+    match snap.end {
+        End::OutputClosed => parts.push("output closed".into()),
+        End::Signal(number) => parts.push(format!("stopped by signal {number}")),
+        End::Running | End::Finished => {}
+    }
+    let secs = snap.elapsed.as_secs_f64();
+    parts.push(format!("{secs:.2}s"));
+    if secs > 0.0 && s.output.items > 0 {
+        parts.push(format!(
+            "{:.0} {}/s {}/s",
+            s.output.items as f64 / secs,
+            snap.noun,
+            size((s.output.bytes as f64 / secs) as u64),
+        ));
+    }
+    format!("{prefix} {}", parts.join(", "))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::books::stats::Stats;
+    use crate::books::tally::Tally;
+    use crate::queue::Bounds;
+    use crate::queue::policy::{Policy, Shed};
+
+    pub(crate) fn snapshot(stats: Stats) -> Snapshot<'static> {
+        Snapshot {
+            name: None,
+            noun: "lines",
+            policy: Policy::Shed(Shed::Slide),
+            bounds: Bounds {
+                items: 64,
+                bytes: 16 << 20,
+            },
+            stats,
+            elapsed: Duration::from_millis(1200),
+            end: End::Finished,
+        }
+    }
+
+    fn stats() -> Stats {
+        Stats {
+            input: Tally::new(1000, 12_600),
+            output: Tally::new(990, 12_290),
+            dropped: Tally::new(10, 310),
+            overlong: Tally::new(1, 100),
+            max_depth: Tally::new(64, 2048),
+            ..Stats::default()
+        }
+    }
+
+    #[test]
+    fn text_records_name_every_figure_that_is_not_zero() {
+        assert_eq!(
+            text_record(Event::Final, &snapshot(stats())),
+            "bpipe: in 1000 lines 12.3 KiB, out 990 lines 12.0 KiB, dropped 10 lines 310 B \
+             (slide; 1 over --max-line), max depth 64 lines 2.0 KiB, 1.20s, 825 lines/s \
+             10.0 KiB/s"
+        );
+        let clean = Stats {
+            input: Tally::new(1, 6),
+            output: Tally::new(1, 6),
+            ..Stats::default()
+        };
+        assert_eq!(
+            text_record(Event::Final, &snapshot(clean)),
+            "bpipe: in 1 line 6 B, out 1 line 6 B, 1.20s, 1 lines/s 5 B/s"
+        );
+        let mut named = snapshot(Stats {
+            undelivered: Tally::new(2, 20),
+            torn: 1,
+            blocked: Duration::from_millis(2060),
+            ..stats()
+        });
+        named.name = Some("ingest");
+        named.end = End::OutputClosed;
+        let line = text_record(Event::Final, &named);
+        assert!(line.starts_with("bpipe[ingest]: in 1000 lines"), "{line}");
+        assert!(
+            line.contains(", undelivered 2 lines 20 B (1 cut short), "),
+            "{line}"
+        );
+        assert!(
+            line.contains(", blocked 2.06s, output closed, 1.20s"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn ticks_show_the_queue_and_what_is_in_hand() {
+        let line = text_record(
+            Event::Tick,
+            &snapshot(Stats {
+                depth: Tally::new(3, 30),
+                in_flight: Tally::new(1, 5),
+                input: Tally::new(1004, 12_635),
+                ..stats()
+            }),
+        );
+        assert!(
+            line.contains(", depth 3/64 lines 30 B/16.0 MiB, in hand 1 line 5 B, "),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn warnings_and_stops() {
+        let mut stopping = snapshot(Stats {
+            depth: Tally::new(5, 50),
+            undelivered: Tally::new(1, 10),
+            ..stats()
+        });
+        stopping.end = End::Signal(15);
+        assert_eq!(
+            text_record(
+                Event::Stop {
+                    drain: Duration::from_secs(5)
+                },
+                &stopping
+            ),
+            "bpipe: stopping on signal 15: draining 5 lines 50 B (at most 5s; signal again to \
+             stop at once); 1 line 10 B undelivered"
+        );
+        assert_eq!(
+            text_record(Event::Drop, &snapshot(stats())),
+            "bpipe: dropping under --policy slide: 10 lines 310 B dropped so far"
+        );
+    }
+
+    #[test]
+    fn a_name_with_control_characters_stays_on_one_line() {
+        let mut snap = snapshot(stats());
+        snap.name = Some("evil\n\x1b[2Jname");
+        let line = text_record(Event::Final, &snap);
+        assert!(
+            line.starts_with("bpipe[evil\\n\\u{1b}[2Jname]: in"),
+            "{line}"
+        );
+        assert!(!line.contains('\n') && !line.contains('\x1b'));
+    }
+}
