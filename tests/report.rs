@@ -215,11 +215,11 @@ fn sigusr1_prints_a_record_and_the_stream_goes_on() {
 }
 
 /// A pseudo-terminal: (controller, terminal side).
-fn pty() -> (File, OwnedFd) {
+fn pty(cols: u16) -> (File, OwnedFd) {
     let (mut controller, mut terminal) = (0, 0);
     let size = libc::winsize {
         ws_row: 24,
-        ws_col: 200,
+        ws_col: cols,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
@@ -243,8 +243,8 @@ fn pty() -> (File, OwnedFd) {
 
 /// Runs bpipe with stderr on a terminal, feeding `input` and holding stdin open until
 /// `until` shows on the screen; returns everything written to the terminal and stdout.
-fn on_terminal(args: &[&str], input: &[u8], until: &str) -> (String, Vec<u8>) {
-    let (mut screen, terminal) = pty();
+fn on_terminal(args: &[&str], input: &[u8], until: &str, cols: u16) -> (String, Vec<u8>) {
+    let (mut screen, terminal) = pty(cols);
     let mut cmd = bpipe(args);
     cmd.env("TERM", "xterm");
     cmd.stdin(Stdio::piped())
@@ -271,7 +271,9 @@ fn on_terminal(args: &[&str], input: &[u8], until: &str) -> (String, Vec<u8>) {
         }
     });
     let mut seen = Vec::new();
+    let started = std::time::Instant::now();
     while !String::from_utf8_lossy(&seen).contains(until) {
+        assert!(started.elapsed() < DEADLINE, "never showed {until:?}");
         seen.extend(rx.recv_timeout(DEADLINE).unwrap_or_else(|_| {
             panic!(
                 "never showed {until:?}: {:?}",
@@ -288,36 +290,107 @@ fn on_terminal(args: &[&str], input: &[u8], until: &str) -> (String, Vec<u8>) {
     )
 }
 
+/// The lines a terminal shows: escape sequences removed, split at carriage returns and
+/// newlines.
+fn shown_lines(screen: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut chars = screen.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters, then a final letter.
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        plain.push(c);
+    }
+    // indicatif pads a frame with blanks to clear what was there: not part of the line.
+    plain
+        .split(['\r', '\n'])
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
 #[test]
-fn the_live_view_draws_on_a_terminal_and_clears_at_exit() {
+fn the_live_view_fits_40_80_and_120_columns_and_clears_at_exit() {
     let input = numbered_lines(1000);
-    let (screen, stdout) = on_terminal(&["--cap", "5000"], &input, "total 1,000");
-    assert_eq!(stdout, input, "the live view touched stdout");
-    let drawn = screen.rfind("total 1,000").unwrap();
-    assert!(
-        screen[..drawn].contains("/5,000 lines 0 B/16.0 MiB | in "),
-        "{screen:?}"
-    );
-    assert!(
-        screen[drawn..].starts_with("total 1,000 | block"),
-        "{screen:?}"
-    );
-    // Cleared, then replaced by the final record.
-    let summary = screen
-        .rfind("bpipe: in 1000 lines")
-        .expect("a final record");
-    assert!(summary > drawn);
-    assert!(
-        screen[drawn..summary].contains("\x1b[2K"),
-        "not cleared: {screen:?}"
-    );
+    for (cols, until, shows) in [
+        (
+            120u16,
+            "total 1.00k",
+            &["in ", "out ", "5.00k lines", "B/s in", "block"][..],
+        ),
+        (80, "out ", &["in ", "5.00k lines"][..]),
+        (40, "00:00:0", &["%"][..]),
+    ] {
+        let (screen, stdout) = on_terminal(&["--cap", "5000", "-N", "web"], &input, until, cols);
+        assert_eq!(stdout, input, "the live view touched stdout");
+        let lines = shown_lines(&screen);
+        // Frames of the live view (the final record is an ordinary line and may wrap).
+        for line in lines.iter().filter(|l| !l.starts_with("bpipe")) {
+            assert!(
+                line.chars().count() < usize::from(cols),
+                "{cols} columns: a line of {}: {line:?}",
+                line.chars().count()
+            );
+        }
+        let frames: Vec<&String> = lines.iter().filter(|l| l.contains("00:00:0")).collect();
+        let last = frames.last().expect("a frame");
+        for field in shows {
+            assert!(
+                last.contains(field),
+                "{cols} columns: no {field:?} in {last:?}"
+            );
+        }
+        if cols == 120 {
+            assert!(last.starts_with("[web]  ["), "{last:?}");
+        }
+        // Cleared, then replaced by the final record (a terminal always gets it).
+        let drawn = screen.rfind("00:00:0").unwrap();
+        let summary = screen
+            .rfind("bpipe[web]: in 1000 lines")
+            .expect("a final record");
+        assert!(summary > drawn);
+        assert!(
+            screen[drawn..summary].contains("\x1b[2K"),
+            "not cleared: {screen:?}"
+        );
+    }
 }
 
 #[test]
 fn no_progress_draws_nothing_on_a_terminal() {
     let input = numbered_lines(10);
-    let (screen, stdout) = on_terminal(&["--no-progress"], &input, "");
+    let (screen, stdout) = on_terminal(&["--no-progress"], &input, "", 200);
     assert_eq!(stdout, input);
     assert!(screen.starts_with("bpipe: in 10 lines"), "{screen:?}");
     assert!(!screen.contains("\x1b["), "{screen:?}");
+}
+
+#[test]
+fn a_forced_live_view_off_a_terminal_is_plain_lines() {
+    let mut child = spawn(bpipe(&["--progress"]));
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let rx = stderr_lines(&mut child);
+    stdin.write_all(b"one\n").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let status = rx.recv_timeout(DEADLINE).expect("a status line");
+    assert!(
+        status.contains("00:00:0") && status.contains('%'),
+        "{status:?}"
+    );
+    assert!(
+        !status.contains('\x1b') && !status.contains('\r'),
+        "{status:?}"
+    );
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
 }

@@ -30,6 +30,9 @@ pub struct Stats {
     /// Items cut short by a write that failed or was given up on: their written bytes are in
     /// `output.bytes`, the items and their other bytes in `undelivered` (at most one a run).
     pub torn: u64,
+    /// Bytes written to stdout so far, as they go out (partial writes included): for live
+    /// rates. Not part of the books.
+    pub sent_bytes: u64,
     /// Time the reader spent waiting for room.
     pub blocked: Duration,
 }

@@ -220,6 +220,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             match result {
                 Ok(0) => return Err(self.failed(ErrorKind::WriteZero.into(), &mut at)),
                 Ok(n) => {
+                    self.queue.sent(n);
                     if let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Bytes)
                     {
                         limiter.spend(n as u64);

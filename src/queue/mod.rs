@@ -25,6 +25,7 @@ mod tests;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -187,6 +188,8 @@ pub struct Queue {
     waker: Waker,
     /// How old a stall spell must be before it is pressure (see [`STALL_GRACE`]).
     grace: Duration,
+    /// Bytes written so far, counted by the writer as they go out (for live rates).
+    sent: AtomicU64,
 }
 
 /// How long stdout may stay full, without the writer catching up, before the consumer counts
@@ -225,6 +228,7 @@ impl Queue {
             room: Condvar::new(),
             waker: Waker::new()?,
             grace: STALL_GRACE,
+            sent: AtomicU64::new(0),
         })
     }
 
@@ -249,7 +253,13 @@ impl Queue {
         if let Some(since) = inner.reader_waiting_since {
             stats.blocked += since.elapsed();
         }
+        stats.sent_bytes = self.sent.load(Ordering::Relaxed);
         stats
+    }
+
+    /// The writer wrote `bytes` (whole items or not).
+    pub fn sent(&self, bytes: usize) {
+        self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// Settles what is left in the writer's hand as undelivered and freezes the books: the

@@ -75,9 +75,11 @@ impl Monitor {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let live = match report.progress {
             _ if report.quiet => None,
-            Some(true) => Some(LiveView::new(true, !no_color && !dumb)),
+            Some(true) => Some(LiveView::new(true, !no_color && !dumb, dumb)),
             Some(false) => None,
-            None if io::stderr().is_terminal() && !dumb => Some(LiveView::new(false, !no_color)),
+            None if io::stderr().is_terminal() && !dumb => {
+                Some(LiveView::new(false, !no_color, false))
+            }
             None => None,
         };
         Ok(Monitor {
@@ -199,8 +201,11 @@ impl Monitor {
         let stats = queue.stats();
         let now = Instant::now();
         if let Some(mut live) = self.live.take() {
-            live.update(&self.snapshot(stats, End::Running), now);
+            let plain = live.update(&self.snapshot(stats, End::Running), now);
             self.live = Some(live);
+            if let Some(line) = plain {
+                self.stderr.send(&line);
+            }
         }
         self.warn_of_drops(stats, now);
     }

@@ -1,104 +1,319 @@
-//! The live status line on a terminal, drawn with indicatif.
+//! The live status line on a terminal, drawn with indicatif. bpipe composes the line itself
+//! for the terminal's width, now: fields are left out, lowest value first, as it narrows (a
+//! number is never cut, the line never wraps), and the bar and its percentage come from one
+//! figure. Forced onto a file or a dumb terminal (`--progress`), it is a plain line a second.
 
+use std::collections::VecDeque;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use bytesize::ByteSize;
-use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::books::tally::Tally;
 use crate::report::Snapshot;
 
 /// How often the line is redrawn.
 pub const REFRESH: Duration = Duration::from_millis(100);
-/// Weight of the newest sample in the smoothed rates.
-const SMOOTHING: f64 = 0.3;
+/// Rates are measured over this window: long enough that a steady consumer reads steady.
+const WINDOW: Duration = Duration::from_secs(2);
+/// A forced line on a non-terminal is written this often.
+const PLAIN_EVERY: Duration = Duration::from_secs(1);
+/// The line when the width is unknown.
+const DEFAULT_WIDTH: usize = 80;
+const BAR_WIDTH: usize = 8;
 
-/// The live view: a bar of queue fill, rates, totals, drops, policy and elapsed time.
+/// Counters at one moment, for rates.
+#[derive(Clone, Copy)]
+struct Sample {
+    at: Instant,
+    in_items: u64,
+    in_bytes: u64,
+    out_items: u64,
+    out_bytes: u64,
+}
+
+enum Draw {
+    /// A redrawn line on a terminal.
+    Live { bar: ProgressBar, color: bool },
+    /// Plain lines (a file, `TERM=dumb`): printed by the monitor.
+    Plain { last: Option<Instant> },
+}
+
+/// The live view.
 pub struct LiveView {
-    bar: ProgressBar,
-    last: Option<(Instant, Tally, Tally)>,
-    /// Smoothed rates, per second: items in, bytes in, items out.
-    rates: [f64; 3],
+    draw: Draw,
+    samples: VecDeque<Sample>,
 }
 
 impl LiveView {
-    /// `forced` draws even where indicatif would not (not detected as a terminal);
-    /// `color` highlights the bar and drops.
-    pub fn new(forced: bool, color: bool) -> LiveView {
-        let hz = (1000 / REFRESH.as_millis()) as u8;
-        let target = if forced {
-            ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), hz)
+    /// `forced` draws even where stderr is not a terminal (then as plain lines, as with
+    /// `dumb`); `color` highlights the bar and drops.
+    pub fn new(forced: bool, color: bool, dumb: bool) -> LiveView {
+        let terminal = std::io::stderr().is_terminal();
+        let draw = if forced && (!terminal || dumb) {
+            Draw::Plain { last: None }
         } else {
-            ProgressDrawTarget::stderr_with_hz(hz)
+            let hz = (1000 / REFRESH.as_millis()) as u8;
+            let target =
+                ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), hz);
+            let style = ProgressStyle::with_template("{msg}").expect("a valid template");
+            let bar = ProgressBar::with_draw_target(None, target).with_style(style);
+            Draw::Live { bar, color }
         };
-        // Drops first (the prefix), so that a narrow terminal cuts the rates, not them.
-        let template = if color {
-            "{bar:20.cyan/blue} {prefix:.red.bold}{wide_msg} {elapsed_precise}"
-        } else {
-            "[{bar:20}] {prefix}{wide_msg} {elapsed_precise}"
-        };
-        let style = ProgressStyle::with_template(template)
-            .expect("a valid template")
-            .progress_chars(if color { "█▌ " } else { "#- " });
-        let bar = ProgressBar::with_draw_target(Some(1000), target).with_style(style);
         LiveView {
-            bar,
-            last: None,
-            rates: [0.0; 3],
+            draw,
+            samples: VecDeque::new(),
         }
     }
 
-    /// Redraws with the figures of `snap`, taken at `now`.
-    pub fn update(&mut self, snap: &Snapshot<'_>, now: Instant) {
-        let stats = &snap.stats;
-        if let Some((then, input, output)) = self.last {
-            let secs = now.duration_since(then).as_secs_f64();
-            if secs > 0.0 {
-                let fresh = [
-                    (stats.input.items - input.items) as f64 / secs,
-                    (stats.input.bytes - input.bytes) as f64 / secs,
-                    (stats.output.items - output.items) as f64 / secs,
-                ];
-                for (rate, fresh) in self.rates.iter_mut().zip(fresh) {
-                    *rate += SMOOTHING * (fresh - *rate);
+    /// Takes the figures of `snap` at `now`; returns a plain line to print, if one is due.
+    pub fn update(&mut self, snap: &Snapshot<'_>, now: Instant) -> Option<String> {
+        let s = &snap.stats;
+        self.samples.push_back(Sample {
+            at: now,
+            in_items: s.input.items,
+            in_bytes: s.input.bytes,
+            out_items: s.output.items,
+            out_bytes: s.sent_bytes,
+        });
+        while self.samples.len() > 2 && now - self.samples[1].at >= WINDOW {
+            self.samples.pop_front();
+        }
+        let rates = self.rates();
+        match &mut self.draw {
+            Draw::Live { bar, color } => {
+                let width = console::Term::stderr()
+                    .size_checked()
+                    .map_or(DEFAULT_WIDTH, |(_, w)| w as usize);
+                bar.set_message(line(snap, rates, width.saturating_sub(1), *color));
+                None
+            }
+            Draw::Plain { last } => {
+                if last.is_some_and(|t| now - t < PLAIN_EVERY) {
+                    return None;
                 }
+                *last = Some(now);
+                Some(line(snap, rates, usize::MAX, false))
             }
         }
-        self.last = Some((now, stats.input, stats.output));
-        let held = stats.depth;
-        let fill = (held.items as f64 / snap.bounds.items as f64)
-            .max(held.bytes as f64 / snap.bounds.bytes as f64)
-            .min(1.0);
-        self.bar.set_position((fill * 1000.0) as u64);
-        let [in_items, in_bytes, out_items] = self.rates;
-        self.bar.set_message(format!(
-            "{:>3.0}% {}/{} {noun} {}/{} | in {}/s {}/s | out {}/s | total {} | {}",
-            fill * 100.0,
-            HumanCount(held.items),
-            HumanCount(snap.bounds.items as u64),
-            ByteSize(held.bytes).display().iec(),
-            ByteSize(snap.bounds.bytes as u64).display().iec(),
-            HumanCount(in_items as u64),
-            ByteSize(in_bytes as u64).display().iec(),
-            HumanCount(out_items as u64),
-            HumanCount(stats.input.items),
-            snap.policy,
-            noun = snap.noun,
-        ));
-        self.bar.set_prefix(if stats.dropped.items > 0 {
-            format!("dropped {} | ", HumanCount(stats.dropped.items))
-        } else {
-            String::new()
-        });
+    }
+
+    /// Per second over the window: items in, bytes in, items out, bytes out (as written,
+    /// partial writes included).
+    fn rates(&self) -> [f64; 4] {
+        let (Some(first), Some(last)) = (self.samples.front(), self.samples.back()) else {
+            return [0.0; 4];
+        };
+        let secs = (last.at - first.at).as_secs_f64();
+        if secs <= 0.0 {
+            return [0.0; 4];
+        }
+        [
+            (last.in_items - first.in_items) as f64 / secs,
+            (last.in_bytes - first.in_bytes) as f64 / secs,
+            (last.out_items - first.out_items) as f64 / secs,
+            (last.out_bytes - first.out_bytes) as f64 / secs,
+        ]
     }
 
     /// Runs `print` with the line cleared, then redraws it: for records printed meanwhile.
     pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
-        self.bar.suspend(print)
+        match &self.draw {
+            Draw::Live { bar, .. } => bar.suspend(print),
+            Draw::Plain { .. } => print(),
+        }
     }
 
     /// Removes the line.
     pub fn finish(&self) {
-        self.bar.finish_and_clear();
+        if let Draw::Live { bar, .. } = &self.draw {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `999`, `10.0k`, `123k`, `1.23M`: a count that never takes more than five columns.
+fn compact(n: f64) -> String {
+    let (value, unit) = match n {
+        n if n < 1e3 => return format!("{n:.0}"),
+        n if n < 1e6 => (n / 1e3, "k"),
+        n if n < 1e9 => (n / 1e6, "M"),
+        n if n < 1e12 => (n / 1e9, "G"),
+        n => (n / 1e12, "T"),
+    };
+    match value {
+        v if v < 10.0 => format!("{v:.2}{unit}"),
+        v if v < 100.0 => format!("{v:.1}{unit}"),
+        v => format!("{v:.0}{unit}"),
+    }
+}
+
+/// The status line for `width` columns: the fields that fit, most valuable first, shown in
+/// their usual order.
+fn line(snap: &Snapshot<'_>, rates: [f64; 4], width: usize, color: bool) -> String {
+    let s = &snap.stats;
+    let held = s.depth;
+    let fill = (held.items as f64 / snap.bounds.items as f64)
+        .max(held.bytes as f64 / snap.bounds.bytes as f64)
+        .clamp(0.0, 1.0);
+    // One figure for both: the bar's cells and the percentage shown.
+    let percent = (fill * 100.0).floor() as usize;
+    let cells = (percent * BAR_WIDTH) / 100;
+    let bar = format!(
+        "[{}{}] {percent}%",
+        "#".repeat(cells),
+        "-".repeat(BAR_WIDTH - cells)
+    );
+    let secs = snap.elapsed.as_secs();
+    let [in_items, in_bytes, out_items, out_bytes] = rates;
+    let size = |b: f64| match b {
+        b if b < 1024.0 => format!("{b:.0}B"),
+        b => {
+            let (value, unit) = [
+                (1u64 << 40, "TiB"),
+                (1 << 30, "GiB"),
+                (1 << 20, "MiB"),
+                (1 << 10, "KiB"),
+            ]
+            .into_iter()
+            .map(|(scale, unit)| (b / scale as f64, unit))
+            .find(|(value, _)| *value >= 1.0)
+            .expect("b >= 1024");
+            format!(
+                "{}{unit}",
+                compact(value).trim_end_matches(['k', 'M', 'G', 'T'])
+            )
+        }
+    };
+    // (priority, text) in the order shown; priority 0 is kept longest.
+    let mut fields: Vec<(u8, String)> = Vec::new();
+    if let Some(name) = snap.name {
+        fields.push((3, format!("[{}]", super::printable(name))));
+    }
+    fields.push((0, bar));
+    if s.dropped.items > 0 {
+        fields.push((0, format!("dropped {}", compact(s.dropped.items as f64))));
+    }
+    fields.push((
+        1,
+        format!(
+            "{}/{} {}",
+            compact(held.items as f64),
+            compact(snap.bounds.items as f64),
+            snap.noun
+        ),
+    ));
+    fields.push((2, format!("in {}/s", compact(in_items))));
+    fields.push((2, format!("out {}/s", compact(out_items))));
+    fields.push((
+        4,
+        format!("{}/s in {}/s out", size(in_bytes), size(out_bytes)),
+    ));
+    fields.push((5, format!("total {}", compact(s.input.items as f64))));
+    fields.push((6, snap.policy.to_string()));
+    fields.push((
+        0,
+        format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+    ));
+    for cut in (0..=6).rev() {
+        let kept: Vec<&String> = fields
+            .iter()
+            .filter(|(p, _)| *p <= cut)
+            .map(|(_, t)| t)
+            .collect();
+        let len = kept.iter().map(|t| t.chars().count()).sum::<usize>() + 2 * (kept.len() - 1);
+        if len <= width || cut == 0 {
+            let shown: Vec<String> = kept
+                .iter()
+                .map(|t| match color && t.starts_with("dropped ") {
+                    true => format!("\x1b[1;31m{t}\x1b[0m"),
+                    false => t.to_string(),
+                })
+                .collect();
+            // Narrower than the fields that matter most: whole fields from the left.
+            return match len <= width {
+                true => shown.join("  "),
+                false => kept
+                    .iter()
+                    .scan(0, |used, t| {
+                        *used += t.chars().count() + 2;
+                        (*used <= width + 2).then(|| t.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("  "),
+            };
+        }
+    }
+    unreachable!("cut 0 always returns")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::books::stats::Stats;
+    use crate::books::tally::Tally;
+    use crate::report::text::tests::snapshot;
+
+    fn busy() -> Snapshot<'static> {
+        let mut snap = snapshot(Stats {
+            input: Tally::new(1_234_567, 80 << 20),
+            output: Tally::new(1_000_000, 64 << 20),
+            dropped: Tally::new(1532, 180_000),
+            depth: Tally::new(48, 4096),
+            ..Stats::default()
+        });
+        snap.name = Some("ingest");
+        snap
+    }
+
+    #[test]
+    fn the_line_fits_the_width_dropping_low_value_fields_first() {
+        let rates = [10_000.0, 1e6, 9_000.0, 0.9e6];
+        assert_eq!(
+            line(&busy(), rates, 119, false),
+            "[ingest]  [######--] 75%  dropped 1.53k  48/64 lines  in 10.0k/s  out 9.00k/s  \
+             977KiB/s in 879KiB/s out  00:00:01"
+        );
+        assert_eq!(
+            line(&busy(), rates, 79, false),
+            "[ingest]  [######--] 75%  dropped 1.53k  48/64 lines  in 10.0k/s  out 9.00k/s  00:00:01"
+                .replace("[ingest]  ", "")
+        );
+        assert_eq!(
+            line(&busy(), rates, 39, false),
+            "[######--] 75%  dropped 1.53k  00:00:01"
+        );
+        for width in 10..200 {
+            let text = line(&busy(), rates, width, false);
+            assert!(text.chars().count() <= width, "{width}: {text}");
+        }
+    }
+
+    #[test]
+    fn compact_counts_take_five_columns_at_most() {
+        let shown: Vec<String> = [0.0, 999.0, 1000.0, 12_345.0, 123_456.0, 1.5e6, 2e12]
+            .into_iter()
+            .map(compact)
+            .collect();
+        assert_eq!(
+            shown,
+            ["0", "999", "1.00k", "12.3k", "123k", "1.50M", "2.00T"]
+        );
+    }
+
+    #[test]
+    fn the_bar_and_its_percentage_agree() {
+        for items in 0..=64 {
+            let snap = snapshot(Stats {
+                depth: Tally::new(items, 10),
+                ..Stats::default()
+            });
+            let text = line(&snap, [0.0; 4], 200, false);
+            let cells = text.chars().filter(|&c| c == '#').count();
+            let percent: usize = text[text.find(']').unwrap() + 1..text.find('%').unwrap()]
+                .trim()
+                .parse()
+                .unwrap();
+            assert_eq!(cells, percent * BAR_WIDTH / 100, "{text}");
+        }
     }
 }
