@@ -226,8 +226,8 @@ fn block_timeout_falls_back_to_its_policy() {
 
 #[test]
 fn a_closed_pipe_downstream_ends_quietly_with_status_0() {
-    // Like `endless producer | bpipe | head -1`.
-    let mut child = spawn(bpipe(&[]));
+    // Like `endless producer | bpipe --summary | head -1`.
+    let mut child = spawn(bpipe(&["--summary"]));
     let mut stdin = child.stdin.take().unwrap();
     let feeder = thread::spawn(move || {
         let chunk = numbered_lines(1000);
