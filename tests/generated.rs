@@ -65,7 +65,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
-        "REPORTING",
+        "RECORDS",
         &[
             (
                 "",
@@ -157,12 +157,49 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// `bpipe [--cap N] [-B|--cap-bytes SIZE] … [FILE]...`: every option with its value's
+/// placeholder (clap_mangen's own synopsis leaves them out).
+fn synopsis(cmd: &clap::Command) -> Roff {
+    let mut roff = Roff::new();
+    roff.control("SH", ["SYNOPSIS"]);
+    let mut line = vec![bold("bpipe")];
+    for arg in cmd.get_arguments() {
+        if arg.is_positional() {
+            continue;
+        }
+        let mut names = Vec::new();
+        if let Some(short) = arg.get_short() {
+            names.push(format!("-{short}"));
+        }
+        if let Some(long) = arg.get_long() {
+            names.push(format!("--{long}"));
+        }
+        line.push(roman(" ["));
+        line.push(bold(names.join("|")));
+        let takes_value = arg.get_action().takes_values();
+        if let Some(value) = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .filter(|_| takes_value)
+        {
+            line.push(roman(" "));
+            line.push(italic(value.to_string()));
+        }
+        line.push(roman("]"));
+    }
+    line.push(roman(" ["));
+    line.push(italic("FILE"));
+    line.push(roman("]..."));
+    roff.text(line);
+    roff
+}
+
 fn man_page() -> String {
     let man = clap_mangen::Man::new(Args::command()).date("");
     let mut out = Vec::new();
     man.render_title(&mut out).unwrap();
     man.render_name_section(&mut out).unwrap();
-    man.render_synopsis_section(&mut out).unwrap();
+    synopsis(&Args::command()).to_writer(&mut out).unwrap();
     man.render_description_section(&mut out).unwrap();
     man.render_options_section(&mut out).unwrap();
     let mut roff = Roff::new();
@@ -184,9 +221,9 @@ fn man_page() -> String {
         bold("mbuffer"),
         roman("(1), "),
         bold("buffer"),
-        roman("(1); "),
-        italic("README.md"),
-        roman(" for a comparison with measured figures."),
+        roman("(1), "),
+        bold("parallel"),
+        roman("(1)"),
     ]);
     roff.to_writer(&mut out).unwrap();
     man.render_version_section(&mut out).unwrap();
@@ -263,7 +300,7 @@ fn the_man_page_has_the_sections_a_reader_expects() {
         "OPTIONS",
         "POLICIES",
         "RATE FORMS",
-        "REPORTING",
+        "RECORDS",
         "SIGNALS",
         "EXIT STATUS",
         "EXAMPLES",
@@ -275,4 +312,32 @@ fn the_man_page_has_the_sections_a_reader_expects() {
             "no {section}"
         );
     }
+    // One section per title (clap's REPORTING options and ours are apart), placeholders in
+    // the synopsis, and nothing that is not installed in SEE ALSO.
+    for title in [".SH REPORTING", ".SH RECORDS", ".SH SYNOPSIS"] {
+        assert_eq!(page.matches(title).count(), 1, "{title}");
+    }
+    assert!(
+        page.contains("\\fB\\-\\-cap\\fR \\fIN\\fR"),
+        "no placeholder in the synopsis"
+    );
+    assert!(!page.contains("README"));
+}
+
+#[test]
+fn values_that_are_not_paths_complete_to_nothing() {
+    let bash = completion(Shell::Bash);
+    for flag in ["--cap", "--rate", "--chunk", "--burst", "--block-timeout"] {
+        let at = bash.find(&format!("                {flag})")).expect(flag);
+        let case = &bash[at..at + 300];
+        assert!(
+            !case.contains("compgen -f"),
+            "{flag} completes file names: {case}"
+        );
+    }
+    let at = bash.find("                --stats-file)").unwrap();
+    assert!(
+        bash[at..at + 600].contains("compgen -f"),
+        "--stats-file should offer files"
+    );
 }
