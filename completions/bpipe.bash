@@ -23,7 +23,7 @@ _bpipe() {
 
     case "${cmd}" in
         bpipe)
-            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --burst --drain-timeout --quiet --summary --name --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --help --version"
+            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --burst --max-age --stall-timeout --on-stall --drain-timeout --quiet --summary --name --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,6 +109,24 @@ _bpipe() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
+                    return 0
+                    ;;
+                --max-age)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --on-stall)
+                    COMPREPLY=($(compgen -W "warn fail" -- "${cur}"))
                     return 0
                     ;;
                 --drain-timeout)

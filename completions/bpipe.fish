@@ -12,6 +12,10 @@ complete -c bpipe -l chunk -d 'No framing: items are chunks of at most SIZE byte
 complete -c bpipe -l max-line -d 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]' -r -f
 complete -c bpipe -s L -l rate -d 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s' -r -f
 complete -c bpipe -l burst -d 'How much may go at once after an idle spell, e.g. 10 or 64KiB' -r -f
+complete -c bpipe -l max-age -d 'Shed items that waited longer than this, e.g. 5s' -r -f
+complete -c bpipe -l stall-timeout -d 'Warn when the consumer takes nothing this long, e.g. 30s' -r -f
+complete -c bpipe -l on-stall -d 'What --stall-timeout does: warn, or fail (stop, status 5)' -r -f -a "warn\t'Say so once a stall'
+fail\t'Stop as a closed output would, and exit with status 5'"
 complete -c bpipe -l drain-timeout -d 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s' -r -f
 complete -c bpipe -s N -l name -d 'Label records, e.g. -N ingest' -r -f
 complete -c bpipe -l stats-interval -d 'Print a record every DURATION, e.g. 10s [default: at exit only]' -r -f

@@ -167,6 +167,42 @@ pub struct Args {
     )]
     pub burst: Option<String>,
 
+    /// Shed an item that has waited longer than this when the writer comes for it (counted
+    /// dropped, and apart as expired), e.g. 5s: for consumers to whom stale data is
+    /// worthless. Works with every policy, block included.
+    #[arg(
+        help = "Shed items that waited longer than this, e.g. 5s",
+        long,
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        value_hint = ValueHint::Other,
+        help_heading = "Queue"
+    )]
+    pub max_age: Option<Duration>,
+
+    /// When stdout has taken nothing for this long while items wait, warn once (or with
+    /// --on-stall fail, stop as a closed output would, status 5), e.g. 30s.
+    #[arg(
+        help = "Warn when the consumer takes nothing this long, e.g. 30s",
+        long,
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        value_hint = ValueHint::Other,
+        help_heading = "Reporting"
+    )]
+    pub stall_timeout: Option<Duration>,
+
+    /// What --stall-timeout does: warn, or fail (stop, status 5).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ACTION",
+        default_value_t = OnStall::Warn,
+        requires = "stall_timeout",
+        help_heading = "Reporting"
+    )]
+    pub on_stall: OnStall,
+
     /// On SIGINT, SIGTERM or SIGHUP: how long to spend writing out what is queued before
     /// giving up on it (0: give up at once). A second signal gives up at once too.
     #[arg(
@@ -265,6 +301,15 @@ pub struct Args {
         help_heading = "Reporting"
     )]
     pub drops_exit: Option<u8>,
+}
+
+/// `--on-stall` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnStall {
+    /// Say so once a stall.
+    Warn,
+    /// Stop as a closed output would, and exit with status 5.
+    Fail,
 }
 
 /// `--stats-format` values.

@@ -40,6 +40,8 @@ pub struct Config {
     pub report: Reporting,
     /// How long a stop (signal) may spend draining the queue.
     pub drain_timeout: Duration,
+    /// `--max-age`: items that waited longer are shed when the writer comes for them.
+    pub max_age: Option<Duration>,
 }
 
 /// What bpipe tells the user on stderr, and where.
@@ -56,6 +58,8 @@ pub struct Reporting {
     pub format: StatsFormat,
     pub file: Option<PathBuf>,
     pub drops_exit: Option<u8>,
+    /// `--stall-timeout` and whether it fails the run.
+    pub stall: Option<(Duration, bool)>,
 }
 
 /// A value clap accepted that bpipe cannot use. Printed as `bpipe: <message>`, status 2.
@@ -195,6 +199,8 @@ impl Config {
             ("--block-timeout", args.block_timeout),
             ("--drain-timeout", Some(args.drain_timeout)),
             ("--stats-interval", args.stats_interval),
+            ("--max-age", args.max_age),
+            ("--stall-timeout", args.stall_timeout),
         ] {
             if value.is_some_and(|d| d > MAX_DURATION) {
                 return usage(format!("{flag} must be at most 10 years, e.g. {flag} 5s"));
@@ -216,6 +222,7 @@ impl Config {
             policy,
             read_size,
             drain_timeout: args.drain_timeout,
+            max_age: args.max_age.filter(|d| !d.is_zero()),
             report: Reporting {
                 quiet: args.quiet,
                 summary: args.summary,
@@ -229,6 +236,9 @@ impl Config {
                 format: args.stats_format,
                 file: args.stats_file.clone(),
                 drops_exit: args.drops_exit,
+                stall: args
+                    .stall_timeout
+                    .map(|d| (d, args.on_stall == crate::cli::OnStall::Fail)),
             },
         })
     }

@@ -18,6 +18,8 @@ pub enum Exit {
     /// Stopped by this signal: 128 + its number, as shells report it (130 for SIGINT). bpipe
     /// dies of the signal itself once it has drained, so a shell sees the signal.
     Signal(i32),
+    /// `--on-stall fail`: the consumer took nothing for `--stall-timeout`.
+    Stalled,
     /// An internal error (a bug): a thread panicked. Like sysexits' `EX_SOFTWARE`.
     Internal,
 }
@@ -31,6 +33,7 @@ impl Exit {
             Exit::QueueFull => 3,
             Exit::Dropped(code) => code,
             Exit::Signal(number) => u8::try_from(128 + number).unwrap_or(u8::MAX),
+            Exit::Stalled => 5,
             Exit::Internal => 70,
         }
     }

@@ -11,6 +11,8 @@
 //!
 //! [`cli`] parses the command line, [`config`] validates it, [`exit`] names the statuses.
 
+#![recursion_limit = "256"] // serde_json::json! for the record of every figure
+
 pub mod books;
 pub mod cli;
 pub mod config;

@@ -81,7 +81,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "json",
-                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, policy, block_timeout_s, on_timeout, output_closed and signal; event first, seconds to the microsecond.",
+                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, expired_items, expired_bytes, wait_p50_s, wait_p99_s, wait_max_s, interval_wait_p50_s, interval_wait_p99_s, interval_wait_max_s, oldest_age_s, stalled_s, interval_s, interval_stalled_share, in_items_per_s, in_bytes_per_s, out_items_per_s, out_bytes_per_s, policy, block_timeout_s, on_timeout, output_closed and signal; event first, seconds to the microsecond.",
             ),
             (
                 "",

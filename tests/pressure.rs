@@ -72,6 +72,15 @@ fn a_consumer_that_keeps_up_loses_nothing_whatever_the_caps() {
 /// shed every line (its JSON records say so): a consumer stalled for the whole input.
 /// Returns stdout and the final record.
 fn stalled(args: &[&str], input: Vec<u8>) -> (Vec<u8>, serde_json::Value) {
+    stalled_until(args, input, |_| true)
+}
+
+/// Like [`stalled`], and the consumer stays away until a tick also satisfies `ready`.
+fn stalled_until(
+    args: &[&str],
+    input: Vec<u8>,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> (Vec<u8>, serde_json::Value) {
     let lines = input.iter().filter(|&&b| b == b'\n').count() as u64;
     let mut args = args.to_vec();
     args.extend(["--stats-format", "json", "--stats-interval", "10ms"]);
@@ -85,7 +94,7 @@ fn stalled(args: &[&str], input: Vec<u8>) -> (Vec<u8>, serde_json::Value) {
             .recv_timeout(Duration::from_secs(20))
             .expect("records");
         last = serde_json::from_str(&line).unwrap();
-        if last["in_items"] == lines {
+        if last["in_items"] == lines && ready(&last) {
             break;
         }
     }
@@ -195,4 +204,85 @@ fn a_slow_consumer_does_not_hold_the_producer_under_slide() {
     assert!(got.windows(2).all(|w| w[0] < w[1]), "out of order");
     assert_eq!(got.last(), Some(&n), "slide keeps the freshest line");
     assert!(got.len() < n, "nothing was shed");
+}
+
+#[test]
+fn max_age_sheds_what_waited_too_long() {
+    // A consumer stalled far longer than the age: what stdout's pipe took before the stall
+    // (64 KiB, beyond bpipe's reach) and at most the rest of one line arrive; what the
+    // queue held waited too long and is counted expired (apart from what drop shed).
+    let old = |tick: &serde_json::Value| tick["oldest_age_s"].as_f64() > Some(0.3);
+    let args = ["--max-age", "200ms", "--policy", "drop"];
+    let (stdout, last) = stalled_until(&args, seq(200_000), old);
+    assert!(stdout.len() <= 65_536 + 8, "{} bytes arrived", stdout.len());
+    assert!(balanced(&last), "{last}");
+    let expired = last["expired_items"].as_u64().unwrap();
+    assert!(expired >= 60_000, "{last}");
+    assert!(expired <= last["dropped_items"].as_u64().unwrap());
+    let got =
+        numbers(&stdout[..stdout.len() - stdout.iter().rev().take_while(|&&b| b != b'\n').count()]);
+    assert_eq!(
+        got,
+        (1..=got.len()).collect::<Vec<_>>(),
+        "not the first lines, in order"
+    );
+}
+
+#[test]
+fn the_stall_watchdog_fails_a_consumer_that_stops_and_spares_one_that_moves() {
+    // A consumer that never reads: status 5, books balanced, one message.
+    let mut child = spawn(bpipe(&[
+        "--stall-timeout",
+        "300ms",
+        "--on-stall",
+        "fail",
+        "--stats-format",
+        "json",
+    ]));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = thread::spawn(move || {
+        let _ = stdin.write_all(&seq(300_000));
+    });
+    let _stdout = child.stdout.take().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("bpipe: consumer stalled for 0s,")
+            || stderr.contains("bpipe: consumer stalled for"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("lines waiting; stopping (--on-stall fail)"),
+        "{stderr}"
+    );
+    let last: serde_json::Value =
+        serde_json::from_str(stderr.lines().rfind(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert!(balanced(&last), "{last}");
+    // A consumer that is slow but never stops for the timeout gets no warning.
+    let mut child = spawn(bpipe(&["--stall-timeout", "1s"]));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = thread::spawn(move || stdin.write_all(&seq(100_000)).unwrap());
+    let mut stdout = child.stdout.take().unwrap();
+    let mut chunk = [0u8; 32 * 1024];
+    while stdout.read(&mut chunk).unwrap() > 0 {
+        thread::sleep(Duration::from_millis(20));
+    }
+    feeder.join().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(!stderr.contains("stalled for"), "{stderr}");
 }

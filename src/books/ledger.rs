@@ -91,6 +91,18 @@ impl Ledger {
         });
     }
 
+    /// The writer found items older than `--max-age`: shed, counted apart as expired.
+    pub fn expire(&mut self, from: Place, t: Tally) {
+        if self.frozen {
+            return;
+        }
+        *self.field_mut(from) -= t;
+        self.change(|s| {
+            s.dropped += t;
+            s.expired += t;
+        });
+    }
+
     /// Items move from one place to another: queued from the reader's hand, taken by the
     /// writer, given back by it.
     pub fn shift(&mut self, from: Place, to: Place, t: Tally) {

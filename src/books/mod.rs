@@ -3,3 +3,4 @@
 pub mod ledger;
 pub mod stats;
 pub mod tally;
+pub mod wait;

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::books::tally::Tally;
+use crate::books::wait::WaitFigures;
 
 /// A consistent snapshot of everything bpipe counts. At any moment
 /// `input = output + dropped + undelivered + depth + in_flight + parked`, in items and in bytes.
@@ -33,6 +34,17 @@ pub struct Stats {
     /// Bytes written to stdout so far, as they go out (partial writes included): for live
     /// rates. Not part of the books.
     pub sent_bytes: u64,
+    /// Of `dropped`: items older than `--max-age` when the writer came for them.
+    pub expired: Tally,
+    /// Time in queue of delivered items: over the run, and since the last record.
+    pub wait: WaitFigures,
+    pub interval_wait: WaitFigures,
+    /// How long the oldest item bpipe holds has waited (zero when it holds none).
+    pub oldest_age: Duration,
+    /// Time stdout was not taking data (full) while bpipe had data for it: in all, and the
+    /// spell going on now.
+    pub stalled: Duration,
+    pub stalled_now: Duration,
     /// Time the reader spent waiting for room.
     pub blocked: Duration,
 }

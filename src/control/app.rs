@@ -85,7 +85,7 @@ pub fn run_stdio(config: &Config) -> Exit {
     monitor.finish(
         outcome.stats,
         match outcome.end {
-            End::OutputClosed => report::End::OutputClosed,
+            End::OutputClosed | End::Stalled => report::End::OutputClosed,
             End::Stopped(signal) => report::End::Signal(signal),
             _ => report::End::Finished,
         },
@@ -120,6 +120,7 @@ pub fn run_stdio(config: &Config) -> Exit {
             Exit::Error
         }
         End::Stopped(signal) => Exit::Signal(signal),
+        End::Stalled => Exit::Stalled,
     };
     match (monitor.close(), exit) {
         (false, Exit::Success | Exit::Dropped(_)) => Exit::Error,

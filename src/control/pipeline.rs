@@ -16,6 +16,7 @@ use crate::output::sink::Sink;
 use crate::output::wait::Poller;
 use crate::output::writer;
 use crate::queue::{Bound, Queue};
+use crate::report::monitor::Halt;
 
 /// How a run ended.
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub enum End {
     WriteFailed(io::Error),
     /// A signal stopped bpipe (its number); what was queued was drained or abandoned.
     Stopped(i32),
+    /// `--on-stall fail`: the consumer took nothing for `--stall-timeout`.
+    Stalled,
 }
 
 /// The end of a run with its final counters.
@@ -56,14 +59,14 @@ pub fn run<R, S>(
     config: &Config,
     mut input: R,
     mut output: S,
-    watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<i32>,
+    watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<Halt>,
 ) -> io::Result<Outcome>
 where
     R: Read + Send + 'static,
     S: Sink + Send + 'static,
 {
     let started = Instant::now();
-    let queue = Arc::new(Queue::new(config.bounds, config.policy)?);
+    let queue = Arc::new(Queue::new(config.bounds, config.policy)?.with_max_age(config.max_age));
     let reader = {
         let queue = Arc::clone(&queue);
         let framer = Framer::new(config.framing);
@@ -88,7 +91,7 @@ where
             })?
     };
     let stopped = watch(&queue, &done);
-    if let Some(signal) = stopped {
+    if let Some(halt) = stopped {
         // The writer settles what it holds and stops at once, unless a write to a file or
         // terminal is stuck; then what it holds is counted undelivered without it.
         let settled = matches!(
@@ -102,7 +105,10 @@ where
             false => Ok(()),
         };
         return Ok(Outcome {
-            end: End::Stopped(signal),
+            end: match halt {
+                Halt::Signal(signal) => End::Stopped(signal),
+                Halt::Stalled => End::Stalled,
+            },
             stats: queue.freeze(),
             elapsed: started.elapsed(),
             drain_error: written.err().filter(|e| e.kind() != ErrorKind::BrokenPipe),
@@ -136,7 +142,7 @@ where
 const SETTLE_WAIT: Duration = Duration::from_secs(1);
 
 /// A `watch` for [`run`] that reports nothing: waits for the writer.
-pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<i32> {
+pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<Halt> {
     let _ = done.recv();
     None
 }

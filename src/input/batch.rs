@@ -32,6 +32,8 @@ pub struct Batch {
     /// Items after the last indexed one, each ending with `delim`, not yet in `ends`.
     pub(crate) unindexed: usize,
     pub(crate) delim: u8,
+    /// When its items were read (queued by the reader): for time in queue.
+    pub arrived: Option<std::time::Instant>,
 }
 
 impl Batch {
@@ -285,7 +287,10 @@ impl Batch {
     /// split only at the queue's edge, where the copy is small against the wait it replaces).
     pub fn split_front(&mut self, n: usize) -> Batch {
         assert!(n <= self.items());
-        let mut front = Batch::default();
+        let mut front = Batch {
+            arrived: self.arrived,
+            ..Batch::default()
+        };
         if n == 0 {
             return front;
         }

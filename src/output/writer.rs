@@ -285,6 +285,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         let mut back = self.hand.split_off(at.first);
         if at.offset > 0 {
             let (whole, cut) = back[0].remove_written(at.offset, &mut self.rest);
+            self.queue.waited(back[0].arrived, whole.items);
             at.done += whole;
             at.cut = cut;
             at.rest_at = 0;

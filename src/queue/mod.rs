@@ -35,6 +35,7 @@ use self::policy::{Policy, Shed};
 use crate::books::ledger::{Ledger, Place};
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
+use crate::books::wait::Waits;
 use crate::input::batch::Batch;
 
 pub use self::push::Pushed;
@@ -172,6 +173,15 @@ struct Inner {
     reader_waiting: bool,
     /// While the reader waits: since when (for live figures of the time it was blocked).
     reader_waiting_since: Option<Instant>,
+    /// Time in queue of what was delivered.
+    waits: Waits,
+    /// When the oldest batch in the writer's hand arrived.
+    hand_arrived: Option<Instant>,
+    /// Time stdout was full, before the spell going on (since `stalled_since`).
+    stalled_total: Duration,
+    stalled_since: Option<Instant>,
+    /// The final counters, once frozen.
+    frozen: Option<Stats>,
 }
 
 /// The bounded queue. The reader calls [`Queue::push`] and [`Queue::finish_input`]; the
@@ -190,6 +200,8 @@ pub struct Queue {
     grace: Duration,
     /// Bytes written so far, counted by the writer as they go out (for live rates).
     sent: AtomicU64,
+    /// `--max-age`: older items are shed when the writer comes for them.
+    max_age: Option<Duration>,
 }
 
 /// How long stdout may stay full, without the writer catching up, before the consumer counts
@@ -224,12 +236,24 @@ impl Queue {
                 pressed_since: None,
                 reader_waiting: false,
                 reader_waiting_since: None,
+                waits: Waits::default(),
+                hand_arrived: None,
+                stalled_total: Duration::ZERO,
+                stalled_since: None,
+                frozen: None,
             }),
             room: Condvar::new(),
             waker: Waker::new()?,
             grace: STALL_GRACE,
             sent: AtomicU64::new(0),
+            max_age: None,
         })
+    }
+
+    /// Items older than `age` when the writer comes for them are shed (expired).
+    pub fn with_max_age(mut self, age: Option<Duration>) -> Queue {
+        self.max_age = age;
+        self
     }
 
     /// The same queue with another [`STALL_GRACE`] (zero in tests that drive the writer).
@@ -245,16 +269,42 @@ impl Queue {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A consistent copy of the counters.
+    /// A consistent copy of the counters, with the figures of the interval since the last
+    /// [`Queue::next_interval`].
     pub fn stats(&self) -> Stats {
         let inner = self.lock();
-        let mut stats = inner.books.stats();
-        // A reader waiting now has been blocked since it began waiting.
+        inner
+            .frozen
+            .unwrap_or_else(|| self.figures(&inner, inner.books.stats()))
+    }
+
+    /// `stats` with the figures that are not books: waits, ages, stalls, the bytes sent.
+    fn figures(&self, inner: &Inner, mut stats: Stats) -> Stats {
+        let now = Instant::now();
+        (stats.wait, stats.interval_wait) = inner.waits.figures();
+        let oldest = [
+            inner.hand_arrived,
+            inner.batches.front().and_then(|b| b.arrived),
+            inner.parked.as_ref().and_then(|b| b.arrived),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        stats.oldest_age = oldest.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        stats.stalled_now = inner
+            .stalled_since
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        stats.stalled = inner.stalled_total + stats.stalled_now;
         if let Some(since) = inner.reader_waiting_since {
             stats.blocked += since.elapsed();
         }
         stats.sent_bytes = self.sent.load(Ordering::Relaxed);
         stats
+    }
+
+    /// A record was taken: the next interval's figures start now.
+    pub fn next_interval(&self) {
+        self.lock().waits.next_interval();
     }
 
     /// The writer wrote `bytes` (whole items or not).
@@ -267,7 +317,9 @@ impl Queue {
     pub fn freeze(&self) -> Stats {
         let mut inner = self.lock();
         inner.books.lose_all(Place::InHand);
-        inner.books.freeze()
+        let books = inner.books.freeze();
+        let stats = self.figures(&inner, books);
+        *inner.frozen.get_or_insert(stats)
     }
 
     /// What wakes the writer: poll it for reading.

@@ -85,7 +85,8 @@ impl Queue {
         self.settle_parked(&mut inner)
     }
 
-    fn offer(&self, inner: &mut Inner, batch: Batch) -> Result<Pushed, Stop> {
+    fn offer(&self, inner: &mut Inner, mut batch: Batch) -> Result<Pushed, Stop> {
+        batch.arrived = Some(Instant::now());
         debug_assert!(inner.parked.is_none(), "one push at a time");
         inner.books.admit(batch.tally());
         if inner.closed() || inner.input == Input::Stopped {

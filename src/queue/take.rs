@@ -1,7 +1,7 @@
 //! The writer's side of the queue: taking items, giving back what stdout would not take, and
 //! telling the reader whether stdout takes data.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Inner, Input, MAX_SPARE_LEN, MAX_SPARES, MIN_SPARE_LEN, Output, Queue, Take, Writer};
 use crate::books::ledger::Place;
@@ -37,6 +37,7 @@ impl Queue {
             return Next::Done;
         }
         // Caught up: the spell, if any, is over.
+        end_stall(&mut inner);
         inner.writer = Writer::Idle;
         inner.spell_since = None;
         inner.pressed_since = None;
@@ -49,6 +50,10 @@ impl Queue {
         let mut inner = self.lock();
         inner.writer = Writer::Busy;
         inner.pressed_since = None;
+        end_stall(&mut inner);
+        if let Some(age) = self.max_age {
+            self.expire(&mut inner, age);
+        }
         let mut taken = Tally::ZERO;
         let mut took_parked = false;
         while hand.len() < limit.batches {
@@ -85,6 +90,10 @@ impl Queue {
             };
             let from = if parked { Place::Parked } else { Place::Queued };
             inner.books.shift(from, Place::InHand, batch.tally());
+            inner.hand_arrived = match (inner.hand_arrived, batch.arrived) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             taken += batch.tally();
             hand.push(batch);
         }
@@ -120,6 +129,7 @@ impl Queue {
         }
         let now = Instant::now();
         inner.writer = Writer::Stalled;
+        inner.stalled_since.get_or_insert(now);
         inner.spell_since.get_or_insert(now);
         inner.pressed_since.get_or_insert(now);
         self.wake_reader(&inner);
@@ -127,9 +137,9 @@ impl Queue {
     }
 
     /// Whether the writer should give back what it has not begun when stdout stays full:
-    /// only where the policy may shed it.
+    /// only where it may be shed, by the policy or by `--max-age`.
     pub fn sheds(&self) -> bool {
-        self.policy.can_shed()
+        self.policy.can_shed() || self.max_age.is_some()
     }
 
     /// The writer gives `back` what it took and has not begun to write (oldest first) and
@@ -168,11 +178,49 @@ impl Queue {
         if inner.writer != Writer::Done {
             inner.writer = Writer::Busy;
             inner.pressed_since = None;
+            end_stall(&mut inner);
+        }
+    }
+
+    /// `items` of a batch that arrived at `arrived` went out whole (the writer tells this of
+    /// the items it wrote before stdout filled, then gave the rest back).
+    pub fn waited(&self, arrived: Option<Instant>, items: u64) {
+        if let Some(arrived) = arrived {
+            let wait = arrived.elapsed();
+            self.lock().waits.record(wait, items);
+        }
+    }
+
+    /// Sheds the batches older than `age` at the front (all items of a batch arrived
+    /// together): items whose wait already makes them worthless.
+    fn expire(&self, inner: &mut Inner, age: Duration) {
+        let Some(limit) = Instant::now().checked_sub(age) else {
+            return;
+        };
+        let old = |b: &Batch| b.arrived.is_some_and(|t| t < limit);
+        while inner.batches.front().is_some_and(old) {
+            let batch = inner.batches.pop_front().expect("a front");
+            inner.books.expire(Place::Queued, batch.tally());
+        }
+        if inner.batches.is_empty() && inner.parked.as_ref().is_some_and(old) {
+            let batch = inner.parked.take().expect("parked");
+            inner.books.expire(Place::Parked, batch.tally());
+            self.wake_reader(inner);
         }
     }
 
     /// Counts `written` as delivered and keeps the buffers of `done` for the reader.
     fn settle(&self, inner: &mut Inner, written: Tally, done: &mut Vec<Batch>) {
+        if !written.is_zero() {
+            let now = Instant::now();
+            for batch in done.iter() {
+                if let Some(arrived) = batch.arrived {
+                    let wait = now.saturating_duration_since(arrived);
+                    inner.waits.record(wait, batch.items() as u64);
+                }
+            }
+        }
+        inner.hand_arrived = None;
         for batch in done.drain(..) {
             let buffer = batch.into_buffer();
             if inner.spares.len() < MAX_SPARES
@@ -221,5 +269,12 @@ impl Queue {
         }
         inner.close_output();
         self.room.notify_all();
+    }
+}
+
+/// Stdout takes data again: the stall spell's time goes into the total.
+fn end_stall(inner: &mut Inner) {
+    if let Some(since) = inner.stalled_since.take() {
+        inner.stalled_total += since.elapsed();
     }
 }

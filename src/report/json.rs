@@ -14,6 +14,8 @@ fn seconds(d: std::time::Duration) -> f64 {
 pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
     let s = &snap.stats;
     let in_hand = snap.in_hand();
+    let rates = snap.rates();
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
     let (policy, block_timeout, on_timeout) = match snap.policy {
         Policy::Block { timeout, then } => (
             "block",
@@ -54,6 +56,22 @@ pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
         "cap_items": snap.bounds.items,
         "cap_bytes": snap.bounds.bytes,
         "blocked_s": seconds(s.blocked),
+        "expired_items": s.expired.items,
+        "expired_bytes": s.expired.bytes,
+        "wait_p50_s": seconds(s.wait.p50),
+        "wait_p99_s": seconds(s.wait.p99),
+        "wait_max_s": seconds(s.wait.max),
+        "interval_wait_p50_s": seconds(s.interval_wait.p50),
+        "interval_wait_p99_s": seconds(s.interval_wait.p99),
+        "interval_wait_max_s": seconds(s.interval_wait.max),
+        "oldest_age_s": seconds(s.oldest_age),
+        "stalled_s": seconds(s.stalled),
+        "interval_s": seconds(snap.interval.0),
+        "interval_stalled_share": round(rates.stalled_share),
+        "in_items_per_s": round(rates.in_items),
+        "in_bytes_per_s": round(rates.in_bytes),
+        "out_items_per_s": round(rates.out_items),
+        "out_bytes_per_s": round(rates.out_bytes),
         "policy": policy,
         "block_timeout_s": block_timeout,
         "on_timeout": on_timeout,

@@ -69,6 +69,19 @@ pub struct Snapshot<'a> {
     pub stats: Stats,
     pub elapsed: Duration,
     pub end: End,
+    /// The interval this record closes: its length, and the counters at its start.
+    pub interval: (Duration, Stats),
+}
+
+/// Per second over the record's interval: items and bytes in and out, and the share of it
+/// that stdout was not taking data.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rates {
+    pub in_items: f64,
+    pub in_bytes: f64,
+    pub out_items: f64,
+    pub out_bytes: f64,
+    pub stalled_share: f64,
 }
 
 /// How the run stands, as records tell it.
@@ -101,8 +114,27 @@ impl Snapshot<'_> {
         }
     }
 
+    /// Rates over the interval this record closes.
+    pub fn rates(&self) -> Rates {
+        let (length, start) = self.interval;
+        let secs = length.as_secs_f64();
+        if secs <= 0.0 {
+            return Rates::default();
+        }
+        let s = &self.stats;
+        let per = |now: u64, then: u64| now.saturating_sub(then) as f64 / secs;
+        Rates {
+            in_items: per(s.input.items, start.input.items),
+            in_bytes: per(s.input.bytes, start.input.bytes),
+            out_items: per(s.output.items, start.output.items),
+            out_bytes: per(s.sent_bytes, start.sent_bytes),
+            stalled_share: ((s.stalled.saturating_sub(start.stalled)).as_secs_f64() / secs)
+                .min(1.0),
+        }
+    }
+
     /// `1 line`, `2 lines`.
-    fn count(&self, n: u64) -> String {
+    pub fn count(&self, n: u64) -> String {
         let noun = match n {
             1 => self.noun.strip_suffix('s').unwrap_or(self.noun),
             _ => self.noun,

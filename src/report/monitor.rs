@@ -45,9 +45,23 @@ pub struct Monitor {
     signals: Receiver<Signal>,
     /// How long a stop may spend draining the queue.
     drain_timeout: Duration,
+    /// `--stall-timeout`, and whether it fails the run; whether this stall was told.
+    stall: Option<(Duration, bool)>,
+    stall_told: bool,
+    /// When the last record was taken, and its counters: the next one's interval starts.
+    last_record: (Instant, Stats),
     /// Drops seen at the last look, and when they last grew.
     dropped: u64,
     dropping_since: Option<Instant>,
+}
+
+/// Why the monitor ended a run early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// A signal (its number) asked bpipe to stop; the queue was drained or abandoned.
+    Signal(i32),
+    /// `--on-stall fail`: the consumer took nothing for `--stall-timeout`.
+    Stalled,
 }
 
 /// How long the end of a run waits for its records to be written.
@@ -99,13 +113,18 @@ impl Monitor {
             started,
             signals,
             drain_timeout: config.drain_timeout,
+            stall: report.stall,
+            stall_told: false,
+            last_record: (started, Stats::default()),
             dropped: 0,
             dropping_since: None,
         })
     }
 
     fn snapshot(&self, stats: Stats, end: End) -> Snapshot<'_> {
+        let (since, start) = self.last_record;
         Snapshot {
+            interval: (since.elapsed(), start),
             name: self.name.as_deref(),
             noun: self.noun,
             policy: self.policy,
@@ -147,7 +166,7 @@ impl Monitor {
     /// Reports until `done` is ready or disconnected (the writer has finished), or until a
     /// signal asks bpipe to stop: then stops the input, lets the writer drain the queue for
     /// at most `--drain-timeout` (a second signal cuts it short), and returns the signal.
-    pub fn watch(&mut self, queue: &Queue, done: &Receiver<()>) -> Option<i32> {
+    pub fn watch(&mut self, queue: &Queue, done: &Receiver<()>) -> Option<Halt> {
         let refresh = if self.live.is_some() {
             tick(progress::REFRESH)
         } else {
@@ -155,24 +174,39 @@ impl Monitor {
         };
         let records = self.interval.map_or_else(never, tick);
         // The live view's refresh looks at the counters already; otherwise a slower poll.
-        let poll = if (self.quiet && self.file.is_none()) || self.live.is_some() {
+        let watching = self.stall.is_some() || !(self.quiet && self.file.is_none());
+        let poll = if !watching || self.live.is_some() {
             never()
         } else {
             tick(POLL)
         };
         let mut signals = self.signals.clone();
         let stop = loop {
-            select! {
+            let stalled = select! {
                 recv(done) -> _ => return None,
                 recv(refresh) -> _ => self.look(queue),
                 recv(poll) -> _ => self.look(queue),
-                recv(records) -> _ => self.emit(Event::Tick, queue.stats(), End::Running),
+                recv(records) -> _ => {
+                    self.tick(queue);
+                    false
+                }
                 recv(signals) -> signal => match signal {
-                    Ok(Signal::Report) => self.emit(Event::Tick, queue.stats(), End::Running),
+                    Ok(Signal::Report) => {
+                        self.tick(queue);
+                        false
+                    }
                     Ok(Signal::Stop(number)) => break number,
                     // No signals can come (their handlers could not be set up).
-                    Err(_) => signals = never(),
+                    Err(_) => {
+                        signals = never();
+                        false
+                    }
                 },
+            };
+            if stalled {
+                // --on-stall fail: stop as a closed output would.
+                queue.abandon();
+                return Some(Halt::Stalled);
             }
         };
         queue.stop_input();
@@ -183,21 +217,32 @@ impl Monitor {
         let deadline = after(self.drain_timeout);
         loop {
             select! {
-                recv(done) -> _ => return Some(stop),
+                recv(done) -> _ => return Some(Halt::Signal(stop)),
                 recv(deadline) -> _ => break,
-                recv(refresh) -> _ => self.look(queue),
+                recv(refresh) -> _ => {
+                    self.look(queue);
+                }
                 recv(signals) -> signal => match signal {
-                    Ok(Signal::Report) => self.emit(Event::Tick, queue.stats(), End::Running),
+                    Ok(Signal::Report) => self.tick(queue),
                     Ok(Signal::Stop(_)) | Err(_) => break,
                 },
             }
         }
         queue.abandon();
-        Some(stop)
+        Some(Halt::Signal(stop))
     }
 
-    /// Redraws the live view and warns when drops begin after a quiet spell.
-    fn look(&mut self, queue: &Queue) {
+    /// A periodic (or asked-for) record; its interval figures start anew.
+    fn tick(&mut self, queue: &Queue) {
+        let stats = queue.stats();
+        self.emit(Event::Tick, stats, End::Running);
+        queue.next_interval();
+        self.last_record = (Instant::now(), stats);
+    }
+
+    /// Redraws the live view, warns when drops begin after a quiet spell, and watches for a
+    /// stalled consumer: returns true when `--on-stall fail` must stop the run.
+    fn look(&mut self, queue: &Queue) -> bool {
         let stats = queue.stats();
         let now = Instant::now();
         if let Some(mut live) = self.live.take() {
@@ -208,6 +253,34 @@ impl Monitor {
             }
         }
         self.warn_of_drops(stats, now);
+        self.watch_for_stalls(stats)
+    }
+
+    /// `--stall-timeout`: one warning a stall (or the end of the run under `fail`).
+    fn watch_for_stalls(&mut self, stats: Stats) -> bool {
+        let Some((timeout, fail)) = self.stall else {
+            return false;
+        };
+        if stats.stalled_now < timeout {
+            self.stall_told = false;
+            return false;
+        }
+        if !self.stall_told {
+            self.stall_told = true;
+            let waiting = stats.depth + stats.in_flight + stats.parked;
+            let snap = self.snapshot(stats, End::Running);
+            self.error(format!(
+                "consumer stalled for {}, {} waiting{}",
+                humantime::format_duration(Duration::from_secs(stats.stalled_now.as_secs())),
+                snap.count(waiting.items),
+                if fail {
+                    "; stopping (--on-stall fail)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        fail
     }
 
     /// Warns when drops begin after a quiet spell (or, at the end, if a short run dropped

@@ -98,8 +98,29 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
             size(s.max_depth.bytes)
         ));
     }
+    if s.wait.items > 0 {
+        parts.push(format!(
+            "wait p50 {} p99 {} max {}",
+            short(s.wait.p50),
+            short(s.wait.p99),
+            short(s.wait.max)
+        ));
+    }
+    if event == Event::Tick && !s.oldest_age.is_zero() {
+        parts.push(format!("oldest {}", short(s.oldest_age)));
+    }
     if s.blocked.as_millis() > 0 {
         parts.push(format!("blocked {:.2}s", s.blocked.as_secs_f64()));
+    }
+    if s.stalled.as_millis() > 0 {
+        let share = snap.rates().stalled_share * 100.0;
+        parts.push(format!(
+            "stalled {:.2}s ({share:.0}%)",
+            s.stalled.as_secs_f64()
+        ));
+    }
+    if !s.expired.is_zero() {
+        parts.push(format!("expired {}", snap.count(s.expired.items)));
     }
     match snap.end {
         End::OutputClosed => parts.push("output closed".into()),
@@ -117,6 +138,16 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
         ));
     }
     format!("{prefix} {}", parts.join(", "))
+}
+
+/// A duration in the unit that reads best: `850us`, `12.5ms`, `1.20s`.
+fn short(d: std::time::Duration) -> String {
+    let secs = d.as_secs_f64();
+    match secs {
+        s if s < 1e-3 => format!("{}us", d.as_micros()),
+        s if s < 1.0 => format!("{:.1}ms", s * 1e3),
+        s => format!("{s:.2}s"),
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +172,7 @@ pub(crate) mod tests {
             stats,
             elapsed: Duration::from_millis(1200),
             end: End::Finished,
+            interval: (Duration::from_millis(1200), Stats::default()),
         }
     }
 
@@ -207,6 +239,35 @@ pub(crate) mod tests {
             line.contains(", depth 3/64 lines 30 B/16.0 MiB, in hand 1 line 5 B, "),
             "{line}"
         );
+    }
+
+    #[test]
+    fn waits_stalls_and_expiry_are_shown_when_there_are_any() {
+        use crate::books::wait::WaitFigures;
+        let mut snap = snapshot(Stats {
+            wait: WaitFigures {
+                p50: Duration::from_micros(850),
+                p99: Duration::from_micros(12_500),
+                max: Duration::from_millis(1200),
+                items: 990,
+            },
+            stalled: Duration::from_millis(600),
+            expired: Tally::new(4, 40),
+            oldest_age: Duration::from_millis(30),
+            ..stats()
+        });
+        let line = text_record(Event::Final, &snap);
+        assert!(
+            line.contains(", wait p50 850us p99 12.5ms max 1.20s, "),
+            "{line}"
+        );
+        assert!(
+            line.contains(", stalled 0.60s (50%), expired 4 lines, "),
+            "{line}"
+        );
+        assert!(!line.contains("oldest"), "{line}");
+        snap.end = End::Running;
+        assert!(text_record(Event::Tick, &snap).contains(", oldest 30.0ms, "));
     }
 
     #[test]
