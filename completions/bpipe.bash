@@ -158,7 +158,7 @@ _bpipe() {
                     return 0
                     ;;
                 --stats-format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "text json prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --stats-file)

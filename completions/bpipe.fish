@@ -20,7 +20,8 @@ complete -c bpipe -l drain-timeout -d 'On SIGINT/SIGTERM/SIGHUP: time to write o
 complete -c bpipe -s N -l name -d 'Label records, e.g. -N ingest' -r -f
 complete -c bpipe -l stats-interval -d 'Print a record every DURATION, e.g. 10s [default: at exit only]' -r -f
 complete -c bpipe -l stats-format -d 'Format of stats records: text lines or JSON Lines' -r -f -a "text\t'One greppable line per record'
-json\t'One JSON object per line'"
+json\t'One JSON object per line'
+prometheus\t'The Prometheus text format, the --stats-file replaced whole at every record (for node_exporter\'s textfile collector)'"
 complete -c bpipe -l stats-file -d 'Append records to PATH instead of stderr, e.g. stats.jsonl' -r -F
 complete -c bpipe -l drops-exit -d 'Exit with CODE if anything was dropped, e.g. 4' -r -f
 complete -c bpipe -s 0 -l null -d 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'

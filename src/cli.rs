@@ -319,6 +319,9 @@ pub enum StatsFormat {
     Text,
     /// One JSON object per line.
     Json,
+    /// The Prometheus text format, the --stats-file replaced whole at every record (for
+    /// node_exporter's textfile collector).
+    Prometheus,
 }
 
 /// `--policy` values.

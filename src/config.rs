@@ -192,6 +192,12 @@ impl Config {
                 READ_SIZE,
             )
         };
+        if args.stats_format == StatsFormat::Prometheus && args.stats_file.is_none() {
+            return usage(
+                "--stats-format prometheus writes a file: add --stats-file, e.g. \
+                 --stats-file /var/lib/node_exporter/textfile/bpipe.prom",
+            );
+        }
         if args.stats_interval.is_some_and(|d| d < MIN_STATS_INTERVAL) {
             return usage("--stats-interval must be at least 10ms, e.g. --stats-interval 10s");
         }

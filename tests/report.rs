@@ -394,3 +394,49 @@ fn a_forced_live_view_off_a_terminal_is_plain_lines() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn prometheus_records_replace_the_stats_file_and_promtool_accepts_them() {
+    let dir = std::env::temp_dir().join(format!("bpipe-prom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bpipe.prom");
+    let out = run(
+        bpipe(&[
+            "-N",
+            "ingest",
+            "--stats-format",
+            "prometheus",
+            "--stats-file",
+            path.to_str().unwrap(),
+        ]),
+        numbered_lines(1000),
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Replaced whole (one copy of each metric), the last record's figures.
+    assert_eq!(text.matches("# TYPE bpipe_items_total counter").count(), 1);
+    assert!(
+        text.contains("bpipe_items_total{name=\"ingest\",direction=\"out\"} 1000\n"),
+        "{text}"
+    );
+    assert!(!dir.join("bpipe.prom.tmp").exists());
+    match std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(File::open(&path).unwrap())
+        .output()
+    {
+        Ok(check) => assert!(
+            check.status.success(),
+            "promtool: {}",
+            String::from_utf8_lossy(&check.stderr)
+        ),
+        Err(_) => eprintln!("skipped: promtool is not installed (Debian package prometheus)"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Without a file it is refused before reading.
+    let refused = bpipe(&["--stats-format", "prometheus"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+}

@@ -16,6 +16,8 @@ pub struct WaitFigures {
     pub p99: Duration,
     pub max: Duration,
     pub items: u64,
+    /// All waits added up (to the histogram's resolution).
+    pub sum: Duration,
 }
 
 /// Waits over the whole run and since the last record.
@@ -46,6 +48,7 @@ fn figures(h: &Histogram<u64>) -> WaitFigures {
         p99: us(h.value_at_quantile(0.99)),
         max: us(h.max()),
         items: h.len(),
+        sum: Duration::from_secs_f64(h.mean() * h.len() as f64 / 1e6),
     }
 }
 

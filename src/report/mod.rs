@@ -5,9 +5,11 @@ mod json;
 pub mod monitor;
 pub mod out;
 pub mod progress;
+mod prometheus;
 mod text;
 
 pub use json::json_record;
+pub use prometheus::prometheus_record;
 pub use text::text_record;
 
 use std::io::{self, Write};
@@ -17,6 +19,7 @@ use bytesize::ByteSize;
 
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
+use crate::cli::StatsFormat;
 use crate::queue::Bounds;
 use crate::queue::policy::Policy;
 
@@ -169,10 +172,10 @@ fn size(bytes: u64) -> String {
 }
 
 /// A record in `format`.
-pub fn record(event: Event, snap: &Snapshot<'_>, json: bool) -> String {
-    if json {
-        json_record(event, snap)
-    } else {
-        text_record(event, snap)
+pub fn record(event: Event, snap: &Snapshot<'_>, format: StatsFormat) -> String {
+    match format {
+        StatsFormat::Text => text_record(event, snap),
+        StatsFormat::Json => json_record(event, snap),
+        StatsFormat::Prometheus => prometheus_record(snap),
     }
 }

@@ -28,7 +28,7 @@ pub struct Monitor {
     noun: &'static str,
     policy: Policy,
     bounds: Bounds,
-    json: bool,
+    format: StatsFormat,
     /// Nothing on stderr but errors.
     quiet: bool,
     /// Print the final record on stderr whatever happened: on a terminal, with --summary or
@@ -78,10 +78,18 @@ impl Monitor {
         let report = &config.report;
         let file = match &report.file {
             Some(path) => {
-                let file = out::open_file(path).map_err(|e| {
-                    io::Error::new(e.kind(), format!("--stats-file {}: {e}", path.display()))
-                })?;
-                Some(Records::spawn(Box::new(file), "--stats-file")?)
+                let named = |e: io::Error| {
+                    let reason = report::reason(&e);
+                    io::Error::new(
+                        e.kind(),
+                        format!("--stats-file {}: {reason}", path.display()),
+                    )
+                };
+                let out: Box<dyn Write + Send> = match report.format {
+                    StatsFormat::Prometheus => Box::new(out::Replace::new(path).map_err(named)?),
+                    _ => Box::new(out::open_file(path).map_err(named)?),
+                };
+                Some(Records::spawn(out, "--stats-file")?)
             }
             None => None,
         };
@@ -101,7 +109,7 @@ impl Monitor {
             noun: config.item_noun(),
             policy: config.policy,
             bounds: config.bounds,
-            json: report.format == StatsFormat::Json,
+            format: report.format,
             quiet: report.quiet,
             always_summary: report.summary
                 || report.interval.is_some()
@@ -137,8 +145,9 @@ impl Monitor {
 
     /// A record: to the stats file if there is one, else to stderr unless quiet.
     fn emit(&mut self, event: Event, stats: Stats, end: End) {
-        let line = report::record(event, &self.snapshot(stats, end), self.json);
+        let line = report::record(event, &self.snapshot(stats, end), self.format);
         match &self.file {
+            Some(file) if self.format == StatsFormat::Prometheus => file.send_whole(&line),
             Some(file) => file.send(&line),
             None if self.quiet => {}
             None => self.say(&line),

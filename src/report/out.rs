@@ -49,6 +49,41 @@ pub fn open_file(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// A file replaced whole by each message: written beside it, then renamed over it, so that
+/// a reader (node_exporter's textfile collector) never sees half of one.
+pub struct Replace {
+    path: std::path::PathBuf,
+}
+
+impl Replace {
+    pub fn new(path: &Path) -> io::Result<Replace> {
+        let replace = Replace {
+            path: path.to_path_buf(),
+        };
+        // Fail now, before reading, if the directory cannot take the file.
+        replace.write_file(b"")?;
+        Ok(replace)
+    }
+
+    fn write_file(&self, text: &[u8]) -> io::Result<()> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".tmp");
+        let temporary = self.path.with_file_name(name);
+        std::fs::write(&temporary, text)?;
+        std::fs::rename(&temporary, &self.path)
+    }
+}
+
+impl Write for Replace {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_file(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Records {
     /// Writes to `out`; `what` names it in the one warning a failure gives.
     pub fn spawn(mut out: Box<dyn Write + Send>, what: &'static str) -> io::Result<Records> {
@@ -82,6 +117,15 @@ impl Records {
         let mut bytes = Vec::with_capacity(line.len() + 1);
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
+        self.send_bytes(bytes);
+    }
+
+    /// Hands `text` over as it is, to be written in one piece.
+    pub fn send_whole(&self, text: &str) {
+        self.send_bytes(text.as_bytes().to_vec());
+    }
+
+    fn send_bytes(&self, bytes: Vec<u8>) {
         if let Some(tx) = &self.lines {
             match tx.try_send(bytes) {
                 Ok(()) => {}

@@ -250,6 +250,7 @@ pub(crate) mod tests {
                 p99: Duration::from_micros(12_500),
                 max: Duration::from_millis(1200),
                 items: 990,
+                sum: Duration::from_secs(2),
             },
             stalled: Duration::from_millis(600),
             expired: Tally::new(4, 40),
