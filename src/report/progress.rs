@@ -38,10 +38,19 @@ enum Draw {
     Plain { last: Option<Instant> },
 }
 
+/// The sparkline's span: one cell a second.
+const SPARK_CELLS: usize = 30;
+const SPARK_UNICODE: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const SPARK_ASCII: [char; 8] = ['_', '.', ',', '-', '=', '+', '*', '#'];
+
 /// The live view.
 pub struct LiveView {
     draw: Draw,
     samples: VecDeque<Sample>,
+    /// Queue fill, one a second, newest last: the sparkline.
+    fills: VecDeque<f64>,
+    last_fill: Option<Instant>,
+    unicode: bool,
 }
 
 impl LiveView {
@@ -59,9 +68,16 @@ impl LiveView {
             let bar = ProgressBar::with_draw_target(None, target).with_style(style);
             Draw::Live { bar, color }
         };
+        let utf8 = ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|v| !v.is_empty()))
+            .is_some_and(|v| v.to_ascii_lowercase().replace('-', "").contains("utf8"));
         LiveView {
+            unicode: utf8 && color,
             draw,
             samples: VecDeque::new(),
+            fills: VecDeque::new(),
+            last_fill: None,
         }
     }
 
@@ -78,13 +94,24 @@ impl LiveView {
         while self.samples.len() > 2 && now - self.samples[1].at >= WINDOW {
             self.samples.pop_front();
         }
+        if self
+            .last_fill
+            .is_none_or(|t| now - t >= Duration::from_secs(1))
+        {
+            self.last_fill = Some(now);
+            self.fills.push_back(fill(snap));
+            if self.fills.len() > SPARK_CELLS {
+                self.fills.pop_front();
+            }
+        }
+        let spark = sparkline(&self.fills, self.unicode);
         let rates = self.rates();
         match &mut self.draw {
             Draw::Live { bar, color } => {
                 let width = console::Term::stderr()
                     .size_checked()
                     .map_or(DEFAULT_WIDTH, |(_, w)| w as usize);
-                bar.set_message(line(snap, rates, width.saturating_sub(1), *color));
+                bar.set_message(line(snap, rates, &spark, width.saturating_sub(1), *color));
                 None
             }
             Draw::Plain { last } => {
@@ -92,7 +119,7 @@ impl LiveView {
                     return None;
                 }
                 *last = Some(now);
-                Some(line(snap, rates, usize::MAX, false))
+                Some(line(snap, rates, &spark, usize::MAX, false))
             }
         }
     }
@@ -131,6 +158,32 @@ impl LiveView {
     }
 }
 
+/// How full the queue is: items or bytes, whichever is fuller.
+fn fill(snap: &Snapshot<'_>) -> f64 {
+    let held = snap.stats.depth;
+    (held.items as f64 / snap.bounds.items as f64)
+        .max(held.bytes as f64 / snap.bounds.bytes as f64)
+        .clamp(0.0, 1.0)
+}
+
+/// Queue fill over the last half minute, a cell a second.
+fn sparkline(fills: &VecDeque<f64>, unicode: bool) -> String {
+    let cells = if unicode { SPARK_UNICODE } else { SPARK_ASCII };
+    fills
+        .iter()
+        .map(|f| cells[((f * 8.0) as usize).min(7)])
+        .collect()
+}
+
+/// `850us`, `12ms`, `1.2s`.
+fn short(d: Duration) -> String {
+    match d.as_secs_f64() {
+        s if s < 1e-3 => format!("{}us", d.as_micros()),
+        s if s < 1.0 => format!("{:.0}ms", s * 1e3),
+        s => format!("{s:.1}s"),
+    }
+}
+
 /// `999`, `10.0k`, `123k`, `1.23M`: a count that never takes more than five columns.
 fn compact(n: f64) -> String {
     let (value, unit) = match n {
@@ -149,12 +202,10 @@ fn compact(n: f64) -> String {
 
 /// The status line for `width` columns: the fields that fit, most valuable first, shown in
 /// their usual order.
-fn line(snap: &Snapshot<'_>, rates: [f64; 4], width: usize, color: bool) -> String {
+fn line(snap: &Snapshot<'_>, rates: [f64; 4], spark: &str, width: usize, color: bool) -> String {
     let s = &snap.stats;
     let held = s.depth;
-    let fill = (held.items as f64 / snap.bounds.items as f64)
-        .max(held.bytes as f64 / snap.bounds.bytes as f64)
-        .clamp(0.0, 1.0);
+    let fill = fill(snap);
     // One figure for both: the bar's cells and the percentage shown.
     let percent = (fill * 100.0).floor() as usize;
     let cells = (percent * BAR_WIDTH) / 100;
@@ -202,8 +253,17 @@ fn line(snap: &Snapshot<'_>, rates: [f64; 4], width: usize, color: bool) -> Stri
             snap.noun
         ),
     ));
+    if s.stalled_now.as_secs() >= 1 {
+        fields.push((1, format!("stalled {}s", s.stalled_now.as_secs())));
+    }
+    if !spark.is_empty() {
+        fields.push((3, spark.to_string()));
+    }
     fields.push((2, format!("in {}/s", compact(in_items))));
     fields.push((2, format!("out {}/s", compact(out_items))));
+    if s.interval_wait.items > 0 {
+        fields.push((3, format!("wait p99 {}", short(s.interval_wait.p99))));
+    }
     fields.push((
         4,
         format!("{}/s in {}/s out", size(in_bytes), size(out_bytes)),
@@ -269,23 +329,38 @@ mod tests {
     fn the_line_fits_the_width_dropping_low_value_fields_first() {
         let rates = [10_000.0, 1e6, 9_000.0, 0.9e6];
         assert_eq!(
-            line(&busy(), rates, 119, false),
+            line(&busy(), rates, "", 119, false),
             "[ingest]  [######--] 75%  dropped 1.53k  48/64 lines  in 10.0k/s  out 9.00k/s  \
              977KiB/s in 879KiB/s out  00:00:01"
         );
         assert_eq!(
-            line(&busy(), rates, 79, false),
+            line(&busy(), rates, "", 79, false),
             "[ingest]  [######--] 75%  dropped 1.53k  48/64 lines  in 10.0k/s  out 9.00k/s  00:00:01"
                 .replace("[ingest]  ", "")
         );
         assert_eq!(
-            line(&busy(), rates, 39, false),
+            line(&busy(), rates, "", 39, false),
             "[######--] 75%  dropped 1.53k  00:00:01"
         );
         for width in 10..200 {
-            let text = line(&busy(), rates, width, false);
+            let text = line(&busy(), rates, "", width, false);
             assert!(text.chars().count() <= width, "{width}: {text}");
         }
+    }
+
+    #[test]
+    fn a_sparkline_of_fill_and_the_stall() {
+        let fills: VecDeque<f64> = [0.0, 0.3, 0.6, 1.0].into_iter().collect();
+        assert_eq!(sparkline(&fills, true), "▁▃▅█");
+        assert_eq!(sparkline(&fills, false), "_,=#");
+        let mut snap = busy();
+        snap.stats.stalled_now = Duration::from_secs(12);
+        let text = line(&snap, [0.0; 4], "_,=#", 119, false);
+        assert!(
+            text.contains("stalled 12s") && text.contains("_,=#"),
+            "{text}"
+        );
+        assert!(line(&snap, [0.0; 4], "_,=#", 79, false).contains("stalled 12s"));
     }
 
     #[test]
@@ -307,7 +382,7 @@ mod tests {
                 depth: Tally::new(items, 10),
                 ..Stats::default()
             });
-            let text = line(&snap, [0.0; 4], 200, false);
+            let text = line(&snap, [0.0; 4], "", 200, false);
             let cells = text.chars().filter(|&c| c == '#').count();
             let percent: usize = text[text.find(']').unwrap() + 1..text.find('%').unwrap()]
                 .trim()
