@@ -286,3 +286,72 @@ fn the_stall_watchdog_fails_a_consumer_that_stops_and_spares_one_that_moves() {
     assert!(child.wait().unwrap().success());
     assert!(!stderr.contains("stalled for"), "{stderr}");
 }
+
+/// A pipe of one page each way, so that little time is spent outside bpipe.
+fn small_pipe() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors that we then own.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096) };
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    }
+}
+
+#[test]
+fn the_reported_p99_time_in_queue_is_what_a_slow_consumer_sees() {
+    let base = std::time::Instant::now();
+    let (stdin_read, mut stdin_write) = small_pipe();
+    let (mut stdout_read, stdout_write) = small_pipe();
+    let child = bpipe(&["--cap", "1000", "--stats-format", "json", "--summary"])
+        .stdin(stdin_read)
+        .stdout(stdout_write)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Timestamped lines of 100 bytes, for 3 s of a 100 KiB/s consumer.
+    let producer = thread::spawn(move || {
+        for _ in 0..3_000 {
+            let line = format!("{:<99}\n", base.elapsed().as_micros());
+            if stdin_write.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut latencies = Vec::new();
+    let (mut pending, mut chunk) = (Vec::new(), [0u8; 1024]);
+    loop {
+        let n = stdout_read.read(&mut chunk).unwrap();
+        if n == 0 {
+            break;
+        }
+        pending.extend_from_slice(&chunk[..n]);
+        let now = base.elapsed().as_micros() as f64;
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let sent: f64 = std::str::from_utf8(&line).unwrap().trim().parse().unwrap();
+            latencies.push((now - sent) / 1e6);
+        }
+        thread::sleep(Duration::from_millis(10)); // about 100 KiB/s
+    }
+    producer.join().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let record: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    latencies.sort_by(f64::total_cmp);
+    let seen = latencies[latencies.len() * 99 / 100];
+    let reported = record["wait_p99_s"].as_f64().unwrap();
+    assert!(
+        (reported - seen).abs() <= 0.1 * seen,
+        "bpipe reported p99 {reported}s, the consumer saw {seen}s"
+    );
+}

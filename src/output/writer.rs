@@ -4,6 +4,7 @@
 //! rest of an item it had begun (items are never torn on purpose).
 
 use std::io::{self, ErrorKind, IoSlice};
+use std::time::Duration;
 
 use crate::books::tally::Tally;
 use crate::input::batch::Batch;
@@ -42,6 +43,7 @@ pub fn run(
         limiter,
         hand: Vec::with_capacity(GATHER_BATCHES),
         rest: Vec::new(),
+        waits: Vec::with_capacity(GATHER_BATCHES),
     }
     .run()
 }
@@ -55,6 +57,9 @@ struct Writer<'a, S, W> {
     hand: Vec<Batch>,
     /// The unwritten rest of an item that stdout took part of before it filled up.
     rest: Vec<u8>,
+    /// Time in queue of what went out whole since the last look at the queue: `(wait,
+    /// items)`, taken when a batch's last byte went out.
+    waits: Vec<(Duration, u64)>,
 }
 
 /// Why writing the hand stopped short (the hand is settled in the books by then).
@@ -84,6 +89,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         let mut written = Tally::ZERO;
         let mut after_idle = false;
         loop {
+            self.queue.waited(&mut self.waits);
             let waiting = match self.queue.next(written, &mut self.hand) {
                 Next::Done => return Ok(()),
                 Next::Empty => {
@@ -253,7 +259,12 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 return;
             }
             n -= left;
-            at.done += self.hand[at.first].tally();
+            let batch = &self.hand[at.first];
+            if let Some(arrived) = batch.arrived {
+                let wait = arrived.elapsed();
+                self.waits.push((wait, batch.items() as u64));
+            }
+            at.done += batch.tally();
             at.first += 1;
             at.offset = 0;
         }
@@ -285,7 +296,9 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         let mut back = self.hand.split_off(at.first);
         if at.offset > 0 {
             let (whole, cut) = back[0].remove_written(at.offset, &mut self.rest);
-            self.queue.waited(back[0].arrived, whole.items);
+            if let Some(arrived) = back[0].arrived.filter(|_| whole.items > 0) {
+                self.waits.push((arrived.elapsed(), whole.items));
+            }
             at.done += whole;
             at.cut = cut;
             at.rest_at = 0;
@@ -327,6 +340,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             }
             lost += batch.tally();
         }
+        self.queue.waited(&mut self.waits);
         self.queue.settle_hand(at.done, torn, lost);
         *at = Progress {
             first: self.hand.len(),

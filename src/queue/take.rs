@@ -182,12 +182,15 @@ impl Queue {
         }
     }
 
-    /// `items` of a batch that arrived at `arrived` went out whole (the writer tells this of
-    /// the items it wrote before stdout filled, then gave the rest back).
-    pub fn waited(&self, arrived: Option<Instant>, items: u64) {
-        if let Some(arrived) = arrived {
-            let wait = arrived.elapsed();
-            self.lock().waits.record(wait, items);
+    /// Items went out whole after these waits (`(wait, items)`, as the writer noted each
+    /// batch's last byte going out). Empties `waits`.
+    pub fn waited(&self, waits: &mut Vec<(Duration, u64)>) {
+        if waits.is_empty() {
+            return;
+        }
+        let mut inner = self.lock();
+        for (wait, items) in waits.drain(..) {
+            inner.waits.record(wait, items);
         }
     }
 
@@ -211,15 +214,6 @@ impl Queue {
 
     /// Counts `written` as delivered and keeps the buffers of `done` for the reader.
     fn settle(&self, inner: &mut Inner, written: Tally, done: &mut Vec<Batch>) {
-        if !written.is_zero() {
-            let now = Instant::now();
-            for batch in done.iter() {
-                if let Some(arrived) = batch.arrived {
-                    let wait = now.saturating_duration_since(arrived);
-                    inner.waits.record(wait, batch.items() as u64);
-                }
-            }
-        }
         inner.hand_arrived = None;
         for batch in done.drain(..) {
             let buffer = batch.into_buffer();
