@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
-use util::{bpipe, numbered_lines, run, spawn, stderr_lines};
+use util::{all_stderr, bpipe, numbered_lines, run, spawn, stderr_lines};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -328,13 +328,7 @@ fn quiet_silences_every_record_on_stderr() {
     signal(&child, libc::SIGUSR1);
     thread::sleep(Duration::from_millis(50)); // several intervals
     drop(stdin);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = all_stderr(&mut child);
     assert!(child.wait().unwrap().success());
     assert_eq!(stderr, "", "records on stderr under -q");
 }

@@ -99,13 +99,7 @@ fn stalled_until(
         }
     }
     feeder.join().unwrap();
-    let mut stdout = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
+    let stdout = all_stdout(&mut child);
     assert!(child.wait().unwrap().success());
     while let Ok(line) = records.recv_timeout(Duration::from_secs(20)) {
         last = serde_json::from_str(&line).unwrap();
@@ -244,13 +238,7 @@ fn the_stall_watchdog_fails_a_consumer_that_stops_and_spares_one_that_moves() {
         let _ = stdin.write_all(&seq(300_000));
     });
     let _stdout = child.stdout.take().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = all_stderr(&mut child);
     let status = child.wait().unwrap();
     feeder.join().unwrap();
     assert_eq!(status.code(), Some(5), "{stderr}");
@@ -276,13 +264,7 @@ fn the_stall_watchdog_fails_a_consumer_that_stops_and_spares_one_that_moves() {
         thread::sleep(Duration::from_millis(20));
     }
     feeder.join().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = all_stderr(&mut child);
     assert!(child.wait().unwrap().success());
     assert!(!stderr.contains("stalled for"), "{stderr}");
 }

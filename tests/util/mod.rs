@@ -152,3 +152,27 @@ pub fn is_subsequence(sub: &[&[u8]], all: &[&[u8]]) -> bool {
     sub.iter()
         .all(|item| rest.any(|candidate| candidate == item))
 }
+
+/// Everything the child writes to stderr, to its end.
+pub fn all_stderr(child: &mut Child) -> String {
+    let mut text = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr piped")
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+/// Everything the child writes to stdout, to its end.
+pub fn all_stdout(child: &mut Child) -> Vec<u8> {
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout piped")
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
