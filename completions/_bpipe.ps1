@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipe' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'bpipe' {
-            [CompletionResult]::new('--cap', '--cap', [CompletionResultType]::ParameterName, 'Most items the queue holds, e.g. 64, 10k [default: 65536]')
+            [CompletionResult]::new('--cap', '--cap', [CompletionResultType]::ParameterName, 'Most items the queue holds, e.g. 64, 10k [default: 65536; --cap-bytes / 8 with --cap-bytes]')
             [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]')
             [CompletionResult]::new('--cap-bytes', '--cap-bytes', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]')
             [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]')
@@ -31,8 +31,8 @@ Register-ArgumentCompleter -Native -CommandName 'bpipe' -ScriptBlock {
             [CompletionResult]::new('--on-timeout', '--on-timeout', [CompletionResultType]::ParameterName, 'What --block-timeout falls back to')
             [CompletionResult]::new('--chunk', '--chunk', [CompletionResultType]::ParameterName, 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB')
             [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]')
-            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s')
-            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes')
             [CompletionResult]::new('--burst', '--burst', [CompletionResultType]::ParameterName, 'How much may go at once after an idle spell, e.g. 10 or 64KiB')
             [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'Shed items that waited longer than this, e.g. 5s')
             [CompletionResult]::new('--stall-timeout', '--stall-timeout', [CompletionResultType]::ParameterName, 'Warn when the consumer takes nothing this long, e.g. 30s')

@@ -18,7 +18,7 @@ set edit:completion:arg-completer[bpipe] = {|@words|
     }
     var completions = [
         &'bpipe'= {
-            cand --cap 'Most items the queue holds, e.g. 64, 10k [default: 65536]'
+            cand --cap 'Most items the queue holds, e.g. 64, 10k [default: 65536; --cap-bytes / 8 with --cap-bytes]'
             cand -B 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]'
             cand --cap-bytes 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]'
             cand --buffer-size 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]'
@@ -28,8 +28,8 @@ set edit:completion:arg-completer[bpipe] = {|@words|
             cand --on-timeout 'What --block-timeout falls back to'
             cand --chunk 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB'
             cand --max-line 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]'
-            cand -L 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s'
-            cand --rate 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s'
+            cand -L 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes'
+            cand --rate 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes'
             cand --burst 'How much may go at once after an idle spell, e.g. 10 or 64KiB'
             cand --max-age 'Shed items that waited longer than this, e.g. 5s'
             cand --stall-timeout 'Warn when the consumer takes nothing this long, e.g. 30s'

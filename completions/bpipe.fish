@@ -1,4 +1,4 @@
-complete -c bpipe -l cap -d 'Most items the queue holds, e.g. 64, 10k [default: 65536]' -r -f
+complete -c bpipe -l cap -d 'Most items the queue holds, e.g. 64, 10k [default: 65536; --cap-bytes / 8 with --cap-bytes]' -r -f
 complete -c bpipe -s B -l cap-bytes -l buffer-size -d 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]' -r -f
 complete -c bpipe -s p -l policy -d 'What to do with an item that finds the queue full' -r -f -a "block\t'Wait for room: the producer is held back. Lossless'
 drop\t'Discard the incoming item (also: drop-new, drop-newest)'
@@ -10,7 +10,7 @@ slide\t'Discard the oldest queued item to make room (also: drop-old, drop-oldest
 fail\t'Deliver what is queued, then exit with status 3'"
 complete -c bpipe -l chunk -d 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB' -r -f
 complete -c bpipe -l max-line -d 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]' -r -f
-complete -c bpipe -s L -l rate -d 'Most items or bytes written per period, e.g. 1000/s, 10MiB/s' -r -f
+complete -c bpipe -s L -l rate -d 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes' -r -f
 complete -c bpipe -l burst -d 'How much may go at once after an idle spell, e.g. 10 or 64KiB' -r -f
 complete -c bpipe -l max-age -d 'Shed items that waited longer than this, e.g. 5s' -r -f
 complete -c bpipe -l stall-timeout -d 'Warn when the consumer takes nothing this long, e.g. 30s' -r -f

@@ -34,7 +34,7 @@ Sizes: K, M, G, T and KiB, MiB… are powers of 1024; KB, MB… powers of 1000. 
 Examples:
   producer | bpipe --cap 64 --policy slide | consumer
   bpipe big.log | slow-tool
-  tail -F app.log | bpipe --rate 100/s --policy drop | indexer
+  tail -F app.log | bpipe --rate 100/s --policy drop --cap 100 | indexer
   tar c data/ | bpipe --cap-bytes 256MiB --rate 10MiB/s | ssh host 'tar x'";
 
 /// A bounded pipe buffer with explicit overflow policies and exact accounting.
@@ -61,7 +61,7 @@ pub struct Args {
     /// 65536, or --cap-bytes / 8 when only --cap-bytes is given, so that the byte bound
     /// binds]. Whichever bound is reached first, this or --cap-bytes, makes the queue full.
     #[arg(
-        help = "Most items the queue holds, e.g. 64, 10k [default: 65536]",
+        help = "Most items the queue holds, e.g. 64, 10k [default: 65536; --cap-bytes / 8 with --cap-bytes]",
         long,
         value_name = "N",
         value_parser = parse_count,
@@ -144,7 +144,7 @@ pub struct Args {
     /// 2/h) or SIZE/PERIOD (bytes, e.g. 10MiB/s, 512KiB/250ms). A bare number is items per
     /// second. In --chunk mode the items are chunks.
     #[arg(
-        help = "Most items or bytes written per period, e.g. 1000/s, 10MiB/s",
+        help = "Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes",
         short = 'L',
         long,
         value_name = "RATE",

@@ -138,7 +138,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
                 "Tail a CI log into a slow tool, keeping the freshest lines.",
             ),
             (
-                "metrics | bpipe --rate 100/s --policy drop | dashboard",
+                "metrics | bpipe --rate 100/s --policy drop --cap 100 | dashboard",
                 "Sample a firehose down to 100 lines a second.",
             ),
             (

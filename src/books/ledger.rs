@@ -54,11 +54,20 @@ impl Ledger {
 
     /// Runs one transition, unless frozen, and checks the books after it.
     fn change(&mut self, transition: impl FnOnce(&mut Stats)) {
+        self.change_unmeasured(transition);
+    }
+
+    /// Takes the queue's depth into its high-water mark.
+    pub fn measure(&mut self) {
+        self.stats.max_depth = self.stats.max_depth.max(self.stats.depth);
+    }
+
+    /// A transition whose depth is not a high-water mark yet (the policy trims it next).
+    fn change_unmeasured(&mut self, transition: impl FnOnce(&mut Stats)) {
         if self.frozen {
             return;
         }
         transition(&mut self.stats);
-        self.stats.max_depth = self.stats.max_depth.max(self.stats.depth);
         debug_assert!(self.stats.balanced(), "unbalanced books: {:?}", self.stats);
     }
 
@@ -112,6 +121,20 @@ impl Ledger {
         *self.field_mut(from) -= t;
         *self.field_mut(to) += t;
         self.change(|_| {});
+        // Only queuing raises the queue's high-water mark (a give-back is measured once the
+        // policy has trimmed it).
+        if to == Place::Queued {
+            self.measure();
+        }
+    }
+
+    /// The writer gives back what it had not begun: the queue may hold more than its
+    /// bounds until the policy trims it, and only then is its depth measured.
+    pub fn give_back(&mut self, t: Tally) {
+        self.change_unmeasured(|s| {
+            s.in_flight -= t;
+            s.depth += t;
+        });
     }
 
     /// The policy sheds items.

@@ -78,22 +78,18 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Error;
         }
     };
+    if let Some(e) = &outcome.drain_error {
+        monitor.error(format!("writing stdout while draining: {e}"));
+    }
     let failed = !matches!(
         outcome.end,
         End::Drained | End::OutputClosed | End::Stopped(_)
     );
-    monitor.finish(
-        outcome.stats,
-        match outcome.end {
-            End::OutputClosed | End::Stalled => report::End::OutputClosed,
-            End::Stopped(signal) => report::End::Signal(signal),
-            _ => report::End::Finished,
-        },
-        failed || outcome.drain_error.is_some(),
-    );
-    if let Some(e) = &outcome.drain_error {
-        monitor.error(format!("writing stdout while draining: {e}"));
-    }
+    let record_end = match outcome.end {
+        End::OutputClosed | End::Stalled => report::End::OutputClosed,
+        End::Stopped(signal) => report::End::Signal(signal),
+        _ => report::End::Finished,
+    };
     let exit = match outcome.end {
         End::Drained | End::OutputClosed => match config.report.drops_exit {
             Some(code) if outcome.stats.dropped.items > 0 => Exit::Dropped(code),
@@ -122,6 +118,12 @@ pub fn run_stdio(config: &Config) -> Exit {
         End::Stopped(signal) => Exit::Signal(signal),
         End::Stalled => Exit::Stalled,
     };
+    // The final record after the error that explains it.
+    monitor.finish(
+        outcome.stats,
+        record_end,
+        failed || outcome.drain_error.is_some(),
+    );
     match (monitor.close(), exit) {
         (false, Exit::Success | Exit::Dropped(_)) => Exit::Error,
         _ => exit,

@@ -151,14 +151,13 @@ impl Queue {
             return;
         }
         for batch in back.rev() {
-            inner
-                .books
-                .shift(Place::InHand, Place::Queued, batch.tally());
+            inner.books.give_back(batch.tally());
             inner.batches.push_front(batch);
         }
         if let Some(shed) = self.shedding(&inner, Instant::now()) {
             self.trim(&mut inner, shed);
         }
+        inner.books.measure();
         self.wake_reader(&inner);
     }
 

@@ -219,6 +219,10 @@ impl Monitor {
             }
         };
         queue.stop_input();
+        // The line goes now: a terminal's ^C echo would leave a frame behind.
+        if let Some(live) = self.live.take() {
+            live.finish();
+        }
         let event = Event::Stop {
             drain: self.drain_timeout,
         };

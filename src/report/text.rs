@@ -23,6 +23,12 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
             // What the reader held is undelivered at once; the rest is drained, or
             // undelivered too when the drain gives up: the final record adds these up.
             let held = snap.held();
+            if held.is_zero() && s.undelivered.is_zero() {
+                return format!(
+                    "{prefix} stopping on signal {}: nothing to drain",
+                    snap.signal().unwrap_or_default()
+                );
+            }
             let mut line = format!(
                 "{prefix} stopping on signal {}: draining {} {} (at most {}; signal again to \
                  stop at once)",
