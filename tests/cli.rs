@@ -163,6 +163,31 @@ fn fail_delivers_what_was_queued_and_exits_3() {
 }
 
 #[test]
+fn fail_keeps_its_status_when_the_consumer_leaves_afterwards() {
+    let mut child = spawn(bpipe(&["--policy", "fail", "--cap", "3"]));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = thread::spawn(move || {
+        let _ = stdin.write_all(&numbered_lines(100_000));
+    });
+    let stdout = child.stdout.take().unwrap();
+    // The consumer reads nothing for a while (bpipe meets the full queue and stops reading,
+    // holding what it queued for it), then leaves without reading.
+    thread::sleep(Duration::from_millis(500));
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("queue full: --cap 3 items"), "{stderr}");
+}
+
+#[test]
 fn a_fifo_opened_by_name_gets_the_output() {
     // RWF_NOWAIT is refused on a named FIFO: bpipe must fall back, not fail.
     let dir = std::env::temp_dir().join(format!("bpipe-fifo-{}", std::process::id()));

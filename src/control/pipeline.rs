@@ -117,11 +117,18 @@ where
     let written = writer
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let closed = match &written {
+        Err(e) => e.kind() == ErrorKind::BrokenPipe,
+        Ok(()) => queue.output_closed(),
+    };
+    // A reader that stopped on `fail` before the consumer left keeps its verdict.
+    let failed_first = closed && reader.is_finished();
     let end = match written {
-        Err(e) if e.kind() == ErrorKind::BrokenPipe => End::OutputClosed,
-        Err(e) => End::WriteFailed(e),
-        Ok(()) if queue.output_closed() => End::OutputClosed,
-        Ok(()) => match reader.join() {
+        Err(e) if !closed => End::WriteFailed(e),
+        _ if closed && !failed_first => End::OutputClosed,
+        _ => match reader.join() {
+            Ok(Ok(ReadEnd::OutputClosed)) if failed_first => End::OutputClosed,
+            Ok(Ok(ReadEnd::Eof | ReadEnd::Stopped)) if failed_first => End::OutputClosed,
             Ok(Ok(ReadEnd::Eof)) => End::Drained,
             Ok(Ok(ReadEnd::OutputClosed)) => End::OutputClosed,
             Ok(Ok(ReadEnd::Full(bound))) => End::Full(bound),

@@ -247,6 +247,18 @@ impl Batch {
         Some(Tally::one(len))
     }
 
+    /// Whether the buffer is far larger than the items left in it (the rest was shed): such
+    /// a batch would hold memory the books do not count.
+    pub fn is_sparse(&self) -> bool {
+        self.data.capacity() > 2 * self.bytes() + 64 * 1024
+    }
+
+    /// The same items in a buffer of their own size.
+    pub fn compacted(mut self) -> Batch {
+        let n = self.items();
+        self.split_front(n)
+    }
+
     /// Removes the newest item; returns its size.
     pub fn pop_back(&mut self) -> Option<Tally> {
         self.index();

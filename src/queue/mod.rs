@@ -390,8 +390,13 @@ impl Queue {
 }
 
 impl Inner {
-    /// Queues a batch from the reader's hand.
-    fn enqueue(&mut self, batch: Batch) {
+    /// Queues a batch from the reader's hand. A batch the policy thinned out (a long line
+    /// shed, a short one kept) is copied out of its large buffer first: memory stays within
+    /// the bytes counted.
+    fn enqueue(&mut self, mut batch: Batch) {
+        if batch.is_sparse() {
+            batch = batch.compacted();
+        }
         self.books
             .shift(Place::Parked, Place::Queued, batch.tally());
         self.batches.push_back(batch);

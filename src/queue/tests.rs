@@ -314,3 +314,26 @@ fn closed_output_wakes_a_blocked_reader_and_counts_undelivered() {
     assert!(stats.balanced(), "{stats:?}");
     assert_eq!(stats.output, Tally::ZERO);
 }
+
+#[test]
+fn a_batch_thinned_by_drop_does_not_keep_its_large_buffer() {
+    // A 1 MiB line is shed, the short line after it kept: the queue must not hold the
+    // megabyte for the two bytes it counts.
+    let q = queue(10, 2 << 20, DROP);
+    q.push(batch(&["a"])).unwrap();
+    stall(&q);
+    let big = "q".repeat(1 << 20);
+    let q2 = queue(10, 1 << 20, DROP);
+    stall(&q2);
+    q2.push(batch(&["x"])).unwrap();
+    q2.push(batch(&[&big, "z"])).unwrap();
+    let inner = q2.lock();
+    assert_eq!(inner.books.held(Place::Queued), Tally::new(2, 2));
+    let held: usize = inner.batches.iter().map(|b| b.data.capacity()).sum();
+    assert!(
+        held < 128 * 1024,
+        "the queue holds {held} bytes of buffers for 2 bytes"
+    );
+    drop(inner);
+    assert_eq!(drain(&q), ["a"]);
+}
