@@ -28,6 +28,13 @@ pub fn error(message: impl std::fmt::Display) {
     let _ = writeln!(io::stderr().lock(), "bpipe: {message}");
 }
 
+/// Writes `line` and a newline to stderr in one write, ignoring a stderr that fails.
+pub fn error_line(line: &str) {
+    let _ = io::stderr()
+        .lock()
+        .write_all(format!("{line}\n").as_bytes());
+}
+
 /// An I/O error as a person reads it: the OS's words without Rust's ` (os error N)`.
 pub fn reason(error: &io::Error) -> String {
     let text = error.to_string();

@@ -14,7 +14,7 @@ use crate::control::signals::Signal;
 use crate::queue::policy::Policy;
 use crate::queue::{Bounds, Queue};
 use crate::report::out::{self, Records};
-use crate::report::progress::{self, LiveView};
+use crate::report::progress::{self, Drawer, Fixed, Frame, LiveView};
 use crate::report::{self, End, Event, Snapshot};
 
 /// Without `--stats-interval`, drops must pause this long before a new warning.
@@ -39,7 +39,7 @@ pub struct Monitor {
     stderr: Records,
     /// `--stats-file`, if given: every record goes there, `-q` or not.
     file: Option<Records>,
-    live: Option<LiveView>,
+    live: Option<Drawer>,
     started: Instant,
     /// Signals: asking for a record now, or for bpipe to stop.
     signals: Receiver<Signal>,
@@ -104,6 +104,18 @@ impl Monitor {
             }
             None => None,
         };
+        let live = match live {
+            Some(view) => Some(Drawer::spawn(
+                view,
+                Fixed {
+                    name: report.name.clone(),
+                    noun: config.item_noun(),
+                    policy: config.policy,
+                    bounds: config.bounds,
+                },
+            )?),
+            None => None,
+        };
         Ok(Monitor {
             name: report.name.clone(),
             noun: config.item_noun(),
@@ -157,12 +169,10 @@ impl Monitor {
     /// A line on stderr, above the live view if there is one.
     fn say(&self, line: &str) {
         match &self.live {
-            // The live view draws from this thread: print between two frames.
-            Some(live) => live.suspend(|| {
-                let _ = io::stderr()
-                    .lock()
-                    .write_all(format!("{line}\n").as_bytes());
-            }),
+            // Printed by the live view's thread, between two frames.
+            Some(live) => {
+                live.send(Frame::Print(line.to_string()));
+            }
             None => self.stderr.send(line),
         }
     }
@@ -220,8 +230,8 @@ impl Monitor {
         };
         queue.stop_input();
         // The line goes now: a terminal's ^C echo would leave a frame behind.
-        if let Some(live) = self.live.take() {
-            live.finish();
+        if let Some(mut live) = self.live.take() {
+            live.finish(RECORDS_WAIT);
         }
         let event = Event::Stop {
             drain: self.drain_timeout,
@@ -258,12 +268,8 @@ impl Monitor {
     fn look(&mut self, queue: &Queue) -> bool {
         let stats = queue.stats();
         let now = Instant::now();
-        if let Some(mut live) = self.live.take() {
-            let plain = live.update(&self.snapshot(stats, End::Running), now);
-            self.live = Some(live);
-            if let Some(line) = plain {
-                self.stderr.send(&line);
-            }
+        if let Some(live) = &self.live {
+            live.send(Frame::Update(Box::new(stats), self.started.elapsed()));
         }
         self.warn_of_drops(stats, now);
         self.watch_for_stalls(stats)
@@ -316,8 +322,8 @@ impl Monitor {
     /// when asked for (a terminal, --summary, --stats-interval) or when something noteworthy
     /// happened: items shed or undelivered, a signal, or `failed` (an error or `fail`).
     pub fn finish(&mut self, stats: Stats, end: End, failed: bool) {
-        if let Some(live) = self.live.take() {
-            live.finish();
+        if let Some(mut live) = self.live.take() {
+            live.finish(RECORDS_WAIT);
         }
         self.warn_of_drops(stats, Instant::now());
         let noteworthy = failed

@@ -158,6 +158,81 @@ impl LiveView {
     }
 }
 
+/// What the monitor sends the live view's thread.
+pub enum Frame {
+    /// New figures: counters and elapsed time.
+    Update(Box<crate::books::stats::Stats>, Duration),
+    /// A line to print above the live one.
+    Print(String),
+}
+
+/// The parts of a snapshot that do not change.
+pub struct Fixed {
+    pub name: Option<String>,
+    pub noun: &'static str,
+    pub policy: crate::queue::policy::Policy,
+    pub bounds: crate::queue::Bounds,
+}
+
+/// The live view on a thread of its own, so that a terminal that blocks (paused with Ctrl-S,
+/// or not read) holds only this thread, never the monitor that hears signals. Frames are
+/// handed over without waiting; one that finds the thread busy is skipped.
+pub struct Drawer {
+    frames: Option<crossbeam_channel::Sender<Frame>>,
+    done: crossbeam_channel::Receiver<()>,
+}
+
+impl Drawer {
+    pub fn spawn(mut live: LiveView, fixed: Fixed) -> std::io::Result<Drawer> {
+        let (tx, rx) = crossbeam_channel::bounded::<Frame>(64);
+        let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
+        std::thread::Builder::new()
+            .name("bpipe-live".into())
+            .spawn(move || {
+                for frame in rx {
+                    match frame {
+                        Frame::Update(stats, elapsed) => {
+                            let stats = *stats;
+                            let snap = Snapshot {
+                                name: fixed.name.as_deref(),
+                                noun: fixed.noun,
+                                policy: fixed.policy,
+                                bounds: fixed.bounds,
+                                stats,
+                                elapsed,
+                                end: crate::report::End::Running,
+                                interval: (Duration::ZERO, stats),
+                            };
+                            if let Some(line) = live.update(&snap, Instant::now()) {
+                                crate::report::error_line(&line);
+                            }
+                        }
+                        Frame::Print(line) => live.suspend(|| crate::report::error_line(&line)),
+                    }
+                }
+                live.finish();
+                drop(done_tx);
+            })?;
+        Ok(Drawer {
+            frames: Some(tx),
+            done,
+        })
+    }
+
+    /// Hands `frame` over; false if the thread is behind (a blocked terminal).
+    pub fn send(&self, frame: Frame) -> bool {
+        self.frames
+            .as_ref()
+            .is_some_and(|tx| tx.try_send(frame).is_ok())
+    }
+
+    /// Clears the line, waiting at most `wait` for the thread.
+    pub fn finish(&mut self, wait: Duration) {
+        self.frames = None;
+        let _ = self.done.recv_timeout(wait);
+    }
+}
+
 /// How full the queue is: items or bytes, whichever is fuller.
 fn fill(snap: &Snapshot<'_>) -> f64 {
     let held = snap.stats.depth;
