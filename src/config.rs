@@ -110,7 +110,7 @@ fn size(bytes: u64) -> String {
 impl Config {
     pub fn from_args(args: &Args) -> Result<Config, UsageError> {
         let given_bytes = args.cap_bytes;
-        let args_cap_bytes = given_bytes.unwrap_or(DEFAULT_CAP_BYTES);
+        let cap_bytes_arg = given_bytes.unwrap_or(DEFAULT_CAP_BYTES);
         // With only --cap-bytes, the byte bound binds for any item of 8 bytes or more; the
         // bookkeeping of smaller ones (8 bytes each) at most doubles the memory.
         let cap = match (args.cap, given_bytes) {
@@ -121,11 +121,11 @@ impl Config {
         if cap == 0 {
             return usage("--cap must be at least 1 item, e.g. --cap 64");
         }
-        if args_cap_bytes == 0 {
+        if cap_bytes_arg == 0 {
             return usage("--cap-bytes must be at least 1 byte, e.g. --cap-bytes 16MiB");
         }
         let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-        let cap_bytes = usize::try_from(args_cap_bytes).unwrap_or(usize::MAX);
+        let cap_bytes = usize::try_from(cap_bytes_arg).unwrap_or(usize::MAX);
         let policy = match (args.policy, args.block_timeout) {
             (PolicyArg::Block, timeout) => Policy::Block {
                 timeout,
@@ -149,11 +149,11 @@ impl Config {
             if chunk == 0 {
                 return usage("--chunk must be at least 1 byte, e.g. --chunk 64KiB");
             }
-            if chunk > args_cap_bytes {
+            if chunk > cap_bytes_arg {
                 return usage(format!(
                     "--chunk {} exceeds --cap-bytes {}: a chunk must fit in the queue",
                     size(chunk),
-                    size(args_cap_bytes)
+                    size(cap_bytes_arg)
                 ));
             }
             let size = chunk as usize;
@@ -166,12 +166,12 @@ impl Config {
                 Some(0) => {
                     return usage("--max-line must be at least 1 byte, e.g. --max-line 1MiB");
                 }
-                Some(max) if max > args_cap_bytes => {
+                Some(max) if max > cap_bytes_arg => {
                     return usage(format!(
                         "--max-line {} exceeds --cap-bytes {}: a line must fit in the queue; \
                          raise --cap-bytes or lower --max-line",
                         size(max),
-                        size(args_cap_bytes)
+                        size(cap_bytes_arg)
                     ));
                 }
                 Some(max) => max as usize,

@@ -20,6 +20,15 @@ pub enum Place {
     InHand,
 }
 
+/// The counter of what is held in `place`.
+fn at(stats: &mut Stats, place: Place) -> &mut Tally {
+    match place {
+        Place::Parked => &mut stats.parked,
+        Place::Queued => &mut stats.depth,
+        Place::InHand => &mut stats.in_flight,
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Ledger {
     stats: Stats,
@@ -33,23 +42,9 @@ impl Ledger {
     }
 
     pub fn held(&self, place: Place) -> Tally {
-        *self.field(place)
-    }
-
-    fn field(&self, place: Place) -> &Tally {
-        match place {
-            Place::Parked => &self.stats.parked,
-            Place::Queued => &self.stats.depth,
-            Place::InHand => &self.stats.in_flight,
-        }
-    }
-
-    fn field_mut(&mut self, place: Place) -> &mut Tally {
-        match place {
-            Place::Parked => &mut self.stats.parked,
-            Place::Queued => &mut self.stats.depth,
-            Place::InHand => &mut self.stats.in_flight,
-        }
+        // Stats is Copy: the counter of a copy.
+        let mut stats = self.stats;
+        *at(&mut stats, place)
     }
 
     /// Runs one transition, unless frozen, and checks the books after it.
@@ -100,13 +95,17 @@ impl Ledger {
         });
     }
 
+    /// Takes `t` out of `from` and puts it where `into` says, unless frozen.
+    fn move_out(&mut self, from: Place, t: Tally, into: impl FnOnce(&mut Stats)) {
+        self.change(|s| {
+            *at(s, from) -= t;
+            into(s);
+        });
+    }
+
     /// The writer found items older than `--max-age`: shed, counted apart as expired.
     pub fn expire(&mut self, from: Place, t: Tally) {
-        if self.frozen {
-            return;
-        }
-        *self.field_mut(from) -= t;
-        self.change(|s| {
+        self.move_out(from, t, |s| {
             s.dropped += t;
             s.expired += t;
         });
@@ -115,12 +114,7 @@ impl Ledger {
     /// Items move from one place to another: queued from the reader's hand, taken by the
     /// writer, given back by it.
     pub fn shift(&mut self, from: Place, to: Place, t: Tally) {
-        if self.frozen {
-            return;
-        }
-        *self.field_mut(from) -= t;
-        *self.field_mut(to) += t;
-        self.change(|_| {});
+        self.move_out(from, t, |s| *at(s, to) += t);
         // Only queuing raises the queue's high-water mark (a give-back is measured once the
         // policy has trimmed it).
         if to == Place::Queued {
@@ -139,11 +133,7 @@ impl Ledger {
 
     /// The policy sheds items.
     pub fn shed(&mut self, from: Place, t: Tally) {
-        if self.frozen {
-            return;
-        }
-        *self.field_mut(from) -= t;
-        self.change(|s| s.dropped += t);
+        self.move_out(from, t, |s| s.dropped += t);
     }
 
     /// The writer wrote items whole.
@@ -156,11 +146,7 @@ impl Ledger {
 
     /// Items will never be delivered (stdout closed, a stop, a drain that timed out).
     pub fn lose(&mut self, from: Place, t: Tally) {
-        if self.frozen {
-            return;
-        }
-        *self.field_mut(from) -= t;
-        self.change(|s| s.undelivered += t);
+        self.move_out(from, t, |s| s.undelivered += t);
     }
 
     /// Everything held in `from` will never be delivered.
@@ -193,10 +179,6 @@ impl Ledger {
     pub fn freeze(&mut self) -> Stats {
         self.frozen = true;
         self.stats
-    }
-
-    pub fn frozen(&self) -> bool {
-        self.frozen
     }
 }
 

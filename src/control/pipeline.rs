@@ -121,19 +121,18 @@ where
         Err(e) => e.kind() == ErrorKind::BrokenPipe,
         Ok(()) => queue.output_closed(),
     };
-    // A reader that stopped on `fail` before the consumer left keeps its verdict.
-    let failed_first = closed && reader.is_finished();
     let end = match written {
         Err(e) if !closed => End::WriteFailed(e),
-        _ if closed && !failed_first => End::OutputClosed,
+        // The reader may be blocked on an idle producer: do not wait for it.
+        _ if closed && !reader.is_finished() => End::OutputClosed,
+        // A reader that stopped on `fail` (or failed) before the consumer left keeps its
+        // verdict.
         _ => match reader.join() {
-            Ok(Ok(ReadEnd::OutputClosed)) if failed_first => End::OutputClosed,
-            Ok(Ok(ReadEnd::Eof | ReadEnd::Stopped)) if failed_first => End::OutputClosed,
-            Ok(Ok(ReadEnd::Eof)) => End::Drained,
-            Ok(Ok(ReadEnd::OutputClosed)) => End::OutputClosed,
             Ok(Ok(ReadEnd::Full(bound))) => End::Full(bound),
-            Ok(Ok(ReadEnd::Stopped)) => End::Drained,
             Ok(Err(e)) => End::ReadFailed(e),
+            Ok(Ok(_)) if closed => End::OutputClosed,
+            Ok(Ok(ReadEnd::OutputClosed)) => End::OutputClosed,
+            Ok(Ok(ReadEnd::Eof | ReadEnd::Stopped)) => End::Drained,
             Err(panic) => std::panic::resume_unwind(panic),
         },
     };

@@ -25,7 +25,7 @@ use crate::queue::policy::Policy;
 
 /// Writes `bpipe: <message>` to stderr, ignoring a stderr that cannot be written.
 pub fn error(message: impl std::fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "bpipe: {message}");
+    error_line(&format!("bpipe: {message}"));
 }
 
 /// Writes `line` and a newline to stderr in one write, ignoring a stderr that fails.
@@ -172,6 +172,18 @@ fn printable(text: &str) -> String {
                 .chain((!c.is_control()).then_some(c))
         })
         .collect()
+}
+
+/// A duration in the unit that reads best: `850us`, `12.5ms`, `1.20s`; `narrow` keeps one
+/// digit fewer (`12ms`, `1.2s`) for the live view.
+fn short(d: Duration, narrow: bool) -> String {
+    let secs = d.as_secs_f64();
+    let digits = usize::from(!narrow);
+    match secs {
+        s if s < 1e-3 => format!("{}us", d.as_micros()),
+        s if s < 1.0 => format!("{:.*}ms", digits, s * 1e3),
+        s => format!("{:.*}s", digits + 1, s),
+    }
 }
 
 fn size(bytes: u64) -> String {

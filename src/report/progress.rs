@@ -250,13 +250,8 @@ fn sparkline(fills: &VecDeque<f64>, unicode: bool) -> String {
         .collect()
 }
 
-/// `850us`, `12ms`, `1.2s`.
 fn short(d: Duration) -> String {
-    match d.as_secs_f64() {
-        s if s < 1e-3 => format!("{}us", d.as_micros()),
-        s if s < 1.0 => format!("{:.0}ms", s * 1e3),
-        s => format!("{s:.1}s"),
-    }
+    super::short(d, true)
 }
 
 /// `999`, `10.0k`, `123k`, `1.23M`: a count that never takes more than five columns.

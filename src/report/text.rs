@@ -146,14 +146,8 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     format!("{prefix} {}", parts.join(", "))
 }
 
-/// A duration in the unit that reads best: `850us`, `12.5ms`, `1.20s`.
 fn short(d: std::time::Duration) -> String {
-    let secs = d.as_secs_f64();
-    match secs {
-        s if s < 1e-3 => format!("{}us", d.as_micros()),
-        s if s < 1.0 => format!("{:.1}ms", s * 1e3),
-        s => format!("{s:.2}s"),
-    }
+    super::short(d, false)
 }
 
 #[cfg(test)]
