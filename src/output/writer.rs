@@ -261,7 +261,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             n -= left;
             let batch = &self.hand[at.first];
             if let Some(arrived) = batch.arrived {
-                let wait = arrived.elapsed();
+                let wait = self.wait.now().saturating_duration_since(arrived);
                 self.waits.push((wait, batch.items() as u64));
             }
             at.done += batch.tally();
@@ -297,7 +297,10 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         if at.offset > 0 {
             let (whole, cut) = back[0].remove_written(at.offset, &mut self.rest);
             if let Some(arrived) = back[0].arrived.filter(|_| whole.items > 0) {
-                self.waits.push((arrived.elapsed(), whole.items));
+                self.waits.push((
+                    self.wait.now().saturating_duration_since(arrived),
+                    whole.items,
+                ));
             }
             at.done += whole;
             at.cut = cut;
@@ -350,5 +353,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     }
 }
 
+#[cfg(test)]
+mod clocked;
 #[cfg(test)]
 mod tests;

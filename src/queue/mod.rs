@@ -12,6 +12,7 @@
 //! on the condvar; the writer waits in `poll` on the queue's [`Waker`] (and on stdout), so
 //! that one wait covers new items, a stop, and a consumer that leaves.
 
+pub mod clock;
 pub mod policy;
 mod push;
 mod take;
@@ -26,11 +27,12 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytesize::ByteSize;
 
+use self::clock::{Clock, Monotonic};
 use self::policy::{Policy, Shed};
 use crate::books::ledger::{Ledger, Place};
 use crate::books::stats::Stats;
@@ -202,6 +204,8 @@ pub struct Queue {
     sent: AtomicU64,
     /// `--max-age`: older items are shed when the writer comes for them.
     max_age: Option<Duration>,
+    /// Where arrival times, ages and stalls are read.
+    clock: Arc<dyn Clock>,
 }
 
 /// How long stdout may stay full, without the writer catching up, before the consumer counts
@@ -247,6 +251,7 @@ impl Queue {
             grace: STALL_GRACE,
             sent: AtomicU64::new(0),
             max_age: None,
+            clock: Arc::new(Monotonic),
         })
     }
 
@@ -260,6 +265,18 @@ impl Queue {
     pub fn with_grace(mut self, grace: Duration) -> Queue {
         self.grace = grace;
         self
+    }
+
+    /// The same queue on another clock (a fake one in tests). The writer must read the
+    /// same clock (its [`Wait`](crate::output::wait::Wait)'s `now`).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Queue {
+        self.clock = clock;
+        self
+    }
+
+    /// The time, on the queue's clock.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -280,7 +297,7 @@ impl Queue {
 
     /// `stats` with the figures that are not books: waits, ages, stalls, the bytes sent.
     fn figures(&self, inner: &Inner, mut stats: Stats) -> Stats {
-        let now = Instant::now();
+        let now = self.now();
         (stats.wait, stats.interval_wait) = inner.waits.figures();
         let oldest = [
             inner.hand_arrived,
@@ -296,7 +313,7 @@ impl Queue {
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
         stats.stalled = inner.stalled_total + stats.stalled_now;
         if let Some(since) = inner.reader_waiting_since {
-            stats.blocked += since.elapsed();
+            stats.blocked += now.saturating_duration_since(since);
         }
         stats.sent_bytes = self.sent.load(Ordering::Relaxed);
         stats

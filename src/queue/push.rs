@@ -1,8 +1,6 @@
 //! The reader's side of the queue: admitting a read's items, and the policy where they do not
 //! fit.
 
-use std::time::Instant;
-
 use super::{Inner, Input, Output, Queue, Stop, Writer};
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
@@ -25,13 +23,13 @@ impl Queue {
     pub fn push(&self, batch: Batch) -> Result<(), Stop> {
         let mut inner = self.lock();
         let mut pushed = self.offer(&mut inner, batch);
-        let since = Instant::now();
+        let since = self.now();
         let timeout = match self.policy {
             Policy::Block { timeout, .. } => timeout,
             Policy::Shed(_) => None,
         };
         while pushed == Ok(Pushed::Parked) {
-            let now = Instant::now();
+            let now = self.now();
             // Wake when the spell's grace ends, or when `--block-timeout` (which counts only
             // time under pressure) runs out.
             let grace = match (self.policy, inner.writer) {
@@ -66,7 +64,9 @@ impl Queue {
             };
             inner.reader_waiting = false;
             inner.reader_waiting_since = None;
-            inner.books.blocked(now.elapsed());
+            inner
+                .books
+                .blocked(self.now().saturating_duration_since(now));
             pushed = self.settle_parked(&mut inner);
         }
         pushed.map(|_| ())
@@ -86,7 +86,7 @@ impl Queue {
     }
 
     fn offer(&self, inner: &mut Inner, mut batch: Batch) -> Result<Pushed, Stop> {
-        batch.arrived = Some(Instant::now());
+        batch.arrived = Some(self.now());
         debug_assert!(inner.parked.is_none(), "one push at a time");
         inner.books.admit(batch.tally());
         if inner.closed() || inner.input == Input::Stopped {
@@ -117,7 +117,7 @@ impl Queue {
             // The writer took it.
             return Ok(Pushed::Done);
         };
-        let shedding = self.shedding(inner, Instant::now());
+        let shedding = self.shedding(inner, self.now());
         if let Some(shed) = shedding {
             // What the writer gave back when stdout filled may hold the queue over its bounds.
             self.trim(inner, shed);

@@ -37,7 +37,7 @@ impl Queue {
             return Next::Done;
         }
         // Caught up: the spell, if any, is over.
-        end_stall(&mut inner);
+        self.end_stall(&mut inner);
         inner.writer = Writer::Idle;
         inner.spell_since = None;
         inner.pressed_since = None;
@@ -50,7 +50,7 @@ impl Queue {
         let mut inner = self.lock();
         inner.writer = Writer::Busy;
         inner.pressed_since = None;
-        end_stall(&mut inner);
+        self.end_stall(&mut inner);
         if let Some(age) = self.max_age {
             self.expire(&mut inner, age);
         }
@@ -127,7 +127,7 @@ impl Queue {
         if inner.writer == Writer::Done {
             return None;
         }
-        let now = Instant::now();
+        let now = self.now();
         inner.writer = Writer::Stalled;
         inner.stalled_since.get_or_insert(now);
         inner.spell_since.get_or_insert(now);
@@ -154,7 +154,7 @@ impl Queue {
             inner.books.give_back(batch.tally());
             inner.batches.push_front(batch);
         }
-        if let Some(shed) = self.shedding(&inner, Instant::now()) {
+        if let Some(shed) = self.shedding(&inner, self.now()) {
             self.trim(&mut inner, shed);
         }
         inner.books.measure();
@@ -166,7 +166,7 @@ impl Queue {
         let mut inner = self.lock();
         if inner.writer != Writer::Done {
             inner.writer = Writer::Throttled;
-            inner.pressed_since.get_or_insert_with(Instant::now);
+            inner.pressed_since.get_or_insert(self.now());
             self.wake_reader(&inner);
         }
     }
@@ -177,7 +177,7 @@ impl Queue {
         if inner.writer != Writer::Done {
             inner.writer = Writer::Busy;
             inner.pressed_since = None;
-            end_stall(&mut inner);
+            self.end_stall(&mut inner);
         }
     }
 
@@ -196,7 +196,7 @@ impl Queue {
     /// Sheds the batches older than `age` at the front (all items of a batch arrived
     /// together): items whose wait already makes them worthless.
     fn expire(&self, inner: &mut Inner, age: Duration) {
-        let Some(limit) = Instant::now().checked_sub(age) else {
+        let Some(limit) = self.now().checked_sub(age) else {
             return;
         };
         let old = |b: &Batch| b.arrived.is_some_and(|t| t < limit);
@@ -223,6 +223,13 @@ impl Queue {
             }
         }
         inner.books.deliver(written);
+    }
+
+    /// Stdout takes data again: the stall spell's time goes into the total.
+    fn end_stall(&self, inner: &mut Inner) {
+        if let Some(since) = inner.stalled_since.take() {
+            inner.stalled_total += self.now().saturating_duration_since(since);
+        }
     }
 
     /// Gives up on delivering (a stop's drain timed out): what is queued or parked is
@@ -262,12 +269,5 @@ impl Queue {
         }
         inner.close_output();
         self.room.notify_all();
-    }
-}
-
-/// Stdout takes data again: the stall spell's time goes into the total.
-fn end_stall(inner: &mut Inner) {
-    if let Some(since) = inner.stalled_since.take() {
-        inner.stalled_total += since.elapsed();
     }
 }
