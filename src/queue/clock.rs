@@ -25,11 +25,14 @@ impl Clock for Monotonic {
 pub struct FakeClock(std::sync::Arc<std::sync::Mutex<Instant>>);
 
 #[cfg(test)]
-impl FakeClock {
-    pub fn new() -> FakeClock {
+impl Default for FakeClock {
+    fn default() -> FakeClock {
         FakeClock(std::sync::Arc::new(std::sync::Mutex::new(Instant::now())))
     }
+}
 
+#[cfg(test)]
+impl FakeClock {
     pub fn advance(&self, by: std::time::Duration) {
         *self.0.lock().unwrap() += by;
     }

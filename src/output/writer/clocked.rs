@@ -61,7 +61,7 @@ fn clocked_queue(clock: &FakeClock) -> Queue {
 fn time_in_queue_is_measured_from_the_read_to_the_write_exactly() {
     // 98 items wait 40 µs, one 170 µs, one 250 µs: p50 40 µs, p99 170 µs (the 99th of
     // 100), max 250 µs. Under 256 µs the histogram's buckets are one microsecond wide.
-    let clock = FakeClock::new();
+    let clock = FakeClock::default();
     let q = clocked_queue(&clock);
     let reads = vec![
         Read {
@@ -99,7 +99,7 @@ fn time_in_queue_is_measured_from_the_read_to_the_write_exactly() {
 
 #[test]
 fn long_waits_are_within_the_histograms_resolution() {
-    let clock = FakeClock::new();
+    let clock = FakeClock::default();
     let q = clocked_queue(&clock);
     let reads = vec![
         Read {
@@ -130,7 +130,7 @@ fn long_waits_are_within_the_histograms_resolution() {
 
 #[test]
 fn the_oldest_age_is_that_of_the_first_item_waiting_wherever_it_waits() {
-    let clock = FakeClock::new();
+    let clock = FakeClock::default();
     let q = Queue::new(
         Bounds {
             items: 2,
@@ -165,7 +165,7 @@ fn the_oldest_age_is_that_of_the_first_item_waiting_wherever_it_waits() {
 
 #[test]
 fn stalled_time_adds_up_spells_of_a_full_stdout() {
-    let clock = FakeClock::new();
+    let clock = FakeClock::default();
     let q = clocked_queue(&clock);
     q.try_push(Batch::from_items([&b"a\n"[..]])).unwrap();
     let mut hand = Vec::new();
@@ -184,7 +184,7 @@ fn stalled_time_adds_up_spells_of_a_full_stdout() {
 
 #[test]
 fn max_age_sheds_what_waited_longer_when_the_writer_comes() {
-    let clock = FakeClock::new();
+    let clock = FakeClock::default();
     let q = clocked_queue(&clock).with_max_age(Some(Duration::from_secs(3)));
     q.try_push(Batch::from_items([&b"old\n"[..], b"old\n"]))
         .unwrap();
