@@ -23,7 +23,7 @@ _bpipe() {
 
     case "${cmd}" in
         bpipe)
-            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --burst --max-age --stall-timeout --on-stall --drain-timeout --quiet --summary --name --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --help --version"
+            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --burst --max-age --keep --mark-drops --dead-letter --dead-letter-max --stall-timeout --on-stall --drain-timeout --quiet --summary --name --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,6 +112,42 @@ _bpipe() {
                     return 0
                     ;;
                 --max-age)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --mark-drops)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --dead-letter)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --dead-letter-max)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

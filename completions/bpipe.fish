@@ -13,16 +13,20 @@ complete -c bpipe -l max-line -d 'Most bytes one line may hold, e.g. 64KiB [defa
 complete -c bpipe -s L -l rate -d 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes' -r -f
 complete -c bpipe -l burst -d 'How much may go at once after an idle spell, e.g. 10 or 64KiB' -r -f
 complete -c bpipe -l max-age -d 'Shed items that waited longer than this, e.g. 5s' -r -f
+complete -c bpipe -l keep -d 'Never shed items matching this regex (repeatable), e.g. \'ERROR|FATAL\'' -r -f
+complete -c bpipe -l mark-drops -d 'Write a marker line where items were shed [TEMPLATE: {items} {unit} {bytes} {policy} {name}]' -r -f
+complete -c bpipe -l dead-letter -d 'Append shed items to FILE' -r -F
+complete -c bpipe -l dead-letter-max -d 'Most bytes --dead-letter appends in one run, e.g. 1GiB' -r -f
 complete -c bpipe -l stall-timeout -d 'Warn when the consumer takes nothing this long, e.g. 30s' -r -f
 complete -c bpipe -l on-stall -d 'What --stall-timeout does: warn, or fail (stop, status 5)' -r -f -a "warn\t'Say so once a stall'
 fail\t'Stop as a closed output would, and exit with status 5'"
 complete -c bpipe -l drain-timeout -d 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s' -r -f
 complete -c bpipe -s N -l name -d 'Label records, e.g. -N ingest' -r -f
 complete -c bpipe -l stats-interval -d 'Print a record every DURATION, e.g. 10s [default: at exit only]' -r -f
-complete -c bpipe -l stats-format -d 'Format of stats records: text lines or JSON Lines' -r -f -a "text\t'One greppable line per record'
+complete -c bpipe -l stats-format -d 'Format of stats records: text lines, JSON Lines, or Prometheus text (with --stats-file, which it replaces at every record)' -r -f -a "text\t'One greppable line per record'
 json\t'One JSON object per line'
 prometheus\t'The Prometheus text format, the --stats-file replaced whole at every record (for node_exporter\'s textfile collector)'"
-complete -c bpipe -l stats-file -d 'Append records to PATH instead of stderr, e.g. stats.jsonl' -r -F
+complete -c bpipe -l stats-file -d 'Append records to PATH instead of stderr (prometheus: replace), e.g. stats.jsonl' -r -F
 complete -c bpipe -l drops-exit -d 'Exit with CODE if anything was dropped, e.g. 4' -r -f
 complete -c bpipe -s 0 -l null -d 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
 complete -c bpipe -s q -l quiet -d 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'

@@ -18,7 +18,7 @@ pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 
 const AFTER_LONG_HELP: &str = "\
 Exit status: 0 input drained, or the consumer left; 1 a read or write failed, or records \
-were lost; 2 bad usage (nothing was read); 3 queue full under --policy fail; CODE with \
+were lost; 2 bad usage (nothing was read); 3 queue full under --policy fail; 5 consumer stalled under --on-stall fail; CODE with \
 --drops-exit CODE when anything was dropped; 128+N stopped by signal N (SIGINT 130, SIGTERM \
 143, SIGHUP 129: bpipe dies of the signal after draining); 70 internal error.
 
@@ -180,6 +180,59 @@ pub struct Args {
     )]
     pub max_age: Option<Duration>,
 
+    /// Never shed an item matching PATTERN (a regex, matched against the item's bytes
+    /// without its delimiter; repeatable): drop and slide shed the newest or oldest item
+    /// that is not kept instead, and an item kept that finds only kept items queued waits
+    /// for room. Patterns run only when something must be shed. Not with --chunk.
+    #[arg(
+        help = "Never shed items matching this regex (repeatable), e.g. 'ERROR|FATAL'",
+        long,
+        value_name = "PATTERN",
+        value_hint = ValueHint::Other,
+        help_heading = "Shedding"
+    )]
+    pub keep: Vec<String>,
+
+    /// Where items were shed, write one line before the next item delivered (and one at
+    /// the end): TEMPLATE may use {items}, {unit}, {bytes}, {policy} and {name}
+    /// [default: 'bpipe: {items} {unit} ({bytes}) dropped here ({policy})']. Not an item:
+    /// counted apart as markers. Not with --chunk.
+    #[arg(
+        help = "Write a marker line where items were shed [TEMPLATE: {items} {unit} {bytes} {policy} {name}]",
+        long,
+        value_name = "TEMPLATE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = crate::output::marker::DEFAULT,
+        value_hint = ValueHint::Other,
+        help_heading = "Shedding"
+    )]
+    pub mark_drops: Option<String>,
+
+    /// Append shed items, whole and in the order they were shed, to FILE (created with mode
+    /// 0600), up to --dead-letter-max; past that they are only counted. A write error warns
+    /// once and stops dead-lettering, never the pipe.
+    #[arg(
+        help = "Append shed items to FILE",
+        long,
+        value_name = "FILE",
+        value_hint = ValueHint::FilePath,
+        help_heading = "Shedding"
+    )]
+    pub dead_letter: Option<PathBuf>,
+
+    /// Most bytes --dead-letter appends in one run, e.g. 1GiB.
+    #[arg(
+        long,
+        value_name = "SIZE",
+        value_parser = parse_size,
+        default_value = "256MiB",
+        requires = "dead_letter",
+        value_hint = ValueHint::Other,
+        help_heading = "Shedding"
+    )]
+    pub dead_letter_max: u64,
+
     /// When stdout has taken nothing for this long while items wait, warn once (or with
     /// --on-stall fail, stop as a closed output would, status 5), e.g. 30s.
     #[arg(
@@ -270,7 +323,8 @@ pub struct Args {
     )]
     pub stats_interval: Option<Duration>,
 
-    /// Format of stats records: text lines or JSON Lines.
+    /// Format of stats records: text lines, JSON Lines, or Prometheus text (with
+    /// --stats-file, which it replaces at every record).
     #[arg(
         long,
         value_enum,
@@ -280,9 +334,10 @@ pub struct Args {
     )]
     pub stats_format: StatsFormat,
 
-    /// Append stats records to PATH instead of stderr, e.g. /var/log/bpipe.jsonl.
+    /// Append stats records to PATH instead of stderr, e.g. /var/log/bpipe.jsonl (replaced
+    /// whole at every record under --stats-format prometheus).
     #[arg(
-        help = "Append records to PATH instead of stderr, e.g. stats.jsonl",
+        help = "Append records to PATH instead of stderr (prometheus: replace), e.g. stats.jsonl",
         long,
         value_name = "PATH",
         value_hint = ValueHint::FilePath,

@@ -9,8 +9,10 @@ use crate::cli::{
     Args, DEFAULT_CAP, DEFAULT_CAP_BYTES, DEFAULT_MAX_LINE, PolicyArg, ShedArg, StatsFormat,
 };
 use crate::input::framing::{Framing, Overlong};
+use crate::output::marker::Marker;
 use crate::output::rate::{Rate, Unit};
 use crate::queue::Bounds;
+use crate::queue::keep::Keep;
 use crate::queue::policy::{Policy, Shed};
 use crate::units::{is_plain_number, parse_count, parse_size};
 
@@ -42,6 +44,12 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// `--max-age`: items that waited longer are shed when the writer comes for them.
     pub max_age: Option<Duration>,
+    /// `--keep`: items no policy sheds.
+    pub keep: Option<Keep>,
+    /// `--mark-drops`: the line written where items were shed.
+    pub marker: Option<Marker>,
+    /// `--dead-letter` and `--dead-letter-max`.
+    pub dead_letter: Option<(PathBuf, u64)>,
 }
 
 /// What bpipe tells the user on stderr, and where.
@@ -212,6 +220,49 @@ impl Config {
                 return usage(format!("{flag} must be at most 10 years, e.g. {flag} 5s"));
             }
         }
+        let delim = match framing {
+            Framing::Delimited { delim, .. } => Some(delim),
+            Framing::Chunks { .. } => None,
+        };
+        let keep = match (args.keep.is_empty(), delim) {
+            (true, _) => None,
+            (false, None) => {
+                return usage(
+                    "--keep matches lines or records, not --chunk chunks: drop --chunk, \
+                     e.g. --keep 'ERROR|FATAL'",
+                );
+            }
+            (false, Some(delim)) => Some(Keep::new(&args.keep, delim).map_err(UsageError)?),
+        };
+        let marker = match (args.mark_drops.as_deref(), delim) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return usage(
+                    "--mark-drops writes a line between items, not between --chunk chunks: \
+                     drop --chunk, e.g. --mark-drops",
+                );
+            }
+            (Some(template), Some(delim)) => {
+                let unit = match delim {
+                    b'\n' => ("line", "lines"),
+                    _ => ("record", "records"),
+                };
+                let shed = match policy {
+                    Policy::Shed(shed) | Policy::Block { then: shed, .. } => shed.to_string(),
+                };
+                let shed = match (policy, args.max_age) {
+                    (Policy::Block { timeout: None, .. }, Some(_)) => "max-age".to_string(),
+                    _ => shed,
+                };
+                Some(
+                    Marker::new(template, unit, shed, args.name.as_deref(), delim)
+                        .map_err(UsageError)?,
+                )
+            }
+        };
+        if args.max_age.is_some_and(|d| d.is_zero()) {
+            return usage("--max-age must be more than 0, e.g. --max-age 5s");
+        }
         let rate = match (args.rate, args.burst.as_deref()) {
             (None, _) => None,
             (Some(rate), None) => Some((rate, rate.default_burst())),
@@ -229,6 +280,12 @@ impl Config {
             read_size,
             drain_timeout: args.drain_timeout,
             max_age: args.max_age.filter(|d| !d.is_zero()),
+            keep,
+            marker,
+            dead_letter: args
+                .dead_letter
+                .clone()
+                .map(|path| (path, args.dead_letter_max)),
             report: Reporting {
                 quiet: args.quiet,
                 summary: args.summary,

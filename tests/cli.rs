@@ -353,6 +353,33 @@ fn bad_values_are_rejected_before_reading() {
             &["no-such-file"],
             "bpipe: no-such-file: No such file or directory\n",
         ),
+        (
+            &["--policy", "slide", "--keep", "ERROR", "--keep", "a(b"],
+            "bpipe: --keep 'a(b': unclosed group\n",
+        ),
+        (
+            &["--keep", "ERROR", "--chunk", "4KiB"],
+            "bpipe: --keep matches lines or records, not --chunk chunks: drop --chunk, \
+             e.g. --keep 'ERROR|FATAL'\n",
+        ),
+        (
+            &["--mark-drops", "--chunk", "4KiB"],
+            "bpipe: --mark-drops writes a line between items, not between --chunk chunks: \
+             drop --chunk, e.g. --mark-drops\n",
+        ),
+        (
+            &["--mark-drops={count} gone"],
+            "bpipe: --mark-drops: unknown placeholder in '{count} gone'; use {items}, {unit}, \
+             {bytes}, {policy}, {name}\n",
+        ),
+        (
+            &["--dead-letter", "/nonexistent-dir/shed.log"],
+            "bpipe: --dead-letter /nonexistent-dir/shed.log: No such file or directory\n",
+        ),
+        (
+            &["--max-age", "0s"],
+            "bpipe: --max-age must be more than 0, e.g. --max-age 5s\n",
+        ),
     ];
     for (args, message) in cases {
         let (code, stderr, offset) = reject(args);

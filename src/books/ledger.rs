@@ -136,6 +136,21 @@ impl Ledger {
         self.move_out(from, t, |s| s.dropped += t);
     }
 
+    /// Shed items went into the dead-letter file.
+    pub fn dead_letter(&mut self, t: Tally) {
+        self.change(|s| s.dead_lettered += t);
+    }
+
+    /// A policy looked at items that `--keep` spares and left them.
+    pub fn spare(&mut self, items: usize) {
+        self.change(|s| s.kept += items as u64);
+    }
+
+    /// The writer wrote a drop marker: counted apart from items.
+    pub fn mark(&mut self, bytes: usize) {
+        self.change(|s| s.markers += Tally::one(bytes));
+    }
+
     /// The writer wrote items whole.
     pub fn deliver(&mut self, t: Tally) {
         self.change(|s| {

@@ -36,6 +36,12 @@ pub struct Stats {
     pub sent_bytes: u64,
     /// Of `dropped`: items older than `--max-age` when the writer came for them.
     pub expired: Tally,
+    /// Of `dropped`: items appended to the `--dead-letter` file (the rest were discarded).
+    pub dead_lettered: Tally,
+    /// Items matching `--keep` that a policy looked at and spared, each counted once.
+    pub kept: u64,
+    /// `--mark-drops` lines written, and their bytes: not items, not in the books.
+    pub markers: Tally,
     /// Time in queue of delivered items: over the run, and since the last record.
     pub wait: WaitFigures,
     pub interval_wait: WaitFigures,
@@ -59,5 +65,12 @@ impl Stats {
                 + self.depth
                 + self.in_flight
                 + self.parked
+            && self.dead_lettered.items <= self.dropped.items
+            && self.expired.items <= self.dropped.items
+    }
+
+    /// Of `dropped`: what did not go to the dead-letter file.
+    pub fn discarded(&self) -> Tally {
+        self.dropped.beyond(self.dead_lettered)
     }
 }

@@ -32,6 +32,14 @@ impl Tally {
         self.items == 0 && self.bytes == 0
     }
 
+    /// What `self` has beyond `other`, in each field (zero where it has less).
+    pub fn beyond(self, other: Tally) -> Tally {
+        Tally {
+            items: self.items.saturating_sub(other.items),
+            bytes: self.bytes.saturating_sub(other.bytes),
+        }
+    }
+
     /// The larger of the two in each field: for high-water marks.
     pub fn max(self, other: Tally) -> Tally {
         Tally {

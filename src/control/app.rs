@@ -9,6 +9,7 @@ use crate::control::pipeline::{self, End};
 use crate::control::signals;
 use crate::exit::Exit;
 use crate::input::files::Inputs;
+use crate::output::dead_letter::DeadLetter;
 use crate::output::sink::Stdout;
 use crate::report;
 use crate::report::monitor::Monitor;
@@ -59,6 +60,20 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Usage;
         }
     };
+    let dead_letter = match &config.dead_letter {
+        None => None,
+        Some((path, max)) => match DeadLetter::open(path, *max) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                report::error(format!(
+                    "--dead-letter {}: {}",
+                    path.display(),
+                    report::reason(&e)
+                ));
+                return Exit::Usage;
+            }
+        },
+    };
     let signals = signals::listen();
     let mut monitor = match Monitor::new(config, started, signals) {
         Ok(monitor) => monitor,
@@ -68,7 +83,7 @@ pub fn run_stdio(config: &Config) -> Exit {
         }
     };
     let output = Stdout::new(take(1));
-    let outcome = match pipeline::run(config, input, output, |queue, done| {
+    let outcome = match pipeline::run(config, dead_letter, input, output, |queue, done| {
         monitor.watch(queue, done)
     }) {
         Ok(outcome) => outcome,

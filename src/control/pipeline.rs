@@ -11,6 +11,7 @@ use crate::books::stats::Stats;
 use crate::config::Config;
 use crate::input::framing::Framer;
 use crate::input::reader::{self, ReadEnd};
+use crate::output::dead_letter::DeadLetter;
 use crate::output::rate::Limiter;
 use crate::output::sink::Sink;
 use crate::output::wait::Poller;
@@ -57,6 +58,7 @@ pub struct Outcome {
 /// blocked reading from an idle producer: the process is expected to exit soon after.
 pub fn run<R, S>(
     config: &Config,
+    dead_letter: Option<DeadLetter>,
     mut input: R,
     mut output: S,
     watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<Halt>,
@@ -66,7 +68,12 @@ where
     S: Sink + Send + 'static,
 {
     let started = Instant::now();
-    let queue = Arc::new(Queue::new(config.bounds, config.policy)?.with_max_age(config.max_age));
+    let queue = Queue::new(config.bounds, config.policy)?
+        .with_max_age(config.max_age)
+        .with_keep(config.keep.clone())
+        .with_marks(config.marker.clone())
+        .with_dead_letter(dead_letter);
+    let queue = Arc::new(queue);
     let reader = {
         let queue = Arc::clone(&queue);
         let framer = Framer::new(config.framing);
@@ -190,6 +197,7 @@ mod tests {
         let out = Shared::default();
         let outcome = run(
             &config(&["--cap", "7"]),
+            None,
             Cursor::new(input.clone()),
             Always(out.clone()),
             wait,
@@ -219,6 +227,7 @@ mod tests {
         let out = Shared::default();
         let outcome = run(
             &config(&[]),
+            None,
             Failing(Some(b"a\npartial".to_vec())),
             Always(out.clone()),
             wait,

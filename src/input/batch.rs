@@ -8,6 +8,8 @@ use std::io::{self, Read};
 
 use crate::books::tally::Tally;
 
+mod sift;
+
 /// Whole items in one buffer, plus (while the reader is filling it) a partial item at the
 /// end that the framer has not closed yet.
 ///
@@ -34,6 +36,13 @@ pub struct Batch {
     pub(crate) delim: u8,
     /// When its items were read (queued by the reader): for time in queue.
     pub arrived: Option<std::time::Instant>,
+    /// Where the first live item stands in the input: the items and bytes read before it.
+    /// A batch holds consecutive input items, so a jump between batches is a gap (shed).
+    pub pos: Tally,
+    /// Every live item matches `--keep` (known once a policy has looked).
+    pub kept: bool,
+    /// Items shed just before this batch that the writer has yet to mark (`--mark-drops`).
+    pub gap: Tally,
 }
 
 impl Batch {
@@ -244,6 +253,7 @@ impl Batch {
         let len = end - self.start;
         self.first += 1;
         self.start = end;
+        self.pos += Tally::one(len);
         Some(Tally::one(len))
     }
 
@@ -301,11 +311,14 @@ impl Batch {
         assert!(n <= self.items());
         let mut front = Batch {
             arrived: self.arrived,
+            pos: self.pos,
+            kept: self.kept,
             ..Batch::default()
         };
         if n == 0 {
             return front;
         }
+        front.gap = std::mem::take(&mut self.gap);
         self.index();
         let end = self.ends[self.first + n - 1];
         front.append(&self.data[self.start..end]);
@@ -318,6 +331,7 @@ impl Batch {
         front.end = end - base;
         self.first += n;
         self.start = end;
+        self.pos += front.tally();
         front
     }
 }

@@ -1,5 +1,7 @@
 //! Writing, pacing and sinks: the writer, where it writes, the rate limit, and how it waits.
 
+pub mod dead_letter;
+pub mod marker;
 pub mod rate;
 pub mod sink;
 pub mod throttle;

@@ -91,7 +91,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         loop {
             self.queue.waited(&mut self.waits);
             let waiting = match self.queue.next(written, &mut self.hand) {
-                Next::Done => return Ok(()),
+                Next::Done => return self.mark_the_end(),
                 Next::Empty => {
                     written = Tally::ZERO;
                     if self.wait.wait(self.sink.fd(), false, None) == Woke::Hangup {
@@ -114,13 +114,33 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             if let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Items) {
                 limiter.spend(taken.items);
             }
-            match self.write_hand() {
+            match self.write_hand(Progress::default()) {
                 Ok(done) => written = done,
                 Err(Short::Abandoned) => return Ok(()),
                 Err(Short::Failed(error)) => {
                     self.queue.close_output();
                     return Err(error);
                 }
+            }
+        }
+    }
+
+    /// `--mark-drops`: a marker for what was shed after the last item delivered.
+    fn mark_the_end(&mut self) -> io::Result<()> {
+        let gap = self.queue.trailing_gap();
+        if gap.is_zero() {
+            return Ok(());
+        }
+        self.queue.mark(gap, &mut self.rest);
+        let at = Progress {
+            cut: Some(Tally::ZERO),
+            ..Progress::default()
+        };
+        match self.write_hand(at) {
+            Ok(_) | Err(Short::Abandoned) => Ok(()),
+            Err(Short::Failed(error)) => {
+                self.queue.close_output();
+                Err(error)
             }
         }
     }
@@ -190,10 +210,21 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         }
     }
 
-    /// Writes the hand; returns the items written whole.
-    fn write_hand(&mut self) -> Result<Tally, Short> {
-        let mut at = Progress::default();
+    /// Writes the hand from `at`; returns the items written whole. A batch taken after a
+    /// gap is written after its marker (`--mark-drops`), which is written as the rest of a
+    /// cut item is, with `Tally::ZERO` for the item.
+    fn write_hand(&mut self, mut at: Progress) -> Result<Tally, Short> {
         loop {
+            if let Some(batch) = self.hand.get_mut(at.first)
+                && at.cut.is_none()
+                && at.offset == 0
+                && !batch.gap.is_zero()
+            {
+                let gap = std::mem::take(&mut batch.gap);
+                self.queue.mark(gap, &mut self.rest);
+                at.cut = Some(Tally::ZERO);
+                at.rest_at = 0;
+            }
             let pending: usize = if at.cut.is_some() {
                 self.rest.len() - at.rest_at
             } else if at.first < self.hand.len() {
@@ -210,7 +241,11 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 count = 1;
             } else {
                 let mut skip = at.offset;
-                for batch in &self.hand[at.first..] {
+                for (i, batch) in self.hand[at.first..].iter().enumerate() {
+                    if i > 0 && !batch.gap.is_zero() {
+                        // Its marker goes first, in a write of its own.
+                        break;
+                    }
                     let bytes = &batch.as_bytes()[skip..];
                     skip = 0;
                     let len = bytes.len().min(room);
@@ -245,6 +280,9 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         if let Some(item) = at.cut {
             at.rest_at += n;
             if at.rest_at == self.rest.len() {
+                if item.is_zero() {
+                    self.queue.marked(self.rest.len());
+                }
                 at.done += item;
                 at.cut = None;
                 self.rest.clear();
@@ -329,7 +367,8 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     /// Tells the books what became of the hand: what went out whole, the item cut short
     /// (and how many of its bytes went out), what did not go out.
     fn settle(&mut self, at: &mut Progress) {
-        let mut torn = at.cut.map(|item| {
+        // A marker cut short is not an item.
+        let mut torn = at.cut.filter(|item| !item.is_zero()).map(|item| {
             let unwritten = (self.rest.len() - at.rest_at) as u64;
             (item, item.bytes - unwritten)
         });

@@ -13,8 +13,10 @@
 //! that one wait covers new items, a stop, and a consumer that leaves.
 
 pub mod clock;
+pub mod keep;
 pub mod policy;
 mod push;
+mod shed;
 mod take;
 mod wake;
 
@@ -33,12 +35,15 @@ use std::time::{Duration, Instant};
 use bytesize::ByteSize;
 
 use self::clock::{Clock, Monotonic};
+use self::keep::Keep;
 use self::policy::{Policy, Shed};
 use crate::books::ledger::{Ledger, Place};
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
 use crate::books::wait::Waits;
 use crate::input::batch::Batch;
+use crate::output::dead_letter::DeadLetter;
+use crate::output::marker::Marker;
 
 pub use self::push::Pushed;
 pub use self::take::Next;
@@ -184,6 +189,11 @@ struct Inner {
     stalled_since: Option<Instant>,
     /// The final counters, once frozen.
     frozen: Option<Stats>,
+    /// `--dead-letter`: where shed items go.
+    dead: Option<DeadLetter>,
+    /// Where the input stands after the last item taken by the writer: the next batch
+    /// taken should start there, or there is a gap (`--mark-drops`).
+    taken_to: Tally,
 }
 
 /// The bounded queue. The reader calls [`Queue::push`] and [`Queue::finish_input`]; the
@@ -206,6 +216,10 @@ pub struct Queue {
     max_age: Option<Duration>,
     /// Where arrival times, ages and stalls are read.
     clock: Arc<dyn Clock>,
+    /// `--keep`: items no policy sheds.
+    keep: Option<Keep>,
+    /// `--mark-drops`: the writer is told of gaps (see [`Batch::gap`]) and marks them so.
+    marks: Option<Marker>,
 }
 
 /// How long stdout may stay full, without the writer catching up, before the consumer counts
@@ -245,6 +259,8 @@ impl Queue {
                 stalled_total: Duration::ZERO,
                 stalled_since: None,
                 frozen: None,
+                dead: None,
+                taken_to: Tally::ZERO,
             }),
             room: Condvar::new(),
             waker: Waker::new()?,
@@ -252,6 +268,8 @@ impl Queue {
             sent: AtomicU64::new(0),
             max_age: None,
             clock: Arc::new(Monotonic),
+            keep: None,
+            marks: None,
         })
     }
 
@@ -264,6 +282,24 @@ impl Queue {
     /// The same queue with another [`STALL_GRACE`] (zero in tests that drive the writer).
     pub fn with_grace(mut self, grace: Duration) -> Queue {
         self.grace = grace;
+        self
+    }
+
+    /// Items that `keep` spares are never shed by the policy.
+    pub fn with_keep(mut self, keep: Option<Keep>) -> Queue {
+        self.keep = keep;
+        self
+    }
+
+    /// Shed items go to `dead`.
+    pub fn with_dead_letter(self, dead: Option<DeadLetter>) -> Queue {
+        self.lock().dead = dead;
+        self
+    }
+
+    /// Batches taken after a gap carry its size, for the writer to mark with `marks`.
+    pub fn with_marks(mut self, marks: Option<Marker>) -> Queue {
+        self.marks = marks;
         self
     }
 
@@ -417,32 +453,6 @@ impl Inner {
         self.books
             .shift(Place::Parked, Place::Queued, batch.tally());
         self.batches.push_back(batch);
-    }
-
-    /// Discards the oldest queued item.
-    fn drop_oldest(&mut self) -> Tally {
-        let Some(front) = self.batches.front_mut() else {
-            return Tally::ZERO;
-        };
-        let gone = front.pop_front().unwrap_or_default();
-        if front.is_empty() {
-            self.batches.pop_front();
-        }
-        self.books.shed(Place::Queued, gone);
-        gone
-    }
-
-    /// Discards the newest queued item.
-    fn drop_newest(&mut self) -> Tally {
-        let Some(back) = self.batches.back_mut() else {
-            return Tally::ZERO;
-        };
-        let gone = back.pop_back().unwrap_or_default();
-        if back.is_empty() {
-            self.batches.pop_back();
-        }
-        self.books.shed(Place::Queued, gone);
-        gone
     }
 
     /// Stdout is gone for good: what is queued or parked will never be delivered.

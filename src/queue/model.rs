@@ -2,11 +2,14 @@
 //! reader's pushes, the writer's takes and writes, stdout filling up and draining, the rate
 //! limit holding the writer, and the lifecycle (end of input, a stop, an abandon, a closed
 //! output). After every step: the books balance; nothing is shed while the writer is ready;
-//! order is kept; the bounds hold under drop and slide; `block` loses nothing.
+//! order is kept; the bounds hold under drop and slide; `block` loses nothing. With
+//! `--keep`, `--mark-drops` and `--dead-letter` on: no kept item is ever shed, every gap in
+//! the output has one marker of its size, and output and dead letters hold every item once.
 
 use proptest::prelude::*;
 
 use super::*;
+use crate::output::marker::Marker;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -71,6 +74,10 @@ struct Hand {
 
 struct Model {
     q: Queue,
+    /// `--keep K` (items whose id is a multiple of 3 hold a K), marks and dead letters on.
+    keep: bool,
+    /// Before which item of `out` a marker was written, and the gap it told.
+    marks: Vec<(usize, u64)>,
     policy: Policy,
     bounds: Bounds,
     hand: Hand,
@@ -95,7 +102,12 @@ impl Model {
                     let items: Vec<Vec<u8>> = extras
                         .iter()
                         .map(|&extra| {
-                            let mut item = format!("{}:", self.next_id).into_bytes();
+                            let k = if self.keep && self.next_id % 3 == 0 {
+                                "K"
+                            } else {
+                                ""
+                            };
+                            let mut item = format!("{}:{k}", self.next_id).into_bytes();
                             self.next_id += 1;
                             item.resize((item.len() + extra).min(16), b'x');
                             item
@@ -133,8 +145,12 @@ impl Model {
                     self.hand.written += item;
                     self.out.push(id);
                 }
-                for batch in &self.hand.batches {
+                for batch in &mut self.hand.batches {
                     self.hand.written += batch.tally();
+                    if !batch.gap.is_zero() {
+                        self.marks.push((self.out.len(), batch.gap.items));
+                        batch.gap = Tally::ZERO;
+                    }
                     self.out.extend(batch.iter().map(id));
                 }
                 // Written batches stay in hand until the next `next` recycles them.
@@ -149,6 +165,10 @@ impl Model {
                 let mut left = n;
                 while left > 0 && !back.is_empty() {
                     let first = &mut back[0];
+                    if !first.gap.is_zero() {
+                        self.marks.push((self.out.len(), first.gap.items));
+                        first.gap = Tally::ZERO;
+                    }
                     let ids: Vec<usize> = first.iter().map(id).take(left).collect();
                     for id in ids {
                         self.out.push(id);
@@ -163,6 +183,10 @@ impl Model {
                     let len = first.iter().next().unwrap().len();
                     if cut > 0 && cut < len {
                         let cut_id = id(first.iter().next().unwrap());
+                        if !first.gap.is_zero() {
+                            self.marks.push((self.out.len(), first.gap.items));
+                            first.gap = Tally::ZERO;
+                        }
                         let (whole, item) = first.remove_written(cut, &mut Vec::new());
                         assert_eq!(whole, Tally::ZERO);
                         self.hand.cut = item.map(|t| (t, cut_id));
@@ -218,13 +242,59 @@ impl Model {
                 op
             );
         }
-        if matches!(self.policy, Policy::Shed(Shed::Drop | Shed::Slide)) {
+        // Kept items the writer gave back may hold the queue over its bounds.
+        if matches!(self.policy, Policy::Shed(Shed::Drop | Shed::Slide)) && !self.keep {
             prop_assert!(stats.depth.items as usize <= self.bounds.items, "{stats:?}");
             prop_assert!(stats.depth.bytes as usize <= self.bounds.bytes, "{stats:?}");
         }
         prop_assert!(stats.parked.items <= 20);
         Ok(())
     }
+}
+
+impl Model {
+    /// No kept item shed; output and dead letters hold every item once; every gap marked.
+    fn check_kept(&self, stats: &Stats, dead: &[u8], lifecycle: bool) -> Result<(), TestCaseError> {
+        // Items have no delimiter: the dead letters are ids followed by ':' and filler.
+        let mut shed = Vec::new();
+        let mut rest = dead;
+        while !rest.is_empty() {
+            let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let item_id = id(rest);
+            prop_assert!(rest.get(n + 1) != Some(&b'K'), "kept item {} shed", item_id);
+            let len = rest[n..].iter().take_while(|b| !b.is_ascii_digit()).count();
+            shed.push(item_id);
+            rest = &rest[n + len..];
+        }
+        prop_assert_eq!(shed.len() as u64, stats.dead_lettered.items);
+        prop_assert_eq!(stats.dead_lettered, stats.dropped);
+        // A stop, a closed output or `fail` leaves items undelivered: gaps with no marker.
+        if lifecycle || !stats.undelivered.is_zero() {
+            return Ok(());
+        }
+        let mut all: Vec<usize> = self.out.iter().chain(&shed).copied().collect();
+        all.sort_unstable();
+        prop_assert_eq!(all, (0..self.next_id).collect::<Vec<_>>());
+        let mut marks = self.marks.iter().peekable();
+        let mut last: Option<usize> = None;
+        for (i, &item) in self.out.iter().enumerate() {
+            let gap = (item - last.map_or(0, |l| l + 1)) as u64;
+            let mark = marks.next_if(|(at, _)| *at == i).map(|m| m.1);
+            prop_assert_eq!(mark.unwrap_or(0), gap, "marker before item {}", item);
+            last = Some(item);
+        }
+        prop_assert!(marks.next().is_none(), "a marker after the last item");
+        let tail = (self.next_id - last.map_or(0, |l| l + 1)) as u64;
+        prop_assert_eq!(self.q.trailing_gap().items, tail);
+        Ok(())
+    }
+}
+
+fn dead_letter_path() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CASE: AtomicUsize = AtomicUsize::new(0);
+    let case = CASE.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("bpipe-model-{}-{case}", std::process::id()))
 }
 
 proptest! {
@@ -235,10 +305,22 @@ proptest! {
         policy in policies(),
         cap in 1usize..12,
         cap_bytes in 16usize..200,
+        keep in any::<bool>(),
     ) {
         let bounds = Bounds { items: cap, bytes: cap_bytes };
+        let dead_path = dead_letter_path();
+        let mut q = Queue::new(bounds, policy).unwrap().with_grace(std::time::Duration::ZERO);
+        if keep {
+            let marker = Marker::new("{items}", ("item", "items"), policy.to_string(), None, b'\n');
+            q = q
+                .with_keep(Some(Keep::new(&["K".into()], b'\n').unwrap()))
+                .with_marks(Some(marker.unwrap()))
+                .with_dead_letter(Some(DeadLetter::open(&dead_path, u64::MAX).unwrap()));
+        }
         let mut m = Model {
-            q: Queue::new(bounds, policy).unwrap().with_grace(std::time::Duration::ZERO),
+            q,
+            keep,
+            marks: Vec::new(),
             policy,
             bounds,
             hand: Hand::default(),
@@ -277,6 +359,11 @@ proptest! {
         prop_assert!(stats.balanced(), "{stats:?}");
         prop_assert_eq!(stats.depth + stats.in_flight + stats.parked, Tally::ZERO);
         prop_assert!(m.out.windows(2).all(|w| w[0] < w[1]), "out of order: {:?}", m.out);
+        if keep {
+            let dead = std::fs::read(&dead_path).unwrap();
+            let _ = std::fs::remove_file(&dead_path);
+            m.check_kept(&stats, &dead, lifecycle)?;
+        }
         if !lifecycle {
             prop_assert_eq!(stats.output.items as usize, m.out.len());
             if policy == Policy::BLOCK {

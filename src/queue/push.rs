@@ -87,6 +87,7 @@ impl Queue {
 
     fn offer(&self, inner: &mut Inner, mut batch: Batch) -> Result<Pushed, Stop> {
         batch.arrived = Some(self.now());
+        batch.pos = inner.books.stats().input;
         debug_assert!(inner.parked.is_none(), "one push at a time");
         inner.books.admit(batch.tally());
         if inner.closed() || inner.input == Input::Stopped {
@@ -103,7 +104,14 @@ impl Queue {
 
     /// Places the parked batch if it can go now: into the queue if it fits, to the policy
     /// under pressure. Leaves it parked otherwise, and tells an idle writer to take it.
+    /// Writes what it shed to the dead-letter file.
     fn settle_parked(&self, inner: &mut Inner) -> Result<Pushed, Stop> {
+        let settled = self.place_parked(inner);
+        inner.flush_dead();
+        settled
+    }
+
+    fn place_parked(&self, inner: &mut Inner) -> Result<Pushed, Stop> {
         if inner.closed() {
             // `close_output` counted anything parked as undelivered.
             return Err(Stop::Closed);
@@ -121,6 +129,9 @@ impl Queue {
         if let Some(shed) = shedding {
             // What the writer gave back when stdout filled may hold the queue over its bounds.
             self.trim(inner, shed);
+        }
+        if let (Some(shed @ (Shed::Slide | Shed::Drop)), Some(keep)) = (shedding, &self.keep) {
+            return self.settle_kept(inner, batch, shed, keep);
         }
         if shedding == Some(Shed::Slide) {
             self.slide_in(inner, batch);
@@ -148,12 +159,11 @@ impl Queue {
             // The first item left does not fit.
             match shed {
                 Shed::Drop if room_items <= fit => {
-                    inner.books.shed(Place::Parked, batch.tally());
+                    inner.shed_all(batch, Place::Parked, false);
                     return Ok(Pushed::Done);
                 }
                 Shed::Drop => {
-                    let gone = batch.pop_front().unwrap_or_default();
-                    inner.books.shed(Place::Parked, gone);
+                    inner.shed_front(&mut batch, Place::Parked);
                 }
                 Shed::Fail => {
                     // `fail` stops reading: the rest of this read is undelivered, not shed.
@@ -170,15 +180,14 @@ impl Queue {
     /// a full queue does not turn each arriving item into a batch of its own.
     pub(super) fn slide_in(&self, inner: &mut Inner, mut batch: Batch) {
         while batch.items() > self.bounds.items || batch.bytes() > self.bounds.bytes {
-            let gone = batch.pop_front().unwrap_or_default();
-            inner.books.shed(Place::Parked, gone);
+            inner.shed_front(&mut batch, Place::Parked);
         }
         loop {
             let (room_items, room_bytes) = self.room_in(inner);
             if batch.items() <= room_items && batch.bytes() <= room_bytes {
                 break;
             }
-            if inner.drop_oldest().is_zero() {
+            if inner.drop_oldest(None).is_zero() {
                 debug_assert!(false, "a batch did not fit in an empty queue");
                 break;
             }
@@ -198,8 +207,8 @@ impl Queue {
         };
         while over(inner) {
             let gone = match shed {
-                Shed::Slide => inner.drop_oldest(),
-                Shed::Drop => inner.drop_newest(),
+                Shed::Slide => inner.drop_oldest(self.keep.as_ref()),
+                Shed::Drop => inner.drop_newest(self.keep.as_ref()),
                 Shed::Fail => return,
             };
             if gone.is_zero() {

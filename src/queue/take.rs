@@ -51,8 +51,11 @@ impl Queue {
         inner.writer = Writer::Busy;
         inner.pressed_since = None;
         self.end_stall(&mut inner);
-        if let Some(age) = self.max_age {
-            self.expire(&mut inner, age);
+        if let Some(limit) = self.max_age.and_then(|age| self.now().checked_sub(age)) {
+            if inner.expire(limit, self.keep.as_ref()) {
+                self.wake_reader(&inner);
+            }
+            inner.flush_dead();
         }
         let mut taken = Tally::ZERO;
         let mut took_parked = false;
@@ -88,6 +91,11 @@ impl Queue {
             } else {
                 inner.batches.pop_front().expect("front exists")
             };
+            let mut batch = batch;
+            if self.marks.is_some() {
+                batch.gap = batch.pos.beyond(inner.taken_to);
+                inner.taken_to = batch.pos + batch.tally();
+            }
             let from = if parked { Place::Parked } else { Place::Queued };
             inner.books.shift(from, Place::InHand, batch.tally());
             inner.hand_arrived = match (inner.hand_arrived, batch.arrived) {
@@ -150,12 +158,20 @@ impl Queue {
         if inner.closed() {
             return;
         }
-        for batch in back.rev() {
+        let mut back = back.peekable();
+        if let Some(first) = back.peek() {
+            // The gap before the first, if the writer had not yet marked it, is marked anew
+            // when it is taken again.
+            inner.taken_to = first.pos.beyond(first.gap);
+        }
+        for mut batch in back.rev() {
+            batch.gap = Tally::ZERO;
             inner.books.give_back(batch.tally());
             inner.batches.push_front(batch);
         }
         if let Some(shed) = self.shedding(&inner, self.now()) {
             self.trim(&mut inner, shed);
+            inner.flush_dead();
         }
         inner.books.measure();
         self.wake_reader(&inner);
@@ -190,24 +206,6 @@ impl Queue {
         let mut inner = self.lock();
         for (wait, items) in waits.drain(..) {
             inner.waits.record(wait, items);
-        }
-    }
-
-    /// Sheds the batches older than `age` at the front (all items of a batch arrived
-    /// together): items whose wait already makes them worthless.
-    fn expire(&self, inner: &mut Inner, age: Duration) {
-        let Some(limit) = self.now().checked_sub(age) else {
-            return;
-        };
-        let old = |b: &Batch| b.arrived.is_some_and(|t| t < limit);
-        while inner.batches.front().is_some_and(old) {
-            let batch = inner.batches.pop_front().expect("a front");
-            inner.books.expire(Place::Queued, batch.tally());
-        }
-        if inner.batches.is_empty() && inner.parked.as_ref().is_some_and(old) {
-            let batch = inner.parked.take().expect("parked");
-            inner.books.expire(Place::Parked, batch.tally());
-            self.wake_reader(inner);
         }
     }
 
@@ -247,6 +245,36 @@ impl Queue {
     /// Whether the queue was given up on (the writer stops at once).
     pub fn abandoned(&self) -> bool {
         self.lock().output == Output::Abandoned
+    }
+
+    /// The write error that stopped `--dead-letter`, once.
+    pub fn dead_letter_error(&self) -> Option<std::io::Error> {
+        self.lock().dead.as_mut().and_then(|d| d.take_error())
+    }
+
+    /// `--mark-drops`: the marker for `gap`, appended to `out`.
+    pub fn mark(&self, gap: Tally, out: &mut Vec<u8>) {
+        if let Some(marker) = &self.marks {
+            marker.render(gap, out);
+        }
+    }
+
+    /// The writer wrote a marker of `bytes` bytes.
+    pub fn marked(&self, bytes: usize) {
+        self.lock().books.mark(bytes);
+    }
+
+    /// `--mark-drops` at the end of the input: what was shed after the last item delivered
+    /// (nothing once marked; nothing on a stop or a closed output).
+    pub fn trailing_gap(&self) -> Tally {
+        let mut inner = self.lock();
+        if self.marks.is_none() || inner.closed() || inner.input != Input::Finished {
+            return Tally::ZERO;
+        }
+        let books = inner.books.stats();
+        let gap = books.input.beyond(inner.taken_to).beyond(books.undelivered);
+        inner.taken_to = books.input;
+        gap
     }
 
     /// The writer settles what it held when it stopped: `written` went out whole, `torn`

@@ -202,7 +202,10 @@ impl Monitor {
         let mut signals = self.signals.clone();
         let stop = loop {
             let stalled = select! {
-                recv(done) -> _ => return None,
+                recv(done) -> _ => {
+                    self.warn_of_dead_letters(queue);
+                    return None;
+                }
                 recv(refresh) -> _ => self.look(queue),
                 recv(poll) -> _ => self.look(queue),
                 recv(records) -> _ => {
@@ -272,7 +275,18 @@ impl Monitor {
             live.send(Frame::Update(Box::new(stats), self.started.elapsed()));
         }
         self.warn_of_drops(stats, now);
+        self.warn_of_dead_letters(queue);
         self.watch_for_stalls(stats)
+    }
+
+    /// `--dead-letter`: a write error, told once (the queue gives it up once).
+    fn warn_of_dead_letters(&mut self, queue: &Queue) {
+        if let Some(e) = queue.dead_letter_error() {
+            self.error(format!(
+                "--dead-letter: {}; shed items are only counted from now on",
+                super::reason(&e)
+            ));
+        }
     }
 
     /// `--stall-timeout`: one warning a stall (or the end of the run under `fail`).
@@ -286,11 +300,20 @@ impl Monitor {
         }
         if !self.stall_told {
             self.stall_told = true;
+            if self.quiet && !fail {
+                // A warning, not an error: -q silences it.
+                return false;
+            }
             let waiting = stats.depth + stats.in_flight + stats.parked;
             let snap = self.snapshot(stats, End::Running);
+            // Whole seconds, or milliseconds for a stall shorter than one.
+            let stalled = match stats.stalled_now.as_secs() {
+                0 => Duration::from_millis(stats.stalled_now.as_millis() as u64),
+                secs => Duration::from_secs(secs),
+            };
             self.error(format!(
                 "consumer stalled for {}, {} waiting{}",
-                humantime::format_duration(Duration::from_secs(stats.stalled_now.as_secs())),
+                humantime::format_duration(stalled),
                 snap.count(waiting.items),
                 if fail {
                     "; stopping (--on-stall fail)"

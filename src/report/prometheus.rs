@@ -62,6 +62,24 @@ pub fn prometheus_record(snap: &Snapshot<'_>) -> String {
         "Of the dropped items: older than --max-age when the writer came for them.",
         &[("", s.expired.items as f64)],
     );
+    metric(
+        "bpipe_dead_lettered_items_total",
+        "counter",
+        "Of the dropped items: appended to the --dead-letter file.",
+        &[("", s.dead_lettered.items as f64)],
+    );
+    metric(
+        "bpipe_kept_items_total",
+        "counter",
+        "Items matching --keep that a policy looked at and spared.",
+        &[("", s.kept as f64)],
+    );
+    metric(
+        "bpipe_markers_total",
+        "counter",
+        "Lines written by --mark-drops where items were shed.",
+        &[("", s.markers.items as f64)],
+    );
     let in_hand = snap.in_hand();
     metric(
         "bpipe_queue_items",

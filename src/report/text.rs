@@ -128,6 +128,24 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     if !s.expired.is_zero() {
         parts.push(format!("expired {}", snap.count(s.expired.items)));
     }
+    if !s.dead_lettered.is_zero() {
+        parts.push(format!(
+            "dead-lettered {} {}",
+            snap.count(s.dead_lettered.items),
+            size(s.dead_lettered.bytes)
+        ));
+    }
+    if s.kept > 0 {
+        parts.push(format!("kept {}", snap.count(s.kept)));
+    }
+    if s.markers.items > 0 {
+        let noun = if s.markers.items == 1 {
+            "marker"
+        } else {
+            "markers"
+        };
+        parts.push(format!("{} {noun}", s.markers.items));
+    }
     match snap.end {
         End::OutputClosed => parts.push("output closed".into()),
         End::Signal(number) => parts.push(format!("stopped by signal {number}")),

@@ -1,0 +1,255 @@
+//! Shedding item by item: the oldest or newest item that `--keep` does not spare, each
+//! shed item's bytes to the `--dead-letter` file, and the books told. A batch stays a run
+//! of consecutive input items: kept items next to a shed one are split off into a batch of
+//! their own (marked kept, so that no pattern runs on them twice), which keeps every gap at
+//! a batch boundary for `--mark-drops`.
+
+use std::time::Instant;
+
+use super::keep::Keep;
+use super::{Inner, Pushed, Queue, Stop};
+use crate::books::ledger::{Ledger, Place};
+use crate::books::tally::Tally;
+use crate::input::batch::Batch;
+use crate::output::dead_letter::DeadLetter;
+use crate::queue::policy::Shed;
+
+/// Sheds the item that `pop` removes from `batch`, its bytes to `dead`.
+fn shed_one(
+    books: &mut Ledger,
+    dead: &mut Option<DeadLetter>,
+    from: Place,
+    pop: impl FnOnce(&mut dyn FnMut(&[u8])) -> Option<Tally>,
+) -> Tally {
+    let gone = pop(&mut |item| {
+        if let Some(dead) = dead.as_mut() {
+            dead.take(item);
+        }
+    })
+    .unwrap_or_default();
+    books.shed(from, gone);
+    flush_full(books, dead);
+    gone
+}
+
+/// Writes the dead letters once a buffer's worth has gathered.
+fn flush_full(books: &mut Ledger, dead: &mut Option<DeadLetter>) {
+    if let Some(dead) = dead.as_mut().filter(|d| d.is_full()) {
+        books.dead_letter(dead.flush());
+    }
+}
+
+impl Inner {
+    /// Writes the dead letters gathered (the end of a queue operation that shed).
+    pub(super) fn flush_dead(&mut self) {
+        if let Some(dead) = self.dead.as_mut().filter(|d| d.has_some()) {
+            self.books.dead_letter(dead.flush());
+        }
+    }
+
+    /// The first item of `batch` (out of the queue), shed.
+    pub(super) fn shed_front(&mut self, batch: &mut Batch, from: Place) -> Tally {
+        shed_one(&mut self.books, &mut self.dead, from, |gone| {
+            batch.pop_front_with(gone)
+        })
+    }
+
+    /// All of `batch` (out of the queue) shed, as expired if `expired`.
+    pub(super) fn shed_all(&mut self, batch: Batch, from: Place, expired: bool) {
+        if let Some(dead) = self.dead.as_mut() {
+            for item in batch.iter() {
+                dead.take(item);
+            }
+        }
+        match expired {
+            true => self.books.expire(from, batch.tally()),
+            false => self.books.shed(from, batch.tally()),
+        }
+        flush_full(&mut self.books, &mut self.dead);
+    }
+
+    /// Sheds the oldest queued item that `keep` does not spare.
+    pub(super) fn drop_oldest(&mut self, keep: Option<&Keep>) -> Tally {
+        let mut idx = 0;
+        while idx < self.batches.len() {
+            let batch = &mut self.batches[idx];
+            let first = match keep {
+                None => 0,
+                Some(_) if batch.kept => {
+                    idx += 1;
+                    continue;
+                }
+                Some(keep) => match batch.first_unkept(keep) {
+                    Some(i) => i,
+                    None => {
+                        self.books.spare(batch.items());
+                        idx += 1;
+                        continue;
+                    }
+                },
+            };
+            if first > 0 {
+                let mut spared = batch.split_front(first);
+                spared.kept = true;
+                self.books.spare(first);
+                self.batches.insert(idx, spared);
+                idx += 1;
+            }
+            let Inner {
+                batches,
+                books,
+                dead,
+                ..
+            } = self;
+            let gone = shed_one(books, dead, Place::Queued, |g| {
+                batches[idx].pop_front_with(g)
+            });
+            if batches[idx].is_empty() {
+                batches.remove(idx);
+            }
+            return gone;
+        }
+        Tally::ZERO
+    }
+
+    /// Sheds the newest queued item that `keep` does not spare.
+    pub(super) fn drop_newest(&mut self, keep: Option<&Keep>) -> Tally {
+        let mut idx = self.batches.len();
+        while idx > 0 {
+            idx -= 1;
+            let batch = &mut self.batches[idx];
+            let after = match keep {
+                None => 0,
+                Some(_) if batch.kept => continue,
+                Some(keep) => match batch.last_unkept(keep) {
+                    Some(j) => batch.items() - j - 1,
+                    None => {
+                        self.books.spare(batch.items());
+                        continue;
+                    }
+                },
+            };
+            if after > 0 {
+                let mut spared = batch.split_back(after);
+                spared.kept = true;
+                self.books.spare(after);
+                self.batches.insert(idx + 1, spared);
+            }
+            let Inner {
+                batches,
+                books,
+                dead,
+                ..
+            } = self;
+            let gone = shed_one(books, dead, Place::Queued, |g| {
+                batches[idx].pop_back_with(g)
+            });
+            if batches[idx].is_empty() {
+                batches.remove(idx);
+            }
+            return gone;
+        }
+        Tally::ZERO
+    }
+
+    /// `--max-age`: sheds the items that arrived before `limit`, but those `keep` spares.
+    pub(super) fn expire(&mut self, limit: Instant, keep: Option<&Keep>) -> bool {
+        let old = |b: &Batch| b.arrived.is_some_and(|t| t < limit);
+        let mut idx = 0;
+        while idx < self.batches.len() && old(&self.batches[idx]) {
+            let Some(keep) = keep else {
+                let batch = self.batches.remove(idx).expect("a batch");
+                self.shed_all(batch, Place::Queued, true);
+                continue;
+            };
+            let batch = &mut self.batches[idx];
+            if batch.kept {
+                idx += 1;
+                continue;
+            }
+            let Some(first) = batch.first_unkept(keep) else {
+                self.books.spare(batch.items());
+                idx += 1;
+                continue;
+            };
+            // The kept items before the first unkept one stay, as a batch of their own.
+            if first > 0 {
+                let mut spared = batch.split_front(first);
+                spared.kept = true;
+                self.books.spare(first);
+                self.batches.insert(idx, spared);
+                idx += 1;
+            }
+            let batch = &mut self.batches[idx];
+            let run = batch.iter().take_while(|item| !keep.spares(item)).count();
+            let gone = batch.split_front(run);
+            if batch.is_empty() {
+                self.batches.remove(idx);
+            }
+            self.shed_all(gone, Place::Queued, true);
+        }
+        let parked_old = self.parked.as_ref().is_some_and(old);
+        if idx == self.batches.len() && parked_old {
+            let mut batch = self.parked.take().expect("parked");
+            let run = match keep {
+                None => batch.items(),
+                Some(keep) => batch.iter().take_while(|item| !keep.spares(item)).count(),
+            };
+            if run == batch.items() {
+                self.shed_all(batch, Place::Parked, true);
+                return true;
+            }
+            let gone = batch.split_front(run);
+            self.shed_all(gone, Place::Parked, true);
+            if !batch.is_empty() {
+                self.parked = Some(batch);
+            }
+            return true;
+        }
+        false
+    }
+}
+
+impl Queue {
+    /// Places `batch` under pressure where `keep` spares some items: the oldest (slide) or
+    /// newest (drop) unkept item goes to make room; an item kept that finds only kept items
+    /// queued waits, with the rest of its read, for room.
+    pub(super) fn settle_kept(
+        &self,
+        inner: &mut Inner,
+        mut batch: Batch,
+        shed: Shed,
+        keep: &Keep,
+    ) -> Result<Pushed, Stop> {
+        loop {
+            let (room_items, room_bytes) = self.room_in(inner);
+            if batch.items() <= room_items && batch.bytes() <= room_bytes {
+                if !batch.is_empty() {
+                    inner.enqueue(batch);
+                    self.wake_writer(inner);
+                }
+                return Ok(Pushed::Done);
+            }
+            if shed == Shed::Slide && !inner.drop_oldest(Some(keep)).is_zero() {
+                continue;
+            }
+            let fit = batch.fitting_prefix(room_items, room_bytes);
+            if fit > 0 {
+                inner.enqueue(batch.split_front(fit));
+                self.wake_writer(inner);
+                continue;
+            }
+            // The first item left does not fit.
+            let front = batch.item(0).expect("an item left");
+            if !keep.spares(front) {
+                inner.shed_front(&mut batch, Place::Parked);
+            } else if shed == Shed::Drop && !inner.drop_newest(Some(keep)).is_zero() {
+                inner.books.spare(1);
+            } else {
+                inner.parked = Some(batch);
+                self.wake_writer(inner);
+                return Ok(Pushed::Parked);
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `--keep`, `--mark-drops` and `--dead-letter` end to end: kept lines always arrive, every
+//! gap in the output has one marker of its size, and output and dead letters together hold
+//! every input line exactly once.
+
+mod util;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::thread;
+use std::time::Duration;
+
+use util::*;
+
+/// `n` log-like lines, unique by their sequence number, one in six an ERROR (as the
+/// reference generator makes them).
+fn log_lines(n: usize) -> Vec<u8> {
+    let levels = ["DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR"];
+    let mut out = Vec::new();
+    for i in 0..n {
+        let level = levels[((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % 6];
+        let body = "x".repeat(20 + i * 13 % 120);
+        writeln!(
+            out,
+            "2026-11-22T14:00:00Z {level} svc[{}] seq={i} {body}",
+            i % 97
+        )
+        .unwrap();
+    }
+    out
+}
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("bpipe-{name}-{}", std::process::id()))
+}
+
+/// Checks `out` against `input` and the dead letters: markers sit exactly where lines are
+/// missing and tell how many; output and dead letters hold every line once. Returns the
+/// number of markers.
+fn check_gaps(input: &[u8], out: &[u8], dead: &[u8]) -> usize {
+    let lines = items(input, b'\n');
+    let at: HashMap<&[u8], usize> = lines.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+    let (mut next, mut marked, mut markers) = (0, None::<usize>, 0);
+    for line in items(out, b'\n') {
+        if let Some(rest) = line.strip_prefix(b"bpipe: ") {
+            let text = String::from_utf8_lossy(rest);
+            assert!(marked.is_none(), "two markers in a row: {text}");
+            marked = Some(text.split(' ').next().unwrap().parse().unwrap());
+            assert!(text.contains(" dropped here (slide)"), "{text}");
+            markers += 1;
+            continue;
+        }
+        let i = at[line];
+        assert!(i >= next, "line {i} out of order");
+        assert_eq!(
+            marked.take().unwrap_or(0),
+            i - next,
+            "marker before line {i}"
+        );
+        next = i + 1;
+    }
+    assert_eq!(
+        marked.unwrap_or(0),
+        lines.len() - next,
+        "the trailing marker"
+    );
+    let mut seen: Vec<&[u8]> = items(out, b'\n')
+        .into_iter()
+        .filter(|l| !l.starts_with(b"bpipe: "))
+        .chain(items(dead, b'\n'))
+        .collect();
+    seen.sort_unstable();
+    let mut all = lines.clone();
+    all.sort_unstable();
+    assert!(
+        seen == all,
+        "output and dead letters do not hold every line once"
+    );
+    markers
+}
+
+#[test]
+fn errors_always_arrive_and_every_gap_is_marked_and_dead_lettered() {
+    let input = log_lines(200_000);
+    let dead = temp_path("dead-letters");
+    let _ = std::fs::remove_file(&dead);
+    let mut child = spawn(bpipe(&[
+        "--policy",
+        "slide",
+        "--cap",
+        "100",
+        "--keep",
+        "ERROR",
+        "--mark-drops",
+        "--dead-letter",
+        dead.to_str().unwrap(),
+        "--stats-format",
+        "json",
+        "--summary",
+    ]));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = {
+        let input = input.clone();
+        thread::spawn(move || stdin.write_all(&input).unwrap())
+    };
+    // Stalled, then slow: 64 KiB reads 5 ms apart.
+    let mut stdout = child.stdout.take().unwrap();
+    thread::sleep(Duration::from_millis(500));
+    let (mut out, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
+    loop {
+        let n = stdout.read(&mut chunk).unwrap();
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&chunk[..n]);
+        thread::sleep(Duration::from_millis(5));
+    }
+    feeder.join().unwrap();
+    let stderr = all_stderr(&mut child);
+    assert!(child.wait().unwrap().success(), "{stderr}");
+    let record: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    let dead_letters = std::fs::read(&dead).unwrap();
+    std::fs::remove_file(&dead).unwrap();
+    let markers = check_gaps(&input, &out, &dead_letters);
+    let errors: Vec<&[u8]> = items(&input, b'\n')
+        .into_iter()
+        .filter(|l| l.windows(5).any(|w| w == b"ERROR"))
+        .collect();
+    assert!(errors.len() > 30_000, "{} ERROR lines", errors.len());
+    let delivered: std::collections::HashSet<&[u8]> = items(&out, b'\n').into_iter().collect();
+    for line in errors {
+        assert!(delivered.contains(line), "an ERROR line was shed");
+    }
+    // The books: everything shed went to the file, and the markers were counted.
+    let dropped = record["dropped_items"].as_u64().unwrap();
+    assert!(dropped > 0, "nothing was shed: {record}");
+    assert_eq!(record["dead_lettered_items"].as_u64(), Some(dropped));
+    assert_eq!(record["discarded_items"].as_u64(), Some(0));
+    assert_eq!(record["markers"].as_u64(), Some(markers as u64));
+    assert!(record["kept_items"].as_u64().unwrap() > 0, "{record}");
+    let out_items = record["out_items"].as_u64().unwrap();
+    assert_eq!(record["in_items"].as_u64(), Some(out_items + dropped));
+}
+
+#[test]
+fn a_consumer_that_keeps_up_sees_no_marker_and_no_dead_letter() {
+    let input = log_lines(50_000);
+    let dead = temp_path("no-dead-letters");
+    let _ = std::fs::remove_file(&dead);
+    for cap in ["1", "64"] {
+        let out = run(
+            bpipe(&[
+                "--policy",
+                "slide",
+                "--cap",
+                cap,
+                "--keep",
+                "ERROR",
+                "--mark-drops",
+                "--dead-letter",
+                dead.to_str().unwrap(),
+            ]),
+            input.clone(),
+        );
+        assert!(out.status.success(), "{}", out.stderr);
+        assert!(out.stdout == input, "--cap {cap}: output differs");
+        assert_eq!(std::fs::read(&dead).unwrap(), b"");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&dead).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    std::fs::remove_file(&dead).unwrap();
+}
+
+#[test]
+fn the_dead_letter_file_stops_at_its_limit_and_a_failing_one_never_stops_the_pipe() {
+    // A stalled consumer sheds most of 100k lines; 4 KiB of them go to the file.
+    let dead = temp_path("dead-letter-max");
+    let _ = std::fs::remove_file(&dead);
+    let args = [
+        "--policy",
+        "drop",
+        "--cap",
+        "10",
+        "--dead-letter",
+        dead.to_str().unwrap(),
+        "--dead-letter-max",
+        "4KiB",
+        "--stats-format",
+        "json",
+    ];
+    let out = run_stalled(bpipe(&args), log_lines(100_000));
+    let record: serde_json::Value =
+        serde_json::from_str(out.stderr.lines().last().unwrap()).unwrap();
+    let file = std::fs::read(&dead).unwrap();
+    std::fs::remove_file(&dead).unwrap();
+    assert!(
+        file.len() <= 4096 && file.len() > 3000,
+        "{} bytes",
+        file.len()
+    );
+    assert_eq!(
+        record["dead_lettered_bytes"].as_u64(),
+        Some(file.len() as u64)
+    );
+    let dropped = record["dropped_bytes"].as_u64().unwrap();
+    let discarded = record["discarded_bytes"].as_u64().unwrap();
+    assert_eq!(dropped, file.len() as u64 + discarded);
+    // A file that cannot be written: one warning, the pipe goes on, status 0.
+    let args = [
+        "--policy",
+        "drop",
+        "--cap",
+        "10",
+        "--dead-letter",
+        "/dev/full",
+    ];
+    let out = run_stalled(bpipe(&args), log_lines(100_000));
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let warnings = out.stderr.matches("bpipe: --dead-letter: ").count();
+    assert_eq!(warnings, 1, "{}", out.stderr);
+    assert!(out.count("dropped") > 0);
+}
