@@ -23,7 +23,8 @@ const MAX_CHUNK_READ: usize = 1024 * 1024;
 
 /// Longest duration any flag takes: every deadline bpipe computes stays far from the edge of
 /// what the clock can hold.
-pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+/// Ten years of 365.25 days, as humantime counts `10y`.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600 + 10 * 6 * 3600);
 /// Shortest `--stats-interval`: records more often than this are noise, not information.
 const MIN_STATS_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -185,7 +186,8 @@ impl Config {
                 Some(max) => max as usize,
                 None => cap_bytes.min(DEFAULT_MAX_LINE as usize),
             };
-            let overlong = if policy.can_shed() {
+            // --max-age may shed any piece of a cut line: a line is shed whole or not at all.
+            let overlong = if policy.can_shed() || args.max_age.is_some() {
                 Overlong::Drop
             } else {
                 Overlong::Split
@@ -436,6 +438,19 @@ mod tests {
         assert!(
             error(&["--stats-interval", "1ns"]).starts_with("--stats-interval must be at least")
         );
+    }
+
+    #[test]
+    fn max_age_drops_an_overlong_line_whole_rather_than_a_piece_of_it() {
+        let c = config(&["--max-age", "5s"]).unwrap();
+        assert!(matches!(
+            c.framing,
+            Framing::Delimited {
+                overlong: Overlong::Drop,
+                ..
+            }
+        ));
+        assert!(config(&["--max-age", "10y"]).is_ok());
     }
 
     #[test]

@@ -77,11 +77,11 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "text",
-                "bpipe[NAME]: in N lines SIZE, out N lines SIZE, dropped N lines SIZE (POLICY), undelivered N lines SIZE, depth N/CAP lines SIZE/CAPSIZE, in hand N lines SIZE, max depth N lines SIZE, blocked Ts, output closed | stopped by signal N, ELAPSEDs, N lines/s SIZE/s. Clauses that would read zero are left out; depth and in hand appear in periodic records only.",
+                "bpipe[NAME]: in N lines SIZE, out N lines SIZE, dropped N lines SIZE (POLICY), undelivered N lines SIZE, depth N/CAP lines SIZE/CAPSIZE, in hand N lines SIZE, max depth N lines SIZE, wait p50 T p99 T max T, oldest T, blocked Ts, stalled Ts (SHARE%), expired N lines, dead-lettered N lines SIZE, kept N lines, N markers, output closed | stopped by signal N, ELAPSEDs, then N lines/s SIZE/s over the run (final), or in and out rates over the interval (periodic). Clauses that would read zero are left out; depth, in hand and oldest appear in periodic records only.",
             ),
             (
                 "json",
-                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, expired_items, expired_bytes, wait_p50_s, wait_p99_s, wait_max_s, interval_wait_p50_s, interval_wait_p99_s, interval_wait_max_s, oldest_age_s, stalled_s, interval_s, interval_stalled_share, in_items_per_s, in_bytes_per_s, out_items_per_s, out_bytes_per_s, policy, block_timeout_s, on_timeout, output_closed and signal; event first, seconds to the microsecond.",
+                "One object per line with event (tick, drop, stop, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, expired_items, expired_bytes, dead_lettered_items, dead_lettered_bytes, discarded_items, discarded_bytes, kept_items, markers, wait_p50_s, wait_p99_s, wait_max_s, interval_wait_p50_s, interval_wait_p99_s, interval_wait_max_s, oldest_age_s, stalled_s, interval_s, interval_stalled_share, in_items_per_s, in_bytes_per_s, out_items_per_s, out_bytes_per_s, policy, block_timeout_s, on_timeout, output_closed and signal; event first, seconds to the microsecond. In the final record the interval is the whole run.",
             ),
             (
                 "",

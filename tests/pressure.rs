@@ -268,3 +268,38 @@ fn the_stall_watchdog_fails_a_consumer_that_stops_and_spares_one_that_moves() {
     assert!(child.wait().unwrap().success());
     assert!(!stderr.contains("stalled for"), "{stderr}");
 }
+
+#[test]
+fn fail_behind_a_consumer_that_never_reads_ends_after_the_drain_timeout() {
+    // fail stops reading, gets --drain-timeout to deliver what is queued (as a stop does),
+    // then counts the rest undelivered, names the bound and exits 3: it does not wait for a
+    // consumer that never reads.
+    let mut child = spawn(bpipe(&[
+        "--policy",
+        "fail",
+        "--cap",
+        "10",
+        "--drain-timeout",
+        "200ms",
+        "--stats-format",
+        "json",
+    ]));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = thread::spawn(move || {
+        let _ = stdin.write_all(&seq(300_000));
+    });
+    let _stdout = child.stdout.take().unwrap();
+    let stderr = all_stderr(&mut child);
+    let status = child.wait().unwrap();
+    drop(_stdout);
+    feeder.join().unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("bpipe: queue full: --cap 10 items reached under --policy fail"),
+        "{stderr}"
+    );
+    let last: serde_json::Value =
+        serde_json::from_str(stderr.lines().rfind(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert!(balanced(&last), "{last}");
+    assert!(last["undelivered_items"].as_u64() > Some(0), "{last}");
+}

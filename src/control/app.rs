@@ -140,7 +140,11 @@ pub fn run_stdio(config: &Config) -> Exit {
         failed || outcome.drain_error.is_some(),
     );
     match (monitor.close(), exit) {
-        (false, Exit::Success | Exit::Dropped(_)) => Exit::Error,
+        (false, Exit::Success | Exit::Dropped(_)) => {
+            // Said on stderr, which may be what failed: then nothing more can be said.
+            report::error("records were lost: the stats file or stderr failed or blocked");
+            Exit::Error
+        }
         _ => exit,
     }
 }

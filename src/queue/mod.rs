@@ -191,6 +191,8 @@ struct Inner {
     frozen: Option<Stats>,
     /// `--dead-letter`: where shed items go.
     dead: Option<DeadLetter>,
+    /// When `fail` stopped the reader.
+    full_since: Option<Instant>,
     /// Where the input stands after the last item taken by the writer: the next batch
     /// taken should start there, or there is a gap (`--mark-drops`).
     taken_to: Tally,
@@ -260,6 +262,7 @@ impl Queue {
                 stalled_since: None,
                 frozen: None,
                 dead: None,
+                full_since: None,
                 taken_to: Tally::ZERO,
             }),
             room: Condvar::new(),

@@ -1,6 +1,8 @@
 //! The reader's side of the queue: admitting a read's items, and the policy where they do not
 //! fit.
 
+use std::time::Instant;
+
 use super::{Inner, Input, Output, Queue, Stop, Writer};
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
@@ -168,6 +170,7 @@ impl Queue {
                 Shed::Fail => {
                     // `fail` stops reading: the rest of this read is undelivered, not shed.
                     inner.books.lose(Place::Parked, batch.tally());
+                    inner.full_since.get_or_insert(self.now());
                     return Err(Stop::Full(self.full_bound(inner)));
                 }
                 Shed::Slide => unreachable!("slide is handled above"),
@@ -258,6 +261,11 @@ impl Queue {
     pub fn spare_buffer(&self, len: usize) -> Vec<u8> {
         let spare = self.lock().spares.pop();
         spare.unwrap_or_else(|| vec![0; len])
+    }
+
+    /// Since when `fail` has stopped the reader (the writer delivers what is queued).
+    pub fn full_since(&self) -> Option<Instant> {
+        self.lock().full_since
     }
 
     /// Whether stdout was found closed (by a failed write or the consumer leaving).

@@ -11,7 +11,7 @@ use crate::books::stats::Stats;
 use crate::cli::StatsFormat;
 use crate::config::Config;
 use crate::control::signals::Signal;
-use crate::queue::policy::Policy;
+use crate::queue::policy::{Policy, Shed};
 use crate::queue::{Bounds, Queue};
 use crate::report::out::{self, Records};
 use crate::report::progress::{self, Drawer, Fixed, Frame, LiveView};
@@ -156,8 +156,19 @@ impl Monitor {
     }
 
     /// A record: to the stats file if there is one, else to stderr unless quiet.
-    fn emit(&mut self, event: Event, stats: Stats, end: End) {
-        let line = report::record(event, &self.snapshot(stats, end), self.format);
+    /// The final record's interval is the whole run: a last tick a moment before the end
+    /// would leave it a few milliseconds of noise.
+    fn emit(&mut self, event: Event, mut stats: Stats, end: End) {
+        let mut snap = self.snapshot(stats, end);
+        if event == Event::Final {
+            stats.interval_wait = stats.wait;
+            snap = Snapshot {
+                stats,
+                interval: (snap.elapsed, Stats::default()),
+                ..snap
+            };
+        }
+        let line = report::record(event, &snap, self.format);
         match &self.file {
             Some(file) if self.format == StatsFormat::Prometheus => file.send_whole(&line),
             Some(file) => file.send(&line),
@@ -193,7 +204,10 @@ impl Monitor {
         };
         let records = self.interval.map_or_else(never, tick);
         // The live view's refresh looks at the counters already; otherwise a slower poll.
-        let watching = self.stall.is_some() || !(self.quiet && self.file.is_none());
+        let may_fail = match self.policy {
+            Policy::Shed(shed) | Policy::Block { then: shed, .. } => shed == Shed::Fail,
+        };
+        let watching = self.stall.is_some() || may_fail || !(self.quiet && self.file.is_none());
         let poll = if !watching || self.live.is_some() {
             never()
         } else {
@@ -229,6 +243,13 @@ impl Monitor {
                 // --on-stall fail: stop as a closed output would.
                 queue.abandon();
                 return Some(Halt::Stalled);
+            }
+            // `fail` stopped reading: what is queued gets --drain-timeout, as on a stop.
+            if queue
+                .full_since()
+                .is_some_and(|since| since.elapsed() >= self.drain_timeout)
+            {
+                queue.abandon();
             }
         };
         queue.stop_input();

@@ -56,7 +56,17 @@ pub struct Replace {
 }
 
 impl Replace {
+    /// Refuses a path that is not a regular file (a FIFO, a device, a directory): renaming
+    /// over it would destroy it.
     pub fn new(path: &Path) -> io::Result<Replace> {
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            let kind = meta.file_type();
+            if !(kind.is_file() || kind.is_symlink()) {
+                return Err(io::Error::other(
+                    "not a regular file, and --stats-format prometheus replaces it whole",
+                ));
+            }
+        }
         let replace = Replace {
             path: path.to_path_buf(),
         };
@@ -65,12 +75,22 @@ impl Replace {
         Ok(replace)
     }
 
+    /// Writes a new file of a name no one else has (created exclusively: a link planted
+    /// in the directory is never followed), readable by all as textfiles are, and renames
+    /// it over the path.
     fn write_file(&self, text: &[u8]) -> io::Result<()> {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".tmp");
-        let temporary = self.path.with_file_name(name);
-        std::fs::write(&temporary, text)?;
-        std::fs::rename(&temporary, &self.path)
+        use std::os::unix::fs::PermissionsExt;
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut file = tempfile::Builder::new()
+            .prefix(".bpipe-")
+            .permissions(std::fs::Permissions::from_mode(0o644))
+            .tempfile_in(dir)?;
+        file.write_all(text)?;
+        file.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 

@@ -12,9 +12,13 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     let prefix = snap.prefix();
     match event {
         Event::Drop => {
+            // Items past --max-age are shed whatever the policy: name the cause that acts.
+            let cause = match (s.expired == s.dropped, snap.policy.can_shed()) {
+                (true, _) | (_, false) => "--max-age".to_string(),
+                _ => format!("--policy {}", snap.policy),
+            };
             return format!(
-                "{prefix} dropping under --policy {}: {} {} dropped so far",
-                snap.policy,
+                "{prefix} dropping under {cause}: {} {} dropped so far",
                 snap.count(s.dropped.items),
                 size(s.dropped.bytes),
             );
@@ -61,6 +65,9 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
         let mut why = snap.policy.to_string();
         if s.overlong.items > 0 {
             let _ = write!(why, "; {} over --max-line", s.overlong.items);
+        }
+        if s.expired.items > 0 {
+            let _ = write!(why, "; {} past --max-age", s.expired.items);
         }
         parts.push(format!(
             "dropped {} {} ({why})",
@@ -153,7 +160,19 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     }
     let secs = snap.elapsed.as_secs_f64();
     parts.push(format!("{secs:.2}s"));
-    if secs > 0.0 && s.output.items > 0 {
+    if event == Event::Tick {
+        // Rates of the interval since the last record, in and out.
+        let rates = snap.rates();
+        parts.push(format!(
+            "in {:.0} {}/s {}/s, out {:.0} {}/s {}/s",
+            rates.in_items,
+            snap.noun,
+            size(rates.in_bytes as u64),
+            rates.out_items,
+            snap.noun,
+            size(rates.out_bytes as u64),
+        ));
+    } else if secs > 0.0 && s.output.items > 0 {
         parts.push(format!(
             "{:.0} {}/s {}/s",
             s.output.items as f64 / secs,
