@@ -8,7 +8,8 @@ use std::path::Path;
 
 use crate::books::tally::Tally;
 
-/// Bytes gathered before a write to the file.
+/// Bytes gathered before a write to the file (also written when the writer catches up, and
+/// at the end).
 const BUFFER: usize = 64 * 1024;
 
 #[derive(Debug)]

@@ -73,8 +73,11 @@ enum Short {
 /// Where the writer stands in its hand.
 #[derive(Default)]
 struct Progress {
-    /// Items written whole.
+    /// Items written whole…
     done: Tally,
+    /// …of which the books have been told (as each batch's last byte goes out, so that a
+    /// slow consumer's figures move with it, not once a whole hand has gone).
+    reported: Tally,
     /// Index of the first batch not wholly written…
     first: usize,
     /// …and how many of its bytes were.
@@ -231,7 +234,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 let later: usize = self.hand[at.first..].iter().map(Batch::bytes).sum();
                 later - at.offset
             } else {
-                return Ok(at.done);
+                return Ok(at.done.beyond(at.reported));
             };
             let mut room = self.allow(pending, &mut at)?;
             let mut slices = [IoSlice::new(&[]); GATHER_BATCHES];
@@ -267,11 +270,22 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                         limiter.spend(n as u64);
                     }
                     self.advance(&mut at, n);
+                    self.report(&mut at);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => self.wait_for_room(&mut at)?,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.failed(e, &mut at)),
             }
+        }
+    }
+
+    /// Tells the books of the items written whole since the last report, and of their
+    /// time in queue.
+    fn report(&mut self, at: &mut Progress) {
+        if at.done != at.reported {
+            self.queue.deliver(at.done.beyond(at.reported));
+            self.queue.waited(&mut self.waits);
+            at.reported = at.done;
         }
     }
 
@@ -383,7 +397,8 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             lost += batch.tally();
         }
         self.queue.waited(&mut self.waits);
-        self.queue.settle_hand(at.done, torn, lost);
+        self.queue
+            .settle_hand(at.done.beyond(at.reported), torn, lost);
         *at = Progress {
             first: self.hand.len(),
             ..Progress::default()

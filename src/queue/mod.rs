@@ -193,6 +193,11 @@ struct Inner {
     dead: Option<DeadLetter>,
     /// When `fail` stopped the reader.
     full_since: Option<Instant>,
+    /// How many batches at the front, and at the back, are known kept (`--keep`): a policy
+    /// looking for an unkept item starts past them, so a queue filling up with kept items
+    /// does not cost a scan of all of them for each item shed.
+    kept_front: usize,
+    kept_back: usize,
     /// Where the input stands after the last item taken by the writer: the next batch
     /// taken should start there, or there is a gap (`--mark-drops`).
     taken_to: Tally,
@@ -263,6 +268,8 @@ impl Queue {
                 frozen: None,
                 dead: None,
                 full_since: None,
+                kept_front: 0,
+                kept_back: 0,
                 taken_to: Tally::ZERO,
             }),
             room: Condvar::new(),
@@ -373,6 +380,7 @@ impl Queue {
     pub fn freeze(&self) -> Stats {
         let mut inner = self.lock();
         inner.books.lose_all(Place::InHand);
+        inner.flush_dead();
         let books = inner.books.freeze();
         let stats = self.figures(&inner, books);
         *inner.frozen.get_or_insert(stats)
@@ -456,6 +464,7 @@ impl Inner {
         self.books
             .shift(Place::Parked, Place::Queued, batch.tally());
         self.batches.push_back(batch);
+        self.kept_back = 0;
     }
 
     /// Stdout is gone for good: what is queued or parked will never be delivered.
@@ -463,6 +472,7 @@ impl Inner {
         self.books.lose_all(Place::Queued);
         self.books.lose_all(Place::Parked);
         self.batches.clear();
+        (self.kept_front, self.kept_back) = (0, 0);
         self.parked = None;
         if self.output != Output::Abandoned {
             self.output = Output::Closed;

@@ -106,14 +106,7 @@ impl Queue {
 
     /// Places the parked batch if it can go now: into the queue if it fits, to the policy
     /// under pressure. Leaves it parked otherwise, and tells an idle writer to take it.
-    /// Writes what it shed to the dead-letter file.
     fn settle_parked(&self, inner: &mut Inner) -> Result<Pushed, Stop> {
-        let settled = self.place_parked(inner);
-        inner.flush_dead();
-        settled
-    }
-
-    fn place_parked(&self, inner: &mut Inner) -> Result<Pushed, Stop> {
         if inner.closed() {
             // `close_output` counted anything parked as undelivered.
             return Err(Stop::Closed);

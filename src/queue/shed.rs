@@ -40,7 +40,8 @@ fn flush_full(books: &mut Ledger, dead: &mut Option<DeadLetter>) {
 }
 
 impl Inner {
-    /// Writes the dead letters gathered (the end of a queue operation that shed).
+    /// Writes the dead letters gathered: when the writer catches up or finishes, and at the
+    /// end (a buffer's worth is written as soon as it gathers).
     pub(super) fn flush_dead(&mut self) {
         if let Some(dead) = self.dead.as_mut().filter(|d| d.has_some()) {
             self.books.dead_letter(dead.flush());
@@ -70,13 +71,20 @@ impl Inner {
 
     /// Sheds the oldest queued item that `keep` does not spare.
     pub(super) fn drop_oldest(&mut self, keep: Option<&Keep>) -> Tally {
-        let mut idx = 0;
+        // Every batch before `kept_front` is kept; the scan extends it while it finds more.
+        debug_assert!(self.batches.iter().take(self.kept_front).all(|b| b.kept));
+        let mut idx = if keep.is_some() {
+            self.kept_front.min(self.batches.len())
+        } else {
+            0
+        };
         while idx < self.batches.len() {
             let batch = &mut self.batches[idx];
             let first = match keep {
                 None => 0,
                 Some(_) if batch.kept => {
                     idx += 1;
+                    self.kept_front = self.kept_front.max(idx);
                     continue;
                 }
                 Some(keep) => match batch.first_unkept(keep) {
@@ -84,6 +92,7 @@ impl Inner {
                     None => {
                         self.books.spare(batch.items());
                         idx += 1;
+                        self.kept_front = self.kept_front.max(idx);
                         continue;
                     }
                 },
@@ -94,6 +103,7 @@ impl Inner {
                 self.books.spare(first);
                 self.batches.insert(idx, spared);
                 idx += 1;
+                self.kept_front = self.kept_front.max(idx);
             }
             let Inner {
                 batches,
@@ -114,17 +124,33 @@ impl Inner {
 
     /// Sheds the newest queued item that `keep` does not spare.
     pub(super) fn drop_newest(&mut self, keep: Option<&Keep>) -> Tally {
-        let mut idx = self.batches.len();
+        // Every batch from `len - kept_back` on is kept; the scan extends it.
+        debug_assert!(
+            self.batches
+                .iter()
+                .rev()
+                .take(self.kept_back)
+                .all(|b| b.kept)
+        );
+        let len = self.batches.len();
+        let mut idx = match keep {
+            Some(_) => len - self.kept_back.min(len),
+            None => len,
+        };
         while idx > 0 {
             idx -= 1;
             let batch = &mut self.batches[idx];
             let after = match keep {
                 None => 0,
-                Some(_) if batch.kept => continue,
+                Some(_) if batch.kept => {
+                    self.kept_back = self.kept_back.max(self.batches.len() - idx);
+                    continue;
+                }
                 Some(keep) => match batch.last_unkept(keep) {
                     Some(j) => batch.items() - j - 1,
                     None => {
                         self.books.spare(batch.items());
+                        self.kept_back = self.kept_back.max(self.batches.len() - idx);
                         continue;
                     }
                 },
@@ -134,6 +160,7 @@ impl Inner {
                 spared.kept = true;
                 self.books.spare(after);
                 self.batches.insert(idx + 1, spared);
+                self.kept_back = self.kept_back.max(self.batches.len() - idx - 1);
             }
             let Inner {
                 batches,
@@ -188,6 +215,8 @@ impl Inner {
             }
             self.shed_all(gone, Place::Queued, true);
         }
+        // Batches were split and removed at the front: the hints start over.
+        (self.kept_front, self.kept_back) = (0, 0);
         let parked_old = self.parked.as_ref().is_some_and(old);
         if idx == self.batches.len() && parked_old {
             let mut batch = self.parked.take().expect("parked");

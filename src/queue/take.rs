@@ -26,6 +26,7 @@ impl Queue {
         let mut inner = self.lock();
         self.settle(&mut inner, written, hand);
         if inner.closed() {
+            inner.flush_dead();
             inner.writer = Writer::Done;
             return Next::Done;
         }
@@ -33,10 +34,12 @@ impl Queue {
             return Next::Ready(inner.books.held(Place::Queued) + inner.books.held(Place::Parked));
         }
         if inner.input != Input::Open {
+            inner.flush_dead();
             inner.writer = Writer::Done;
             return Next::Done;
         }
-        // Caught up: the spell, if any, is over.
+        // Caught up: the spell, if any, is over, and dead letters gathered are written.
+        inner.flush_dead();
         self.end_stall(&mut inner);
         inner.writer = Writer::Idle;
         inner.spell_since = None;
@@ -55,7 +58,6 @@ impl Queue {
             if inner.expire(limit, self.keep.as_ref()) {
                 self.wake_reader(&inner);
             }
-            inner.flush_dead();
         }
         let mut taken = Tally::ZERO;
         let mut took_parked = false;
@@ -89,6 +91,8 @@ impl Queue {
                 took_parked = true;
                 inner.parked.take().expect("front exists")
             } else {
+                inner.kept_front = inner.kept_front.saturating_sub(1);
+                inner.kept_back = inner.kept_back.min(inner.batches.len() - 1);
                 inner.batches.pop_front().expect("front exists")
             };
             let mut batch = batch;
@@ -168,10 +172,10 @@ impl Queue {
             batch.gap = Tally::ZERO;
             inner.books.give_back(batch.tally());
             inner.batches.push_front(batch);
+            inner.kept_front = 0;
         }
         if let Some(shed) = self.shedding(&inner, self.now()) {
             self.trim(&mut inner, shed);
-            inner.flush_dead();
         }
         inner.books.measure();
         self.wake_reader(&inner);
@@ -195,6 +199,11 @@ impl Queue {
             inner.pressed_since = None;
             self.end_stall(&mut inner);
         }
+    }
+
+    /// The writer wrote these items whole (before it comes back with [`Queue::next`]).
+    pub fn deliver(&self, written: Tally) {
+        self.lock().books.deliver(written);
     }
 
     /// Items went out whole after these waits (`(wait, items)`, as the writer noted each
