@@ -236,6 +236,13 @@ impl Config {
             }
             (false, Some(delim)) => Some(Keep::new(&args.keep, delim).map_err(UsageError)?),
         };
+        if keep.is_some() && !policy.can_shed() && args.max_age.is_none() {
+            return usage(format!(
+                "--keep spares items from shedding, but {} never sheds: use --policy slide or \
+                 drop, or --block-timeout 200ms --on-timeout slide",
+                policy.flags()
+            ));
+        }
         let marker = match (args.mark_drops.as_deref(), delim) {
             (None, _) => None,
             (Some(_), None) => {

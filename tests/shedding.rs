@@ -220,3 +220,66 @@ fn the_dead_letter_file_stops_at_its_limit_and_a_failing_one_never_stops_the_pip
     assert_eq!(warnings, 1, "{}", out.stderr);
     assert!(out.count("dropped") > 0);
 }
+
+#[test]
+fn keep_with_a_block_timeout_waits_for_room_rather_than_spinning() {
+    // Every line kept: once the timeout fires there is nothing to shed, and the read must
+    // wait for the writer (it once spun holding the queue's lock, deaf to signals).
+    let input: Vec<u8> = (1..=100_000)
+        .flat_map(|i| format!("{i} ERROR\n").into_bytes())
+        .collect();
+    for then in ["slide", "drop"] {
+        let args = [
+            "--block-timeout",
+            "100ms",
+            "--on-timeout",
+            then,
+            "--cap",
+            "10",
+            "--keep",
+            "ERROR",
+        ];
+        // A consumer stalled for 300 ms, then reading: the producer is held meanwhile.
+        let mut child = spawn(bpipe(&args));
+        // A spinning bpipe would hang the test: kill it after 20 s, and the test fails.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let pid = child.id() as i32;
+        let watchdog = thread::spawn(move || {
+            if finished.recv_timeout(Duration::from_secs(20)).is_err() {
+                // SAFETY: the child is not reaped before `done` is sent.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        });
+        let mut stdin = child.stdin.take().unwrap();
+        let feeder = {
+            let input = input.clone();
+            thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            })
+        };
+        thread::sleep(Duration::from_millis(300));
+        let out = all_stdout(&mut child);
+        feeder.join().unwrap();
+        let stderr = all_stderr(&mut child);
+        let status = child.try_wait().unwrap();
+        let status = match status {
+            Some(status) => status,
+            None => child.wait().unwrap(),
+        };
+        let _ = done.send(());
+        watchdog.join().unwrap();
+        assert!(status.success(), "{then}: {stderr}");
+        assert!(out == input, "{then}: a kept line was lost");
+    }
+}
+
+#[test]
+fn keep_where_nothing_is_ever_shed_is_refused() {
+    let out = bpipe(&["--keep", "ERROR"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("bpipe: --keep spares items from shedding, but --policy block never"),
+        "{stderr}"
+    );
+}

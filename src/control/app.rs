@@ -56,7 +56,17 @@ pub fn run_stdio(config: &Config) -> Exit {
     let input = match Inputs::open(&config.inputs, take(0)) {
         Ok(input) => input,
         Err(e) => {
-            report::error(e);
+            // `--mark-drops '# {items}'` leaves the template as a file name.
+            let template = config
+                .inputs
+                .iter()
+                .any(|p| p.to_string_lossy().contains('{'));
+            match template {
+                true => report::error(format!(
+                    "{e} (a --mark-drops template needs '=': --mark-drops='...')"
+                )),
+                false => report::error(e),
+            }
             return Exit::Usage;
         }
     };

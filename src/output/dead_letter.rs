@@ -6,6 +6,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use bytesize::ByteSize;
+
 use crate::books::tally::Tally;
 
 /// Bytes gathered before a write to the file (also written when the writer catches up, and
@@ -14,14 +16,17 @@ const BUFFER: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub struct DeadLetter {
+    /// `None` after a write error: nothing more is taken.
     file: Option<File>,
     buffer: Vec<u8>,
     /// The items in `buffer`.
     buffered: Tally,
-    /// Bytes the file may still take.
+    /// Bytes the file may still take; once an item did not fit, none more is taken.
     room: u64,
-    /// The first write error, to be told once.
-    error: Option<io::Error>,
+    full: bool,
+    max: u64,
+    /// What to tell the user, once: a write error, or the limit reached.
+    notice: Option<String>,
 }
 
 impl DeadLetter {
@@ -37,13 +42,23 @@ impl DeadLetter {
             buffer: Vec::new(),
             buffered: Tally::ZERO,
             room: max,
-            error: None,
+            full: false,
+            max,
+            notice: None,
         })
     }
 
     /// Gathers a shed item if there is room for all of it; [`DeadLetter::flush`] writes it.
     pub fn take(&mut self, item: &[u8]) {
-        if self.file.is_none() || item.len() as u64 > self.room {
+        if self.file.is_none() || self.full {
+            return;
+        }
+        if item.len() as u64 > self.room {
+            self.full = true;
+            self.notice = Some(format!(
+                "{} written, --dead-letter-max reached; shed items are only counted from now on",
+                ByteSize(self.max - self.room).display().iec()
+            ));
             return;
         }
         self.room -= item.len() as u64;
@@ -71,7 +86,10 @@ impl DeadLetter {
         let written = match file.write_all(&self.buffer) {
             Ok(()) => self.buffered,
             Err(e) => {
-                self.error = Some(e);
+                self.notice = Some(format!(
+                    "{}; shed items are only counted from now on",
+                    crate::report::reason(&e)
+                ));
                 self.file = None;
                 Tally::ZERO
             }
@@ -81,8 +99,8 @@ impl DeadLetter {
         written
     }
 
-    /// The write error that stopped dead-lettering, once.
-    pub fn take_error(&mut self) -> Option<io::Error> {
-        self.error.take()
+    /// What to tell the user about the file, once.
+    pub fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
     }
 }

@@ -345,6 +345,15 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
 
     /// Gives the items not yet begun back to the queue, keeping the rest of a cut item.
     fn give_back(&mut self, at: &mut Progress) {
+        // While a marker is being written, the batch it marks stays: were the policy to
+        // shed its first items, a second marker would follow the first for one gap.
+        if at.cut == Some(Tally::ZERO) {
+            if at.first + 1 < self.hand.len() {
+                let back = self.hand.split_off(at.first + 1);
+                self.queue.give_back(back.into_iter());
+            }
+            return;
+        }
         let mut back = self.hand.split_off(at.first);
         if at.offset > 0 {
             let (whole, cut) = back[0].remove_written(at.offset, &mut self.rest);

@@ -12,11 +12,14 @@
 //! on the condvar; the writer waits in `poll` on the queue's [`Waker`] (and on stdout), so
 //! that one wait covers new items, a stop, and a consumer that leaves.
 
+mod bounds;
 pub mod clock;
+mod figures;
 pub mod keep;
 pub mod policy;
 mod push;
 mod shed;
+mod state;
 mod take;
 mod wake;
 
@@ -26,13 +29,10 @@ mod model;
 mod tests;
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-use bytesize::ByteSize;
 
 use self::clock::{Clock, Monotonic};
 use self::keep::Keep;
@@ -45,109 +45,12 @@ use crate::input::batch::Batch;
 use crate::output::dead_letter::DeadLetter;
 use crate::output::marker::Marker;
 
+pub use self::bounds::{Bound, Bounds, Take};
 pub use self::push::Pushed;
+use self::state::{Input, Output};
+pub use self::state::{Stop, Writer};
 pub use self::take::Next;
 pub use self::wake::Waker;
-
-/// The queue's two bounds; whichever is reached first makes it full.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bounds {
-    pub items: usize,
-    pub bytes: usize,
-}
-
-/// Which bound was reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Bound {
-    Items(usize),
-    Bytes(usize),
-}
-
-impl fmt::Display for Bound {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Bound::Items(n) => write!(f, "--cap {n} items"),
-            Bound::Bytes(n) => write!(f, "--cap-bytes {}", ByteSize(n as u64).display().iec()),
-        }
-    }
-}
-
-/// How much the writer takes from the queue at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Take {
-    /// At most this many items…
-    pub items: usize,
-    /// …and bytes (but always at least one item)…
-    pub bytes: usize,
-    /// …in at most this many batches.
-    pub batches: usize,
-    /// Whether a batch may be split to meet the limits exactly; if not, whole batches are
-    /// taken while they fit, and at least one whatever its size.
-    pub split: bool,
-}
-
-impl Take {
-    /// Everything, whole batches only.
-    pub const ALL: Take = Take {
-        items: usize::MAX,
-        bytes: usize::MAX,
-        batches: usize::MAX,
-        split: false,
-    };
-}
-
-/// Why the reader must stop pushing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
-    /// The writer is gone (stdout closed): nothing more can be delivered.
-    Closed,
-    /// The queue was full under `fail`.
-    Full(Bound),
-    /// bpipe was told to stop reading (a signal).
-    Stopped,
-}
-
-/// What the writer is doing, as the policy sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Writer {
-    /// Waiting for items: what the reader brings goes to it next, whatever the caps.
-    Idle,
-    /// Writing, and stdout takes what it is given.
-    Busy,
-    /// Stdout is not taking data: a write would wait for the consumer.
-    Stalled,
-    /// The rate limit holds the writer.
-    Throttled,
-    /// Finished: the input is drained or the output closed.
-    Done,
-}
-
-impl Writer {
-    /// Whether items that find the queue full are shed now.
-    pub fn under_pressure(self) -> bool {
-        matches!(self, Writer::Stalled | Writer::Throttled)
-    }
-}
-
-/// The reading side's lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Input {
-    Open,
-    /// End of input (or a read error): the writer drains what is left.
-    Finished,
-    /// Told to stop (a signal): what the reader still brings is undelivered.
-    Stopped,
-}
-
-/// The writing side's lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Output {
-    Open,
-    /// Closed (a failed write, or the consumer left): nothing more is delivered.
-    Closed,
-    /// Given up on (drain timeout): the books are settled and later writes not counted.
-    Abandoned,
-}
 
 /// Buffers kept for reuse: enough for the reader and writer to trade buffers in a steady
 /// stream without touching the allocator (fresh pages cost page faults and zeroing).
@@ -330,60 +233,6 @@ impl Queue {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// A consistent copy of the counters, with the figures of the interval since the last
-    /// [`Queue::next_interval`].
-    pub fn stats(&self) -> Stats {
-        let inner = self.lock();
-        inner
-            .frozen
-            .unwrap_or_else(|| self.figures(&inner, inner.books.stats()))
-    }
-
-    /// `stats` with the figures that are not books: waits, ages, stalls, the bytes sent.
-    fn figures(&self, inner: &Inner, mut stats: Stats) -> Stats {
-        let now = self.now();
-        (stats.wait, stats.interval_wait) = inner.waits.figures();
-        let oldest = [
-            inner.hand_arrived,
-            inner.batches.front().and_then(|b| b.arrived),
-            inner.parked.as_ref().and_then(|b| b.arrived),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        stats.oldest_age = oldest.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-        stats.stalled_now = inner
-            .stalled_since
-            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-        stats.stalled = inner.stalled_total + stats.stalled_now;
-        if let Some(since) = inner.reader_waiting_since {
-            stats.blocked += now.saturating_duration_since(since);
-        }
-        stats.sent_bytes = self.sent.load(Ordering::Relaxed);
-        stats
-    }
-
-    /// A record was taken: the next interval's figures start now.
-    pub fn next_interval(&self) {
-        self.lock().waits.next_interval();
-    }
-
-    /// The writer wrote `bytes` (whole items or not).
-    pub fn sent(&self, bytes: usize) {
-        self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
-    /// Settles what is left in the writer's hand as undelivered and freezes the books: the
-    /// final counters. Later changes are refused.
-    pub fn freeze(&self) -> Stats {
-        let mut inner = self.lock();
-        inner.books.lose_all(Place::InHand);
-        inner.flush_dead();
-        let books = inner.books.freeze();
-        let stats = self.figures(&inner, books);
-        *inner.frozen.get_or_insert(stats)
     }
 
     /// What wakes the writer: poll it for reading.

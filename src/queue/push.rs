@@ -42,7 +42,9 @@ impl Queue {
                 (Some(timeout), Some(pressed)) => pressed.max(since).checked_add(timeout),
                 _ => None,
             };
-            if timed_out.is_some_and(|t| t <= now) {
+            // Once per take: with --keep, what the timeout sheds may not make room (only
+            // kept items queued), and the read then waits for the writer like any other.
+            if timed_out.is_some_and(|t| t <= now) && inner.shedding_at != Some(inner.pops) {
                 inner.shedding_at = Some(inner.pops);
                 pushed = self.settle_parked(&mut inner);
                 continue;

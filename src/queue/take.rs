@@ -256,9 +256,9 @@ impl Queue {
         self.lock().output == Output::Abandoned
     }
 
-    /// The write error that stopped `--dead-letter`, once.
-    pub fn dead_letter_error(&self) -> Option<std::io::Error> {
-        self.lock().dead.as_mut().and_then(|d| d.take_error())
+    /// What `--dead-letter` must tell the user (a write error, its limit), once.
+    pub fn dead_letter_notice(&self) -> Option<String> {
+        self.lock().dead.as_mut().and_then(|d| d.take_notice())
     }
 
     /// `--mark-drops`: the marker for `gap`, appended to `out`.

@@ -300,13 +300,10 @@ impl Monitor {
         self.watch_for_stalls(stats)
     }
 
-    /// `--dead-letter`: a write error, told once (the queue gives it up once).
+    /// `--dead-letter`: a write error or its limit reached, told once.
     fn warn_of_dead_letters(&mut self, queue: &Queue) {
-        if let Some(e) = queue.dead_letter_error() {
-            self.error(format!(
-                "--dead-letter: {}; shed items are only counted from now on",
-                super::reason(&e)
-            ));
+        if let Some(notice) = queue.dead_letter_notice() {
+            self.error(format!("--dead-letter: {notice}"));
         }
     }
 

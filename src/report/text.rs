@@ -136,11 +136,15 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
         parts.push(format!("expired {}", snap.count(s.expired.items)));
     }
     if !s.dead_lettered.is_zero() {
-        parts.push(format!(
+        let mut part = format!(
             "dead-lettered {} {}",
             snap.count(s.dead_lettered.items),
             size(s.dead_lettered.bytes)
-        ));
+        );
+        if !s.discarded().is_zero() {
+            let _ = write!(part, " ({} discarded)", s.discarded().items);
+        }
+        parts.push(part);
     }
     if s.kept > 0 {
         parts.push(format!("kept {}", snap.count(s.kept)));

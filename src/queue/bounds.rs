@@ -1,0 +1,52 @@
+//! What bounds the queue, and how much the writer takes at once.
+
+use std::fmt;
+
+use bytesize::ByteSize;
+
+/// The queue's two bounds; whichever is reached first makes it full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    pub items: usize,
+    pub bytes: usize,
+}
+
+/// Which bound was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    Items(usize),
+    Bytes(usize),
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Bound::Items(n) => write!(f, "--cap {n} items"),
+            Bound::Bytes(n) => write!(f, "--cap-bytes {}", ByteSize(n as u64).display().iec()),
+        }
+    }
+}
+
+/// How much the writer takes from the queue at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Take {
+    /// At most this many items…
+    pub items: usize,
+    /// …and bytes (but always at least one item)…
+    pub bytes: usize,
+    /// …in at most this many batches.
+    pub batches: usize,
+    /// Whether a batch may be split to meet the limits exactly; if not, whole batches are
+    /// taken while they fit, and at least one whatever its size.
+    pub split: bool,
+}
+
+impl Take {
+    /// Everything, whole batches only.
+    pub const ALL: Take = Take {
+        items: usize::MAX,
+        bytes: usize::MAX,
+        batches: usize::MAX,
+        split: false,
+    };
+}
