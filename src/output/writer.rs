@@ -334,6 +334,14 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             match self.wait.wait(self.sink.fd(), true, grace) {
                 Woke::Room | Woke::Hangup => {
                     self.queue.resumed();
+                    // What waited in hand past --max-age goes back, for the queue to expire.
+                    let now = self.wait.now();
+                    let old = self.hand[at.first.min(self.hand.len())..]
+                        .iter()
+                        .any(|b| self.queue.expired(b.arrived, now));
+                    if old && at.cut != Some(Tally::ZERO) {
+                        self.give_back(at);
+                    }
                     return Ok(());
                 }
                 Woke::Rung if self.queue.abandoned() => return Err(self.abandoned(at)),

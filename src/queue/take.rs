@@ -149,9 +149,19 @@ impl Queue {
     }
 
     /// Whether the writer should give back what it has not begun when stdout stays full:
-    /// only where it may be shed, by the policy or by `--max-age`.
+    /// only where the policy may shed it. (Under `block` the queue stays within its bounds;
+    /// `--max-age` gets what the writer holds when stdout takes data again: see
+    /// [`Queue::expired`].)
     pub fn sheds(&self) -> bool {
-        self.policy.can_shed() || self.max_age.is_some()
+        self.policy.can_shed()
+    }
+
+    /// Whether an item that arrived at `arrived` is past `--max-age` at `now`.
+    pub fn expired(&self, arrived: Option<Instant>, now: Instant) -> bool {
+        match (self.max_age, arrived) {
+            (Some(age), Some(arrived)) => now.saturating_duration_since(arrived) > age,
+            _ => false,
+        }
     }
 
     /// The writer gives `back` what it took and has not begun to write (oldest first) and
@@ -177,7 +187,11 @@ impl Queue {
         if let Some(shed) = self.shedding(&inner, self.now()) {
             self.trim(&mut inner, shed);
         }
-        inner.books.measure();
+        // Under a policy that never sheds, a give-back is for --max-age, and the writer takes
+        // again at once: not a depth the queue held.
+        if self.policy.can_shed() {
+            inner.books.measure();
+        }
         self.wake_reader(&inner);
     }
 
