@@ -283,3 +283,77 @@ fn keep_where_nothing_is_ever_shed_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_dead_letter_file_must_be_a_file_of_its_own() {
+    let dir = temp_path("dead-letter-own");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in");
+    std::fs::write(&input, "a\nb\n").unwrap();
+    let fifo = dir.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let stats = dir.join("stats");
+    let (input, fifo, stats) = (
+        input.to_str().unwrap(),
+        fifo.to_str().unwrap(),
+        stats.to_str().unwrap(),
+    );
+    for (args, says) in [
+        (&["--dead-letter", input, input][..], "is also"),
+        (
+            &["--dead-letter", stats, "--stats-file", stats],
+            "is also --stats-file",
+        ),
+        (&["--dead-letter", fifo], "not a regular file"),
+    ] {
+        let out = bpipe(args)
+            .args(["--policy", "drop"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("bpipe: --dead-letter "), "{stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read(dir.join("in")).unwrap(), b"a\nb\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_last_line_without_its_newline_is_dead_lettered_as_a_whole_line() {
+    let dead = temp_path("dead-letter-tail");
+    let _ = std::fs::remove_file(&dead);
+    let args = [
+        "--policy",
+        "drop",
+        "--cap",
+        "4",
+        "--dead-letter",
+        dead.to_str().unwrap(),
+    ];
+    // The last line comes after the consumer has been stalled long enough to be behind.
+    let mut child = spawn(bpipe(&args));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&log_lines(50_000)).unwrap();
+    thread::sleep(Duration::from_millis(300));
+    stdin.write_all(b"tail without a newline").unwrap();
+    drop(stdin);
+    thread::sleep(Duration::from_millis(300));
+    let out = all_stdout(&mut child);
+    let stderr = all_stderr(&mut child);
+    assert!(child.wait().unwrap().success(), "{stderr}");
+    let file = std::fs::read(&dead).unwrap();
+    std::fs::remove_file(&dead).unwrap();
+    // Shed in the order shed (not input order), each whole with its newline.
+    assert!(!out.ends_with(b"tail without a newline"));
+    let whole = b"\ntail without a newline\n";
+    assert!(
+        file.windows(whole.len()).any(|w| w == whole),
+        "the last line was not shed"
+    );
+    assert!(file.ends_with(b"\n"));
+}

@@ -9,6 +9,7 @@ use crate::control::pipeline::{self, End};
 use crate::control::signals;
 use crate::exit::Exit;
 use crate::input::files::Inputs;
+use crate::input::framing::Framing;
 use crate::output::dead_letter::DeadLetter;
 use crate::output::sink::Stdout;
 use crate::report;
@@ -50,6 +51,53 @@ pub fn exit_on_panic() {
     }));
 }
 
+/// Opens `--dead-letter`, if given, and checks that it is none of the files bpipe reads or
+/// writes otherwise: shed items written to an input would be read again, and records
+/// written into it would mix with them.
+fn open_dead_letter(config: &Config) -> Result<Option<DeadLetter>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let Some((path, max)) = &config.dead_letter else {
+        return Ok(None);
+    };
+    let delim = match config.framing {
+        Framing::Delimited { delim, .. } => Some(delim),
+        Framing::Chunks { .. } => None,
+    };
+    let shown = path.display();
+    let dead = DeadLetter::open(path, *max, delim)
+        .map_err(|e| format!("--dead-letter {shown}: {}", report::reason(&e)))?;
+    let id = |meta: std::fs::Metadata| (meta.dev(), meta.ino());
+    let stdio = [0, 1].map(|fd| {
+        let path = format!("/proc/self/fd/{fd}");
+        std::fs::metadata(path).ok().map(id)
+    });
+    let mut others: Vec<(String, Option<(u64, u64)>)> =
+        vec![("stdin".into(), stdio[0]), ("stdout".into(), stdio[1])];
+    for input in &config.inputs {
+        others.push((
+            input.display().to_string(),
+            std::fs::metadata(input).ok().map(id),
+        ));
+    }
+    if let Some(file) = &config.report.file {
+        let meta = std::fs::metadata(file).ok().map(id);
+        others.push(("--stats-file".into(), meta));
+    }
+    // A device such as /dev/null may well be stdout too.
+    let identity = dead
+        .identity()
+        .filter(|_| std::fs::metadata(path).is_ok_and(|m| m.is_file()));
+    match others
+        .iter()
+        .find(|(_, other)| other.is_some() && *other == identity)
+    {
+        Some((what, _)) => Err(format!(
+            "--dead-letter {shown} is also {what}: give the shed items a file of their own"
+        )),
+        None => Ok(Some(dead)),
+    }
+}
+
 /// Runs bpipe on the process's stdin and stdout and reports on stderr.
 pub fn run_stdio(config: &Config) -> Exit {
     let started = Instant::now();
@@ -70,19 +118,12 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Usage;
         }
     };
-    let dead_letter = match &config.dead_letter {
-        None => None,
-        Some((path, max)) => match DeadLetter::open(path, *max) {
-            Ok(file) => Some(file),
-            Err(e) => {
-                report::error(format!(
-                    "--dead-letter {}: {}",
-                    path.display(),
-                    report::reason(&e)
-                ));
-                return Exit::Usage;
-            }
-        },
+    let dead_letter = match open_dead_letter(config) {
+        Ok(dead_letter) => dead_letter,
+        Err(e) => {
+            report::error(e);
+            return Exit::Usage;
+        }
     };
     let signals = signals::listen();
     let mut monitor = match Monitor::new(config, started, signals) {

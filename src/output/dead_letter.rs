@@ -16,6 +16,7 @@ const BUFFER: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub struct DeadLetter {
+    delim: Option<u8>,
     /// `None` after a write error: nothing more is taken.
     file: Option<File>,
     buffer: Vec<u8>,
@@ -30,14 +31,32 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
-    /// Opens `path` for appending, created with mode 0600 if absent.
-    pub fn open(path: &Path, max: u64) -> io::Result<DeadLetter> {
+    /// Opens `path` for appending, created with mode 0600 if absent. Only a regular file or
+    /// a device that never waits (`/dev/null`) will do: its writes happen while shedding,
+    /// and a FIFO's reader or a paused terminal could hold them up (opened without
+    /// waiting, so a FIFO with no reader is refused, not waited for).
+    /// `delim` ends an item that has none (a last line without its newline), so the file
+    /// stays whole lines; `None` for chunks.
+    pub fn open(path: &Path, max: u64, delim: Option<u8>) -> io::Result<DeadLetter> {
         let file = OpenOptions::new()
             .append(true)
             .create(true)
             .mode(0o600)
-            .open(path)?;
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                // A FIFO with no reader.
+                Some(libc::ENXIO) => io::Error::other("not a regular file"),
+                _ => e,
+            })?;
+        use std::io::IsTerminal;
+        use std::os::unix::fs::FileTypeExt;
+        let kind = file.metadata()?.file_type();
+        if !(kind.is_file() || kind.is_char_device() && !file.is_terminal()) {
+            return Err(io::Error::other("not a regular file"));
+        }
         Ok(DeadLetter {
+            delim,
             file: Some(file),
             buffer: Vec::new(),
             buffered: Tally::ZERO,
@@ -64,6 +83,9 @@ impl DeadLetter {
         self.room -= item.len() as u64;
         self.buffer.extend_from_slice(item);
         self.buffered += Tally::one(item.len());
+        if let Some(delim) = self.delim.filter(|&d| item.last() != Some(&d)) {
+            self.buffer.push(delim);
+        }
     }
 
     /// Whether a buffer's worth has gathered.
@@ -97,6 +119,13 @@ impl DeadLetter {
         self.buffer.clear();
         self.buffered = Tally::ZERO;
         written
+    }
+
+    /// The file's device and inode: it must not be an input, stdout or the stats file.
+    pub fn identity(&self) -> Option<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = self.file.as_ref()?.metadata().ok()?;
+        Some((meta.dev(), meta.ino()))
     }
 
     /// What to tell the user about the file, once.

@@ -44,6 +44,13 @@ impl Marker {
                 }
             }
         }
+        if template.trim().is_empty() {
+            return Err(
+                "--mark-drops: an empty marker cannot be told from an empty line; \
+                 e.g. --mark-drops='# {items} {unit} dropped'"
+                    .into(),
+            );
+        }
         if template.as_bytes().contains(&delim) {
             return Err(format!(
                 "--mark-drops: a marker is one item: the template may not hold the delimiter \

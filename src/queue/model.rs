@@ -315,7 +315,7 @@ proptest! {
             q = q
                 .with_keep(Some(Keep::new(&["K".into()], b'\n').unwrap()))
                 .with_marks(Some(marker.unwrap()))
-                .with_dead_letter(Some(DeadLetter::open(&dead_path, u64::MAX).unwrap()));
+                .with_dead_letter(Some(DeadLetter::open(&dead_path, u64::MAX, None).unwrap()));
         }
         let mut m = Model {
             q,

@@ -13,8 +13,10 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     match event {
         Event::Drop => {
             // Items past --max-age are shed whatever the policy: name the cause that acts.
-            let cause = match (s.expired == s.dropped, snap.policy.can_shed()) {
-                (true, _) | (_, false) => "--max-age".to_string(),
+            let by_policy = s.dropped.items - s.expired.items - s.overlong.items;
+            let cause = match (by_policy, s.expired.items) {
+                (0, 0) => "--max-line".to_string(),
+                (0, _) => "--max-age".to_string(),
                 _ => format!("--policy {}", snap.policy),
             };
             return format!(
