@@ -1,0 +1,112 @@
+//! When stdout stops taking data: waiting for room, giving back what was not begun, and
+//! settling the hand when the write fails or the queue is given up on.
+
+use std::io;
+
+use super::{Progress, Short, Writer};
+use crate::books::tally::Tally;
+use crate::output::sink::Sink;
+use crate::output::wait::{Wait, Woke};
+
+impl<S: Sink, W: Wait> Writer<'_, S, W> {
+    /// Stdout is full: waits until it takes data again (or fails: the next write says how).
+    /// Once the spell's grace is over, and where the policy may shed them, the items not yet
+    /// begun go back to the queue, and the writer waits with only the rest of a cut item.
+    pub(super) fn wait_for_room(&mut self, at: &mut Progress) -> Result<(), Short> {
+        let mut grace = self.queue.stalled();
+        loop {
+            if grace.is_none() && self.queue.sheds() && at.first < self.hand.len() {
+                self.give_back(at);
+            }
+            match self.wait.wait(self.sink.fd(), true, grace) {
+                Woke::Room | Woke::Hangup => {
+                    self.queue.resumed();
+                    // What waited in hand past --max-age goes back, for the queue to expire.
+                    let now = self.wait.now();
+                    let old = self.hand[at.first.min(self.hand.len())..]
+                        .iter()
+                        .any(|b| self.queue.expired(b.arrived, now));
+                    if old && at.cut != Some(Tally::ZERO) {
+                        self.give_back(at);
+                    }
+                    return Ok(());
+                }
+                Woke::Rung if self.queue.abandoned() => return Err(self.abandoned(at)),
+                Woke::Timeout if grace.is_some() => grace = self.queue.stalled(),
+                Woke::Rung | Woke::Timeout => {}
+            }
+        }
+    }
+
+    /// Gives the items not yet begun back to the queue, keeping the rest of a cut item.
+    pub(super) fn give_back(&mut self, at: &mut Progress) {
+        // While a marker is being written, the batch it marks stays: were the policy to
+        // shed its first items, a second marker would follow the first for one gap.
+        if at.cut == Some(Tally::ZERO) {
+            if at.first + 1 < self.hand.len() {
+                let back = self.hand.split_off(at.first + 1);
+                self.queue.give_back(back.into_iter());
+            }
+            return;
+        }
+        let mut back = self.hand.split_off(at.first);
+        if at.offset > 0 {
+            let (whole, cut) = back[0].remove_written(at.offset, &mut self.rest);
+            if let Some(arrived) = back[0].arrived.filter(|_| whole.items > 0) {
+                self.waits.push((
+                    self.wait.now().saturating_duration_since(arrived),
+                    whole.items,
+                ));
+            }
+            at.done += whole;
+            at.cut = cut;
+            at.rest_at = 0;
+            if back[0].is_empty() {
+                self.hand.push(back.remove(0));
+            }
+        }
+        at.first = self.hand.len();
+        at.offset = 0;
+        self.queue.give_back(back.into_iter());
+    }
+
+    /// A failed write: settles the hand and says why.
+    pub(super) fn failed(&mut self, error: io::Error, at: &mut Progress) -> Short {
+        self.settle(at);
+        Short::Failed(error)
+    }
+
+    /// The queue was abandoned: settles the hand and stops.
+    pub(super) fn abandoned(&mut self, at: &mut Progress) -> Short {
+        self.settle(at);
+        Short::Abandoned
+    }
+
+    /// Tells the books what became of the hand: what went out whole, the item cut short
+    /// (and how many of its bytes went out), what did not go out.
+    pub(super) fn settle(&mut self, at: &mut Progress) {
+        // A marker cut short is not an item.
+        let mut torn = at.cut.filter(|item| !item.is_zero()).map(|item| {
+            let unwritten = (self.rest.len() - at.rest_at) as u64;
+            (item, item.bytes - unwritten)
+        });
+        let mut lost = Tally::ZERO;
+        let mut scratch = Vec::new();
+        for (i, batch) in self.hand.iter_mut().enumerate().skip(at.first) {
+            if i == at.first && at.offset > 0 {
+                let (whole, cut) = batch.remove_written(at.offset, &mut scratch);
+                at.done += whole;
+                torn = cut.map(|item| (item, item.bytes - scratch.len() as u64));
+            }
+            lost += batch.tally();
+        }
+        self.queue.waited(&mut self.waits);
+        self.queue
+            .settle_hand(at.done.beyond(at.reported), torn, lost);
+        *at = Progress {
+            first: self.hand.len(),
+            ..Progress::default()
+        };
+        self.rest.clear();
+    }
+}

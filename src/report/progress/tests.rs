@@ -1,0 +1,83 @@
+use super::*;
+use crate::books::stats::Stats;
+use crate::books::tally::Tally;
+use crate::report::text::tests::snapshot;
+
+fn busy() -> Snapshot<'static> {
+    let mut snap = snapshot(Stats {
+        input: Tally::new(1_234_567, 80 << 20),
+        output: Tally::new(1_000_000, 64 << 20),
+        dropped: Tally::new(1532, 180_000),
+        depth: Tally::new(48, 4096),
+        ..Stats::default()
+    });
+    snap.name = Some("ingest");
+    snap
+}
+
+#[test]
+fn the_line_fits_the_width_dropping_low_value_fields_first() {
+    let rates = [10_000.0, 1e6, 9_000.0, 0.9e6];
+    assert_eq!(
+        line(&busy(), rates, "", 119, false),
+        "[ingest]  [######--] 75%  dropped 1.53k  48/64 lines  in 10.0k/s  out 9.00k/s  \
+         977KiB/s in 879KiB/s out  00:00:01"
+    );
+    assert_eq!(
+        line(&busy(), rates, "", 79, false),
+        "[ingest]  [######--] 75%  dropped 1.53k  48/64 lines  in 10.0k/s  out 9.00k/s  00:00:01"
+            .replace("[ingest]  ", "")
+    );
+    assert_eq!(
+        line(&busy(), rates, "", 39, false),
+        "[######--] 75%  dropped 1.53k  00:00:01"
+    );
+    for width in 10..200 {
+        let text = line(&busy(), rates, "", width, false);
+        assert!(text.chars().count() <= width, "{width}: {text}");
+    }
+}
+
+#[test]
+fn a_sparkline_of_fill_and_the_stall() {
+    let fills: VecDeque<f64> = [0.0, 0.3, 0.6, 1.0].into_iter().collect();
+    assert_eq!(sparkline(&fills, true), "▁▃▅█");
+    assert_eq!(sparkline(&fills, false), "_,=#");
+    let mut snap = busy();
+    snap.stats.stalled_now = Duration::from_secs(12);
+    let text = line(&snap, [0.0; 4], "_,=#", 119, false);
+    assert!(
+        text.contains("stalled 12s") && text.contains("_,=#"),
+        "{text}"
+    );
+    assert!(line(&snap, [0.0; 4], "_,=#", 79, false).contains("stalled 12s"));
+}
+
+#[test]
+fn compact_counts_take_five_columns_at_most() {
+    let shown: Vec<String> = [0.0, 999.0, 1000.0, 12_345.0, 123_456.0, 1.5e6, 2e12]
+        .into_iter()
+        .map(compact)
+        .collect();
+    assert_eq!(
+        shown,
+        ["0", "999", "1.00k", "12.3k", "123k", "1.50M", "2.00T"]
+    );
+}
+
+#[test]
+fn the_bar_and_its_percentage_agree() {
+    for items in 0..=64 {
+        let snap = snapshot(Stats {
+            depth: Tally::new(items, 10),
+            ..Stats::default()
+        });
+        let text = line(&snap, [0.0; 4], "", 200, false);
+        let cells = text.chars().filter(|&c| c == '#').count();
+        let percent: usize = text[text.find(']').unwrap() + 1..text.find('%').unwrap()]
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(cells, percent * BAR_WIDTH / 100, "{text}");
+    }
+}
