@@ -202,6 +202,12 @@ impl Config {
                 READ_SIZE,
             )
         };
+        if args.stats_file.as_deref() == Some(std::path::Path::new("-")) {
+            return usage(
+                "--stats-file - would be a file named '-': records go to stderr without \
+                 --stats-file; give a path, e.g. --stats-file stats.jsonl",
+            );
+        }
         if args.stats_format == StatsFormat::Prometheus && args.stats_file.is_none() {
             return usage(
                 "--stats-format prometheus writes a file: add --stats-file, e.g. \

@@ -377,6 +377,11 @@ fn bad_values_are_rejected_before_reading() {
             "bpipe: --dead-letter /nonexistent-dir/shed.log: No such file or directory\n",
         ),
         (
+            &["--stats-file", "-"],
+            "bpipe: --stats-file - would be a file named '-': records go to stderr without \
+             --stats-file; give a path, e.g. --stats-file stats.jsonl\n",
+        ),
+        (
             &["--max-age", "0s"],
             "bpipe: --max-age must be more than 0, e.g. --max-age 5s\n",
         ),
