@@ -303,3 +303,43 @@ fn fail_behind_a_consumer_that_never_reads_ends_after_the_drain_timeout() {
     assert!(balanced(&last), "{last}");
     assert!(last["undelivered_items"].as_u64() > Some(0), "{last}");
 }
+
+#[test]
+fn a_stall_and_the_resume_are_told_once_each_and_recorded_in_the_stats_file() {
+    let stats = std::env::temp_dir().join(format!("bpipe-stall-{}", std::process::id()));
+    let _ = std::fs::remove_file(&stats);
+    let mut child = spawn(bpipe(&[
+        "--stall-timeout",
+        "200ms",
+        "--stats-format",
+        "json",
+        "--stats-file",
+        stats.to_str().unwrap(),
+    ]));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = thread::spawn(move || stdin.write_all(&seq(300_000)).unwrap());
+    // Stalled for 700 ms, then reading to the end.
+    thread::sleep(Duration::from_millis(700));
+    let out = all_stdout(&mut child);
+    feeder.join().unwrap();
+    let stderr = all_stderr(&mut child);
+    assert!(child.wait().unwrap().success(), "{stderr}");
+    assert_eq!(out, seq(300_000));
+    assert_eq!(
+        stderr.matches("bpipe: consumer stalled for ").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("bpipe: consumer resumed after ").count(),
+        1,
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&stats).unwrap();
+    std::fs::remove_file(&stats).unwrap();
+    let events: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].to_string())
+        .collect();
+    assert_eq!(events, ["\"stall\"", "\"resume\"", "\"final\""], "{text}");
+}

@@ -44,6 +44,15 @@ pub fn reason(error: &io::Error) -> String {
     }
 }
 
+/// A stall's length as messages give it: whole seconds, or milliseconds below one.
+pub fn stall_length(d: Duration) -> String {
+    let rounded = match d.as_secs() {
+        0 => Duration::from_millis(d.as_millis() as u64),
+        secs => Duration::from_secs(secs),
+    };
+    humantime::format_duration(rounded).to_string()
+}
+
 /// Why a record is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -53,6 +62,10 @@ pub enum Event {
     Drop,
     /// A signal asked bpipe to stop; it drains the queue for at most `drain`.
     Stop { drain: Duration },
+    /// `--stall-timeout`: stdout has taken nothing for that long while items wait.
+    Stall,
+    /// The stalled consumer took data again, after `after`.
+    Resume { after: Duration },
     /// At exit.
     Final,
 }
@@ -63,6 +76,8 @@ impl Event {
             Event::Tick => "tick",
             Event::Drop => "drop",
             Event::Stop { .. } => "stop",
+            Event::Stall => "stall",
+            Event::Resume { .. } => "resume",
             Event::Final => "final",
         }
     }

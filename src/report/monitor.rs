@@ -47,7 +47,8 @@ pub struct Monitor {
     drain_timeout: Duration,
     /// `--stall-timeout`, and whether it fails the run; whether this stall was told.
     stall: Option<(Duration, bool)>,
-    stall_told: bool,
+    /// While a stall that was told lasts: how long it has lasted.
+    stall_told: Option<Duration>,
     /// When the last record was taken, and its counters: the next one's interval starts.
     last_record: (Instant, Stats),
     /// Drops seen at the last look, and when they last grew.
@@ -134,7 +135,7 @@ impl Monitor {
             signals,
             drain_timeout: config.drain_timeout,
             stall: report.stall,
-            stall_told: false,
+            stall_told: None,
             last_record: (started, Stats::default()),
             dropped: 0,
             dropping_since: None,
@@ -307,40 +308,45 @@ impl Monitor {
         }
     }
 
-    /// `--stall-timeout`: one warning a stall (or the end of the run under `fail`).
+    /// `--stall-timeout`: one warning a stall (or the end of the run under `fail`), and one
+    /// line when the consumer resumes; both as records in a stats file too.
     fn watch_for_stalls(&mut self, stats: Stats) -> bool {
         let Some((timeout, fail)) = self.stall else {
             return false;
         };
         if stats.stalled_now < timeout {
-            self.stall_told = false;
+            if let Some(after) = self.stall_told.take() {
+                self.tell_of_stall(Event::Resume { after }, stats, false);
+            }
             return false;
         }
-        if !self.stall_told {
-            self.stall_told = true;
-            if self.quiet && !fail {
-                // A warning, not an error: -q silences it.
-                return false;
-            }
-            let waiting = stats.depth + stats.in_flight + stats.parked;
-            let snap = self.snapshot(stats, End::Running);
-            // Whole seconds, or milliseconds for a stall shorter than one.
-            let stalled = match stats.stalled_now.as_secs() {
-                0 => Duration::from_millis(stats.stalled_now.as_millis() as u64),
-                secs => Duration::from_secs(secs),
-            };
-            self.error(format!(
-                "consumer stalled for {}, {} waiting{}",
-                humantime::format_duration(stalled),
-                snap.count(waiting.items),
-                if fail {
-                    "; stopping (--on-stall fail)"
-                } else {
-                    ""
-                }
-            ));
+        if self.stall_told.is_none() {
+            self.tell_of_stall(Event::Stall, stats, fail);
         }
+        self.stall_told = Some(stats.stalled_now);
         fail
+    }
+
+    /// A stall or a resume: on stderr (unless quiet, but for `fail`), and as a record in
+    /// the stats file (JSON or text).
+    fn tell_of_stall(&mut self, event: Event, stats: Stats, fail: bool) {
+        let snap = self.snapshot(stats, End::Running);
+        let mut line = report::record(event, &snap, StatsFormat::Text);
+        if fail {
+            line.push_str("; stopping (--on-stall fail)");
+        }
+        if !self.quiet || fail {
+            self.error(
+                line.trim_start_matches(&snap.prefix())
+                    .trim_start()
+                    .to_string(),
+            );
+        }
+        if let Some(file) = &self.file
+            && self.format != StatsFormat::Prometheus
+        {
+            file.send(&report::record(event, &snap, self.format));
+        }
     }
 
     /// Warns when drops begin after a quiet spell (or, at the end, if a short run dropped

@@ -11,6 +11,20 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     let s = &snap.stats;
     let prefix = snap.prefix();
     match event {
+        Event::Stall => {
+            let waiting = s.depth + s.in_flight + s.parked;
+            return format!(
+                "{prefix} consumer stalled for {}, {} waiting",
+                super::stall_length(s.stalled_now),
+                snap.count(waiting.items)
+            );
+        }
+        Event::Resume { after } => {
+            return format!(
+                "{prefix} consumer resumed after {}",
+                super::stall_length(after)
+            );
+        }
         Event::Drop => {
             // Items past --max-age are shed whatever the policy: name the cause that acts.
             let by_policy = s.dropped.items - s.expired.items - s.overlong.items;
