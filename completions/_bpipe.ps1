@@ -39,6 +39,8 @@ Register-ArgumentCompleter -Native -CommandName 'bpipe' -ScriptBlock {
             [CompletionResult]::new('--mark-drops', '--mark-drops', [CompletionResultType]::ParameterName, 'Write a marker line where items were shed [TEMPLATE: {items} {unit} {bytes} {policy} {name}]')
             [CompletionResult]::new('--dead-letter', '--dead-letter', [CompletionResultType]::ParameterName, 'Append shed items to FILE')
             [CompletionResult]::new('--dead-letter-max', '--dead-letter-max', [CompletionResultType]::ParameterName, 'Most bytes --dead-letter appends in one run, e.g. 1GiB')
+            [CompletionResult]::new('--spill', '--spill', [CompletionResultType]::ParameterName, 'Spill to segment files in DIR when the queue is full')
+            [CompletionResult]::new('--spill-max', '--spill-max', [CompletionResultType]::ParameterName, 'Most bytes the spill holds on disk, e.g. 4GiB')
             [CompletionResult]::new('--stall-timeout', '--stall-timeout', [CompletionResultType]::ParameterName, 'Warn when the consumer takes nothing this long, e.g. 30s')
             [CompletionResult]::new('--on-stall', '--on-stall', [CompletionResultType]::ParameterName, 'What --stall-timeout does: warn, or fail (stop, status 5)')
             [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s')

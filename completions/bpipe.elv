@@ -36,6 +36,8 @@ set edit:completion:arg-completer[bpipe] = {|@words|
             cand --mark-drops 'Write a marker line where items were shed [TEMPLATE: {items} {unit} {bytes} {policy} {name}]'
             cand --dead-letter 'Append shed items to FILE'
             cand --dead-letter-max 'Most bytes --dead-letter appends in one run, e.g. 1GiB'
+            cand --spill 'Spill to segment files in DIR when the queue is full'
+            cand --spill-max 'Most bytes the spill holds on disk, e.g. 4GiB'
             cand --stall-timeout 'Warn when the consumer takes nothing this long, e.g. 30s'
             cand --on-stall 'What --stall-timeout does: warn, or fail (stop, status 5)'
             cand --drain-timeout 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s'

@@ -233,6 +233,31 @@ pub struct Args {
     )]
     pub dead_letter_max: u64,
 
+    /// When the queue is full and the consumer behind, put what is read in segment files in
+    /// DIR (unlinked: nothing is left behind) instead of holding the producer or shedding;
+    /// the writer reads them back in input order. The policy applies once the spill holds
+    /// --spill-max too.
+    #[arg(
+        help = "Spill to segment files in DIR when the queue is full",
+        long,
+        value_name = "DIR",
+        value_hint = ValueHint::DirPath,
+        help_heading = "Queue"
+    )]
+    pub spill: Option<PathBuf>,
+
+    /// Most bytes the spill holds on disk, e.g. 4GiB.
+    #[arg(
+        long,
+        value_name = "SIZE",
+        value_parser = parse_size,
+        default_value = "1GiB",
+        requires = "spill",
+        value_hint = ValueHint::Other,
+        help_heading = "Queue"
+    )]
+    pub spill_max: u64,
+
     /// When stdout has taken nothing for this long while items wait, warn once (or with
     /// --on-stall fail, stop as a closed output would, status 5), e.g. 30s.
     #[arg(

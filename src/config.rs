@@ -51,6 +51,8 @@ pub struct Config {
     pub marker: Option<Marker>,
     /// `--dead-letter` and `--dead-letter-max`.
     pub dead_letter: Option<(PathBuf, u64)>,
+    /// `--spill` and `--spill-max`.
+    pub spill: Option<(PathBuf, u64)>,
 }
 
 /// What bpipe tells the user on stderr, and where.
@@ -275,6 +277,12 @@ impl Config {
                 )
             }
         };
+        if args.spill.is_some() && !args.keep.is_empty() {
+            return usage("--keep does not work with --spill yet: use one or the other");
+        }
+        if args.spill.is_some() && args.spill_max == 0 {
+            return usage("--spill-max must be at least 1 byte, e.g. --spill-max 4GiB");
+        }
         if args.max_age.is_some_and(|d| d.is_zero()) {
             return usage("--max-age must be more than 0, e.g. --max-age 5s");
         }
@@ -301,6 +309,7 @@ impl Config {
                 .dead_letter
                 .clone()
                 .map(|path| (path, args.dead_letter_max)),
+            spill: args.spill.clone().map(|dir| (dir, args.spill_max)),
             report: Reporting {
                 quiet: args.quiet,
                 summary: args.summary,

@@ -18,6 +18,8 @@ pub enum Place {
     Queued,
     /// Taken by the writer.
     InHand,
+    /// On disk (`--spill`).
+    Spilled,
 }
 
 /// The counter of what is held in `place`.
@@ -26,6 +28,7 @@ fn at(stats: &mut Stats, place: Place) -> &mut Tally {
         Place::Parked => &mut stats.parked,
         Place::Queued => &mut stats.depth,
         Place::InHand => &mut stats.in_flight,
+        Place::Spilled => &mut stats.spilled,
     }
 }
 
@@ -120,6 +123,10 @@ impl Ledger {
         if to == Place::Queued {
             self.measure();
         }
+        if to == Place::Spilled {
+            self.stats.spilled_total += t;
+            self.stats.max_spilled = self.stats.max_spilled.max(self.stats.spilled);
+        }
     }
 
     /// The writer gives back what it had not begun: the queue may hold more than its
@@ -127,6 +134,15 @@ impl Ledger {
     pub fn give_back(&mut self, t: Tally) {
         self.change_unmeasured(|s| {
             s.in_flight -= t;
+            s.depth += t;
+        });
+    }
+
+    /// A batch comes back from disk to the queue, next in order (not a depth the queue was
+    /// filled to: it came because the queue was empty).
+    pub fn unspill(&mut self, t: Tally) {
+        self.change_unmeasured(|s| {
+            s.spilled -= t;
             s.depth += t;
         });
     }

@@ -36,6 +36,10 @@ pub struct Stats {
     pub sent_bytes: u64,
     /// Of `dropped`: items older than `--max-age` when the writer came for them.
     pub expired: Tally,
+    /// Items on disk now (`--spill`), all that went there, and the high-water mark.
+    pub spilled: Tally,
+    pub spilled_total: Tally,
+    pub max_spilled: Tally,
     /// Of `dropped`: items appended to the `--dead-letter` file (the rest were discarded).
     pub dead_lettered: Tally,
     /// Items matching `--keep` that a policy looked at and spared, each counted once.
@@ -65,6 +69,7 @@ impl Stats {
                 + self.depth
                 + self.in_flight
                 + self.parked
+                + self.spilled
             && self.dead_lettered.items <= self.dropped.items
             && self.expired.items <= self.dropped.items
     }

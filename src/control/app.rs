@@ -12,6 +12,7 @@ use crate::input::files::Inputs;
 use crate::input::framing::Framing;
 use crate::output::dead_letter::DeadLetter;
 use crate::output::sink::Stdout;
+use crate::queue::spill::Spill;
 use crate::report;
 use crate::report::monitor::Monitor;
 
@@ -125,6 +126,16 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Usage;
         }
     };
+    let spill = match &config.spill {
+        None => None,
+        Some((dir, max)) => match Spill::new(dir, *max) {
+            Ok(spill) => Some(spill),
+            Err(e) => {
+                report::error(format!("--spill {}: {}", dir.display(), report::reason(&e)));
+                return Exit::Usage;
+            }
+        },
+    };
     let signals = signals::listen();
     let mut monitor = match Monitor::new(config, started, signals) {
         Ok(monitor) => monitor,
@@ -134,7 +145,7 @@ pub fn run_stdio(config: &Config) -> Exit {
         }
     };
     let output = Stdout::new(take(1));
-    let outcome = match pipeline::run(config, dead_letter, input, output, |queue, done| {
+    let outcome = match pipeline::run(config, dead_letter, spill, input, output, |queue, done| {
         monitor.watch(queue, done)
     }) {
         Ok(outcome) => outcome,

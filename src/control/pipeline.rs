@@ -16,6 +16,7 @@ use crate::output::rate::Limiter;
 use crate::output::sink::Sink;
 use crate::output::wait::Poller;
 use crate::output::writer;
+use crate::queue::spill::Spill;
 use crate::queue::{Bound, Queue};
 use crate::report::monitor::Halt;
 
@@ -59,6 +60,7 @@ pub struct Outcome {
 pub fn run<R, S>(
     config: &Config,
     dead_letter: Option<DeadLetter>,
+    spill: Option<Spill>,
     mut input: R,
     mut output: S,
     watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<Halt>,
@@ -72,7 +74,8 @@ where
         .with_max_age(config.max_age)
         .with_keep(config.keep.clone())
         .with_marks(config.marker.clone())
-        .with_dead_letter(dead_letter);
+        .with_dead_letter(dead_letter)
+        .with_spill(spill);
     let queue = Arc::new(queue);
     let reader = {
         let queue = Arc::clone(&queue);
@@ -198,6 +201,7 @@ mod tests {
         let outcome = run(
             &config(&["--cap", "7"]),
             None,
+            None,
             Cursor::new(input.clone()),
             Always(out.clone()),
             wait,
@@ -227,6 +231,7 @@ mod tests {
         let out = Shared::default();
         let outcome = run(
             &config(&[]),
+            None,
             None,
             Failing(Some(b"a\npartial".to_vec())),
             Always(out.clone()),

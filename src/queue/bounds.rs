@@ -16,6 +16,8 @@ pub struct Bounds {
 pub enum Bound {
     Items(usize),
     Bytes(usize),
+    /// `--spill-max`, with the queue full too.
+    Spill(u64),
 }
 
 impl fmt::Display for Bound {
@@ -23,6 +25,7 @@ impl fmt::Display for Bound {
         match *self {
             Bound::Items(n) => write!(f, "--cap {n} items"),
             Bound::Bytes(n) => write!(f, "--cap-bytes {}", ByteSize(n as u64).display().iec()),
+            Bound::Spill(n) => write!(f, "--spill-max {}", ByteSize(n).display().iec()),
         }
     }
 }

@@ -19,6 +19,8 @@ pub mod keep;
 pub mod policy;
 mod push;
 mod shed;
+pub mod spill;
+mod spilling;
 mod state;
 mod take;
 mod wake;
@@ -37,6 +39,7 @@ use std::time::{Duration, Instant};
 use self::clock::{Clock, Monotonic};
 use self::keep::Keep;
 use self::policy::{Policy, Shed};
+use self::spill::Spill;
 use crate::books::ledger::{Ledger, Place};
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
@@ -94,6 +97,8 @@ struct Inner {
     frozen: Option<Stats>,
     /// `--dead-letter`: where shed items go.
     dead: Option<DeadLetter>,
+    /// `--spill`: the disk tier, after the queue in order and before the parked read.
+    spill: Option<Spill>,
     /// When `fail` stopped the reader.
     full_since: Option<Instant>,
     /// How many batches at the front, and at the back, are known kept (`--keep`): a policy
@@ -130,6 +135,8 @@ pub struct Queue {
     keep: Option<Keep>,
     /// `--mark-drops`: the writer is told of gaps (see [`Batch::gap`]) and marks them so.
     marks: Option<Marker>,
+    /// `--spill` is on.
+    spills: bool,
 }
 
 /// How long stdout may stay full, without the writer catching up, before the consumer counts
@@ -170,6 +177,7 @@ impl Queue {
                 stalled_since: None,
                 frozen: None,
                 dead: None,
+                spill: None,
                 full_since: None,
                 kept_front: 0,
                 kept_back: 0,
@@ -183,6 +191,7 @@ impl Queue {
             clock: Arc::new(Monotonic),
             keep: None,
             marks: None,
+            spills: false,
         })
     }
 
@@ -201,6 +210,13 @@ impl Queue {
     /// Items that `keep` spares are never shed by the policy.
     pub fn with_keep(mut self, keep: Option<Keep>) -> Queue {
         self.keep = keep;
+        self
+    }
+
+    /// Reads that find the queue full under pressure go to `spill`.
+    pub fn with_spill(mut self, spill: Option<Spill>) -> Queue {
+        self.spills = spill.is_some();
+        self.lock().spill = spill;
         self
     }
 
@@ -320,6 +336,10 @@ impl Inner {
     fn close_output(&mut self) {
         self.books.lose_all(Place::Queued);
         self.books.lose_all(Place::Parked);
+        self.books.lose_all(Place::Spilled);
+        if let Some(spill) = self.spill.as_mut() {
+            spill.clear();
+        }
         self.batches.clear();
         (self.kept_front, self.kept_back) = (0, 0);
         self.parked = None;

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use super::spilling::Offered;
 use super::{Inner, Input, Output, Queue, Stop, Writer};
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
@@ -36,6 +37,7 @@ impl Queue {
             // time under pressure) runs out.
             let grace = match (self.policy, inner.writer) {
                 (Policy::Shed(_), Writer::Stalled) => self.grace_ends(&inner),
+                (_, Writer::Stalled) if self.spills => self.grace_ends(&inner),
                 _ => None,
             };
             let timed_out = match (timeout, inner.pressed_since) {
@@ -118,11 +120,15 @@ impl Queue {
             return Err(Stop::Stopped);
         }
         // The batch stays parked in the books until it is queued or shed.
-        let Some(mut batch) = inner.parked.take() else {
+        let Some(batch) = inner.parked.take() else {
             // The writer took it.
             return Ok(Pushed::Done);
         };
         let shedding = self.shedding(inner, self.now());
+        let mut batch = match self.spill_parked(inner, batch, shedding) {
+            Offered::Placed(placed) => return placed,
+            Offered::Declined(batch) => batch,
+        };
         if let Some(shed) = shedding {
             // What the writer gave back when stdout filled may hold the queue over its bounds.
             self.trim(inner, shed);

@@ -217,7 +217,8 @@ impl Inner {
         }
         // Batches were split and removed at the front: the hints start over.
         (self.kept_front, self.kept_back) = (0, 0);
-        let parked_old = self.parked.as_ref().is_some_and(old);
+        let on_disk = self.spill.as_ref().is_some_and(|s| !s.is_empty());
+        let parked_old = !on_disk && self.parked.as_ref().is_some_and(old);
         if idx == self.batches.len() && parked_old {
             let mut batch = self.parked.take().expect("parked");
             let run = match keep {

@@ -30,8 +30,11 @@ impl Queue {
             inner.writer = Writer::Done;
             return Next::Done;
         }
-        if !inner.batches.is_empty() || inner.parked.is_some() {
-            return Next::Ready(inner.books.held(Place::Queued) + inner.books.held(Place::Parked));
+        let spilled = inner.spill.as_ref().is_some_and(|s| !s.is_empty());
+        if !inner.batches.is_empty() || inner.parked.is_some() || spilled {
+            let books = &inner.books;
+            let waiting = [Place::Queued, Place::Parked, Place::Spilled].map(|p| books.held(p));
+            return Next::Ready(waiting[0] + waiting[1] + waiting[2]);
         }
         if inner.input != Input::Open {
             inner.flush_dead();
@@ -54,6 +57,7 @@ impl Queue {
         inner.writer = Writer::Busy;
         inner.pressed_since = None;
         self.end_stall(&mut inner);
+        self.unspill(&mut inner);
         if let Some(limit) = self.max_age.and_then(|age| self.now().checked_sub(age)) {
             if inner.expire(limit, self.keep.as_ref()) {
                 self.wake_reader(&inner);
@@ -65,6 +69,10 @@ impl Queue {
             let room_items = limit.items.saturating_sub(taken.items as usize);
             let room_bytes = limit.bytes.saturating_sub(taken.bytes as usize);
             let parked = inner.batches.is_empty();
+            // The parked read comes after what is on disk: the next take brings that back.
+            if parked && inner.spill.as_ref().is_some_and(|s| !s.is_empty()) {
+                break;
+            }
             let Some(front) = (match parked {
                 false => inner.batches.front_mut(),
                 true => inner.parked.as_mut(),
@@ -116,6 +124,31 @@ impl Queue {
             }
         }
         taken
+    }
+
+    /// With nothing queued, brings the oldest batch on disk back (it is next in order), and
+    /// wakes a reader waiting for room on disk. A read error loses what is on disk.
+    fn unspill(&self, inner: &mut Inner) {
+        if !inner.batches.is_empty() {
+            return;
+        }
+        let Some(spill) = inner.spill.as_mut().filter(|s| !s.is_empty()) else {
+            return;
+        };
+        let buffer = inner.spares.pop().unwrap_or_default();
+        match spill.pop(buffer) {
+            Ok(Some(batch)) => {
+                inner.books.unspill(batch.tally());
+                inner.batches.push_back(batch);
+                inner.kept_back = 0;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                spill.lost(&e);
+                inner.books.lose_all(Place::Spilled);
+            }
+        }
+        self.wake_reader(inner);
     }
 
     /// Whether a reader waiting for room should be woken: once its parked batch fits, and
@@ -273,6 +306,16 @@ impl Queue {
     /// What `--dead-letter` must tell the user (a write error, its limit), once.
     pub fn dead_letter_notice(&self) -> Option<String> {
         self.lock().dead.as_mut().and_then(|d| d.take_notice())
+    }
+
+    /// What `--spill` must tell the user (a write or read error), once.
+    pub fn spill_notice(&self) -> Option<String> {
+        self.lock().spill.as_mut().and_then(|s| s.take_notice())
+    }
+
+    /// Bytes the spill holds on disk now (headers included).
+    pub fn spill_disk_bytes(&self) -> u64 {
+        self.lock().spill.as_ref().map_or(0, |s| s.disk_bytes())
     }
 
     /// `--mark-drops`: the marker for `gap`, appended to `out`.

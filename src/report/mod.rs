@@ -91,6 +91,8 @@ pub struct Snapshot<'a> {
     pub noun: &'a str,
     pub policy: Policy,
     pub bounds: Bounds,
+    /// `--spill-max`, if there is a spill.
+    pub spill_max: Option<u64>,
     pub stats: Stats,
     pub elapsed: Duration,
     pub end: End,

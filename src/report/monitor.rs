@@ -28,6 +28,7 @@ pub struct Monitor {
     noun: &'static str,
     policy: Policy,
     bounds: Bounds,
+    spill_max: Option<u64>,
     format: StatsFormat,
     /// Nothing on stderr but errors.
     quiet: bool,
@@ -122,6 +123,7 @@ impl Monitor {
             noun: config.item_noun(),
             policy: config.policy,
             bounds: config.bounds,
+            spill_max: config.spill.as_ref().map(|(_, max)| *max),
             format: report.format,
             quiet: report.quiet,
             always_summary: report.summary
@@ -150,6 +152,7 @@ impl Monitor {
             noun: self.noun,
             policy: self.policy,
             bounds: self.bounds,
+            spill_max: self.spill_max,
             stats,
             elapsed: self.started.elapsed(),
             end,
@@ -219,6 +222,8 @@ impl Monitor {
             let stalled = select! {
                 recv(done) -> _ => {
                     self.warn_of_dead_letters(queue);
+                    // A stall that ended with the run is told as ended.
+                    self.watch_for_stalls(queue.stats());
                     return None;
                 }
                 recv(refresh) -> _ => self.look(queue),
@@ -305,6 +310,9 @@ impl Monitor {
     fn warn_of_dead_letters(&mut self, queue: &Queue) {
         if let Some(notice) = queue.dead_letter_notice() {
             self.error(format!("--dead-letter: {notice}"));
+        }
+        if let Some(notice) = queue.spill_notice() {
+            self.error(notice);
         }
     }
 

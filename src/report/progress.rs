@@ -198,6 +198,7 @@ impl Drawer {
                                 noun: fixed.noun,
                                 policy: fixed.policy,
                                 bounds: fixed.bounds,
+                                spill_max: None,
                                 stats,
                                 elapsed,
                                 end: crate::report::End::Running,

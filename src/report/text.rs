@@ -162,6 +162,17 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
         }
         parts.push(part);
     }
+    if !s.spilled_total.is_zero() {
+        let mut part = format!(
+            "spilled {} {}",
+            snap.count(s.spilled_total.items),
+            size(s.spilled_total.bytes)
+        );
+        if event == Event::Tick {
+            let _ = write!(part, " (on disk now {})", size(s.spilled.bytes));
+        }
+        parts.push(part);
+    }
     if s.kept > 0 {
         parts.push(format!("kept {}", snap.count(s.kept)));
     }
@@ -226,6 +237,7 @@ pub(crate) mod tests {
                 items: 64,
                 bytes: 16 << 20,
             },
+            spill_max: None,
             stats,
             elapsed: Duration::from_millis(1200),
             end: End::Finished,

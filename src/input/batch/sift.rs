@@ -7,6 +7,18 @@ use crate::books::tally::Tally;
 use crate::queue::keep::Keep;
 
 impl Batch {
+    /// A batch of the items in `data`, which end at `ends` (read back from the spill).
+    pub fn from_parts(data: Vec<u8>, ends: impl Iterator<Item = usize>) -> Batch {
+        let len = data.len();
+        Batch {
+            data,
+            filled: len,
+            end: len,
+            ends: ends.collect(),
+            ..Batch::default()
+        }
+    }
+
     /// The `i`th live item.
     pub fn item(&mut self, i: usize) -> Option<&[u8]> {
         self.index();

@@ -1,0 +1,86 @@
+//! The queue's side of `--spill`: which reads go to disk, and what the policy does once the
+//! disk is full too. Order is kept: once anything is on disk, every later read goes there
+//! (or waits, or is shed) until the writer has read the disk back.
+
+use super::policy::Shed;
+use super::spill::Refused;
+use super::{Bound, Inner, Pushed, Queue, Stop};
+use crate::books::ledger::Place;
+use crate::input::batch::Batch;
+
+/// What became of a read offered to the spill.
+pub(super) enum Offered {
+    /// Placed (on disk, parked to wait for it, shed or refused by `fail`).
+    Placed(Result<Pushed, Stop>),
+    /// Not for the disk: the queue takes it as before.
+    Declined(Batch),
+}
+
+impl Queue {
+    /// Places `batch` on disk if it belongs there: the queue is full and the writer is
+    /// under pressure, or something is on disk already.
+    pub(super) fn spill_parked(
+        &self,
+        inner: &mut Inner,
+        mut batch: Batch,
+        shedding: Option<Shed>,
+    ) -> Offered {
+        loop {
+            let Some(spill) = inner.spill.as_mut() else {
+                return Offered::Declined(batch);
+            };
+            let on_disk = !spill.is_empty();
+            let (room_items, room_bytes) = self.room_in(inner);
+            let fits = batch.items() <= room_items && batch.bytes() <= room_bytes;
+            let pressure = self.under_pressure(inner, self.now());
+            if !on_disk && (fits || !pressure) {
+                return Offered::Declined(batch);
+            }
+            let spill = inner.spill.as_mut().expect("a spill");
+            match spill.push(&mut batch) {
+                Ok(()) => {
+                    inner
+                        .books
+                        .shift(Place::Parked, Place::Spilled, batch.tally());
+                    self.wake_writer(inner);
+                    return Offered::Placed(Ok(Pushed::Done));
+                }
+                Err(Refused::Full | Refused::Failed(_)) if !on_disk => {
+                    return Offered::Declined(batch);
+                }
+                Err(Refused::Full | Refused::Failed(_)) => {}
+            }
+            // The disk is full and holds older items: this read may not pass them.
+            match shedding {
+                Some(Shed::Slide) if self.keep.is_none() => {
+                    // The oldest are on disk (the queue is empty while anything is).
+                    let spill = inner.spill.as_mut().expect("a spill");
+                    match spill.pop(Vec::new()) {
+                        Ok(Some(oldest)) => inner.shed_all(oldest, Place::Spilled, false),
+                        Ok(None) => return Offered::Declined(batch),
+                        Err(e) => {
+                            spill.lost(&e);
+                            inner.books.lose_all(Place::Spilled);
+                        }
+                    }
+                }
+                Some(Shed::Drop) => {
+                    inner.shed_all(batch, Place::Parked, false);
+                    return Offered::Placed(Ok(Pushed::Done));
+                }
+                Some(Shed::Fail) => {
+                    inner.books.lose(Place::Parked, batch.tally());
+                    inner.full_since.get_or_insert(self.now());
+                    let max = inner.spill.as_ref().map_or(0, |s| s.max());
+                    return Offered::Placed(Err(Stop::Full(Bound::Spill(max))));
+                }
+                // Block (and slide with --keep): wait for the writer to read the disk back.
+                _ => {
+                    inner.parked = Some(batch);
+                    self.wake_writer(inner);
+                    return Offered::Placed(Ok(Pushed::Parked));
+                }
+            }
+        }
+    }
+}

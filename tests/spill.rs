@@ -1,0 +1,231 @@
+//! `--spill DIR`: lossless without holding the producer, in input order, within
+//! `--spill-max`; the policy applies once the disk is full too; nothing is left in DIR.
+
+mod util;
+
+use std::io::Write;
+use std::thread;
+use std::time::Duration;
+
+use util::*;
+
+fn lines(n: usize) -> Vec<u8> {
+    (0..n)
+        .flat_map(|i| format!("{i:08} {}\n", "x".repeat(i * 7 % 90)).into_bytes())
+        .collect()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpipe-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs bpipe with `args` on `input`, the consumer stalled for `stall` then reading at
+/// full speed; returns stdout, the final JSON record and the status code.
+fn stalled_then_fast(
+    args: &[&str],
+    input: Vec<u8>,
+    stall: Duration,
+) -> (Vec<u8>, serde_json::Value, Option<i32>) {
+    let mut child = spawn(with_json(args));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    thread::sleep(stall);
+    let out = all_stdout(&mut child);
+    feeder.join().unwrap();
+    let stderr = all_stderr(&mut child);
+    let status = child.wait().unwrap();
+    let last = stderr
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .expect("a record");
+    (out, serde_json::from_str(last).unwrap(), status.code())
+}
+
+/// `bpipe ARGS --stats-format json --summary`.
+fn with_json(args: &[&str]) -> std::process::Command {
+    let mut cmd = bpipe(args);
+    cmd.args(["--stats-format", "json", "--summary"]);
+    cmd
+}
+
+fn balanced(r: &serde_json::Value) -> bool {
+    let n = |k: &str| r[k].as_u64().unwrap();
+    n("in_items") == n("out_items") + n("dropped_items") + n("undelivered_items")
+        && n("in_bytes") == n("out_bytes") + n("dropped_bytes") + n("undelivered_bytes")
+}
+
+#[test]
+fn block_with_a_spill_is_byte_exact_and_does_not_hold_the_producer() {
+    let dir = temp_dir("spill-exact");
+    let input = lines(300_000);
+    let args = ["--cap-bytes", "256KiB", "--spill", dir.to_str().unwrap()];
+    let (out, record, code) = stalled_then_fast(&args, input.clone(), Duration::from_millis(800));
+    assert_eq!(code, Some(0), "{record}");
+    assert!(out == input, "output differs from input");
+    assert!(record["spilled_bytes"].as_u64() > Some(1 << 20), "{record}");
+    // Held for at most the grace at the start of the stall, not for the stall.
+    assert!(record["blocked_s"].as_f64() < Some(0.4), "{record}");
+    assert_eq!(record["spill_depth_items"].as_u64(), Some(0));
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "files left in DIR"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_full_spill_hands_over_to_the_policy_within_its_limit() {
+    let dir = temp_dir("spill-bounded");
+    let input = lines(300_000);
+    for policy in ["block", "drop", "slide", "fail"] {
+        let args = [
+            "--policy",
+            policy,
+            "--cap-bytes",
+            "64KiB",
+            "--spill",
+            dir.to_str().unwrap(),
+            "--spill-max",
+            "1MiB",
+        ];
+        let (out, record, code) =
+            stalled_then_fast(&args, input.clone(), Duration::from_millis(500));
+        assert!(balanced(&record), "{policy}: {record}");
+        assert!(
+            record["max_spill_bytes"].as_u64() <= Some(1 << 20),
+            "{policy}: {record}"
+        );
+        assert!(
+            record["spilled_bytes"].as_u64() > Some(0),
+            "{policy}: {record}"
+        );
+        let got = items(&out, b'\n');
+        assert!(
+            is_subsequence(&got, &items(&input, b'\n')),
+            "{policy}: out of order"
+        );
+        match policy {
+            "block" => assert!(out == input, "block lost items"),
+            "fail" => assert_eq!(code, Some(3), "{record}"),
+            _ => assert!(
+                record["dropped_items"].as_u64() > Some(0),
+                "{policy}: {record}"
+            ),
+        }
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "files left in DIR"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_consumer_that_keeps_up_never_touches_the_disk() {
+    let dir = temp_dir("spill-untouched");
+    let input = lines(200_000);
+    for cap in ["1", "64"] {
+        let args = [
+            "--cap",
+            cap,
+            "--spill",
+            dir.to_str().unwrap(),
+            "--stats-format",
+            "json",
+            "--summary",
+        ];
+        let out = run(bpipe(&args), input.clone());
+        assert!(out.stdout == input);
+        let record: serde_json::Value =
+            serde_json::from_str(out.stderr.lines().last().unwrap()).unwrap();
+        assert_eq!(
+            record["spilled_items"].as_u64(),
+            Some(0),
+            "--cap {cap}: {record}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_spill_dir_that_cannot_take_files_is_refused_before_reading() {
+    let out = bpipe(&["--spill", "/nonexistent-dir"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("bpipe: --spill /nonexistent-dir: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_full_disk_warns_once_and_the_policy_takes_over_in_order() {
+    // A 1 MiB tmpfs: needs root and a kernel that lets us mount.
+    let dir = temp_dir("spill-enospc");
+    let mounted = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=1m",
+            "tmpfs",
+            dir.to_str().unwrap(),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let input = lines(300_000);
+    let args = [
+        "--policy",
+        "drop",
+        "--cap-bytes",
+        "64KiB",
+        "--spill",
+        dir.to_str().unwrap(),
+    ];
+    let mut child = spawn(with_json(&args));
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = {
+        let input = input.clone();
+        thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        })
+    };
+    thread::sleep(Duration::from_millis(500));
+    let out = all_stdout(&mut child);
+    feeder.join().unwrap();
+    let stderr = all_stderr(&mut child);
+    let status = child.wait().unwrap();
+    let _ = std::process::Command::new("umount").arg(&dir).status();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("bpipe: --spill: No space left on device")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(stderr.lines().rfind(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert!(balanced(&record), "{record}");
+    assert!(record["dropped_items"].as_u64() > Some(0), "{record}");
+    assert!(
+        is_subsequence(&items(&out, b'\n'), &items(&input, b'\n')),
+        "out of order"
+    );
+}
