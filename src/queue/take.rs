@@ -8,6 +8,9 @@ use crate::books::ledger::Place;
 use crate::books::tally::Tally;
 use crate::input::batch::Batch;
 
+/// Bytes brought back from disk at once, at most (what one write gathers).
+const UNSPILL_BYTES: usize = 256 * 1024;
+
 /// What the writer finds when it comes for work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {
@@ -126,26 +129,34 @@ impl Queue {
         taken
     }
 
-    /// With nothing queued, brings the oldest batch on disk back (it is next in order), and
-    /// wakes a reader waiting for room on disk. A read error loses what is on disk.
+    /// With nothing queued, brings the oldest batches on disk back (they are next in
+    /// order): one, and more while they fit in the queue, up to what one write gathers. Wakes
+    /// a reader waiting for room on disk. A read error loses what is on disk.
     fn unspill(&self, inner: &mut Inner) {
-        if !inner.batches.is_empty() {
+        if !inner.batches.is_empty() || inner.spill.as_ref().is_none_or(|s| s.is_empty()) {
             return;
         }
-        let Some(spill) = inner.spill.as_mut().filter(|s| !s.is_empty()) else {
-            return;
-        };
-        let buffer = inner.spares.pop().unwrap_or_default();
-        match spill.pop(buffer) {
-            Ok(Some(batch)) => {
-                inner.books.unspill(batch.tally());
-                inner.batches.push_back(batch);
-                inner.kept_back = 0;
+        let mut brought = 0;
+        while brought < UNSPILL_BYTES {
+            let buffer = inner.spares.pop().unwrap_or_default();
+            let spill = inner.spill.as_mut().expect("a spill");
+            match spill.pop(buffer) {
+                Ok(Some(batch)) => {
+                    brought += batch.bytes();
+                    inner.books.unspill(batch.tally());
+                    inner.batches.push_back(batch);
+                    inner.kept_back = 0;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    spill.lost(&e);
+                    inner.books.lose_all(Place::Spilled);
+                    break;
+                }
             }
-            Ok(None) => {}
-            Err(e) => {
-                spill.lost(&e);
-                inner.books.lose_all(Place::Spilled);
+            let (items, bytes) = self.room_in(inner);
+            if items == 0 || bytes < UNSPILL_BYTES / 4 {
+                break;
             }
         }
         self.wake_reader(inner);
