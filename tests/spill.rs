@@ -229,3 +229,30 @@ fn a_full_disk_warns_once_and_the_policy_takes_over_in_order() {
         "out of order"
     );
 }
+
+#[test]
+fn drop_and_slide_shed_nothing_while_the_disk_has_room() {
+    // What the writer gives back when stdout fills goes to disk too, not to the policy.
+    let dir = temp_dir("spill-no-shed");
+    let input = lines(300_000);
+    for policy in ["drop", "slide"] {
+        let args = [
+            "--policy",
+            policy,
+            "--cap",
+            "64",
+            "--spill",
+            dir.to_str().unwrap(),
+        ];
+        let (out, record, code) =
+            stalled_then_fast(&args, input.clone(), Duration::from_millis(500));
+        assert_eq!(code, Some(0), "{record}");
+        assert_eq!(
+            record["dropped_items"].as_u64(),
+            Some(0),
+            "{policy}: {record}"
+        );
+        assert!(out == input, "{policy}: output differs from input");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

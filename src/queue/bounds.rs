@@ -18,6 +18,8 @@ pub enum Bound {
     Bytes(usize),
     /// `--spill-max`, with the queue full too.
     Spill(u64),
+    /// The spill's disk failed or filled (`ENOSPC`) before `--spill-max`.
+    Disk,
 }
 
 impl fmt::Display for Bound {
@@ -26,6 +28,7 @@ impl fmt::Display for Bound {
             Bound::Items(n) => write!(f, "--cap {n} items"),
             Bound::Bytes(n) => write!(f, "--cap-bytes {}", ByteSize(n as u64).display().iec()),
             Bound::Spill(n) => write!(f, "--spill-max {}", ByteSize(n).display().iec()),
+            Bound::Disk => f.write_str("the --spill disk's room"),
         }
     }
 }

@@ -77,6 +77,11 @@ impl Spill {
         self.max
     }
 
+    /// Whether a write failed (the disk is full): nothing more is taken.
+    pub fn has_failed(&self) -> bool {
+        self.failed
+    }
+
     pub fn is_empty(&self) -> bool {
         self.batches == 0
     }

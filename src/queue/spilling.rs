@@ -17,6 +17,57 @@ pub(super) enum Offered {
 }
 
 impl Queue {
+    /// The writer gave back what it held and the queue is over its bounds under pressure:
+    /// with a spill, its newest batches go to disk rather than to the policy (when the disk
+    /// is empty: order), or the queue holds them (when the disk already holds newer items,
+    /// which the queue's must precede). False when the policy must trim after all.
+    pub(super) fn spill_overflow(&self, inner: &mut Inner) -> bool {
+        let Some(spill) = inner.spill.as_ref() else {
+            return false;
+        };
+        if !spill.is_empty() {
+            return true;
+        }
+        let over = |inner: &Inner| {
+            let depth = inner.books.held(Place::Queued);
+            depth.items > self.bounds.items as u64 || depth.bytes > self.bounds.bytes as u64
+        };
+        let mut tail = Vec::new();
+        while over(inner) && inner.batches.len() > 1 {
+            let batch = inner.batches.pop_back().expect("a batch");
+            inner
+                .books
+                .shift(Place::Queued, Place::Spilled, batch.tally());
+            tail.push(batch);
+        }
+        inner.kept_back = 0;
+        let mut moved = 0;
+        while let Some(mut batch) = tail.pop() {
+            let spill = inner.spill.as_mut().expect("a spill");
+            if spill.push(&mut batch).is_ok() {
+                moved += 1;
+                continue;
+            }
+            tail.push(batch);
+            if moved == 0 {
+                // The disk takes nothing: back into the queue, in order, for the policy.
+                for batch in tail.into_iter().rev() {
+                    inner
+                        .books
+                        .shift(Place::Spilled, Place::Queued, batch.tally());
+                    inner.batches.push_back(batch);
+                }
+                return false;
+            }
+            // The disk filled midway: what is left is newer than what went there, so it
+            // cannot go back ahead of it; it is shed (the newest, as drop would).
+            for batch in tail.drain(..).rev() {
+                inner.shed_all(batch, Place::Spilled, false);
+            }
+        }
+        true
+    }
+
     /// Places `batch` on disk if it belongs there: the queue is full and the writer is
     /// under pressure, or something is on disk already.
     pub(super) fn spill_parked(
@@ -71,8 +122,11 @@ impl Queue {
                 Some(Shed::Fail) => {
                     inner.books.lose(Place::Parked, batch.tally());
                     inner.full_since.get_or_insert(self.now());
-                    let max = inner.spill.as_ref().map_or(0, |s| s.max());
-                    return Offered::Placed(Err(Stop::Full(Bound::Spill(max))));
+                    let bound = match inner.spill.as_ref() {
+                        Some(spill) if spill.has_failed() => Bound::Disk,
+                        spill => Bound::Spill(spill.map_or(0, |s| s.max())),
+                    };
+                    return Offered::Placed(Err(Stop::Full(bound)));
                 }
                 // Block (and slide with --keep): wait for the writer to read the disk back.
                 _ => {

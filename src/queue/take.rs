@@ -228,7 +228,9 @@ impl Queue {
             inner.batches.push_front(batch);
             inner.kept_front = 0;
         }
-        if let Some(shed) = self.shedding(&inner, self.now()) {
+        if let Some(shed) = self.shedding(&inner, self.now())
+            && !self.spill_overflow(&mut inner)
+        {
             self.trim(&mut inner, shed);
         }
         // Under a policy that never sheds, a give-back is for --max-age, and the writer takes
