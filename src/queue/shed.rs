@@ -14,6 +14,13 @@ use crate::input::batch::Batch;
 use crate::output::dead_letter::DeadLetter;
 use crate::queue::policy::Shed;
 
+/// Which end of a batch an item is shed from.
+#[derive(Clone, Copy)]
+enum End {
+    Front,
+    Back,
+}
+
 /// Sheds the item that `pop` removes from `batch`, its bytes to `dead`.
 fn shed_one(
     books: &mut Ledger,
@@ -69,6 +76,26 @@ impl Inner {
         flush_full(&mut self.books, &mut self.dead);
     }
 
+    /// Sheds the first or last item of queued batch `idx` (dropping the batch if that
+    /// empties it).
+    fn shed_queued(&mut self, idx: usize, end: End) -> Tally {
+        let Inner {
+            batches,
+            books,
+            dead,
+            ..
+        } = self;
+        let batch = &mut batches[idx];
+        let gone = shed_one(books, dead, Place::Queued, |g| match end {
+            End::Front => batch.pop_front_with(g),
+            End::Back => batch.pop_back_with(g),
+        });
+        if batches[idx].is_empty() {
+            batches.remove(idx);
+        }
+        gone
+    }
+
     /// Sheds the oldest queued item that `keep` does not spare.
     pub(super) fn drop_oldest(&mut self, keep: Option<&Keep>) -> Tally {
         // Every batch before `kept_front` is kept; the scan extends it while it finds more.
@@ -105,19 +132,7 @@ impl Inner {
                 idx += 1;
                 self.kept_front = self.kept_front.max(idx);
             }
-            let Inner {
-                batches,
-                books,
-                dead,
-                ..
-            } = self;
-            let gone = shed_one(books, dead, Place::Queued, |g| {
-                batches[idx].pop_front_with(g)
-            });
-            if batches[idx].is_empty() {
-                batches.remove(idx);
-            }
-            return gone;
+            return self.shed_queued(idx, End::Front);
         }
         Tally::ZERO
     }
@@ -162,19 +177,7 @@ impl Inner {
                 self.batches.insert(idx + 1, spared);
                 self.kept_back = self.kept_back.max(self.batches.len() - idx - 1);
             }
-            let Inner {
-                batches,
-                books,
-                dead,
-                ..
-            } = self;
-            let gone = shed_one(books, dead, Place::Queued, |g| {
-                batches[idx].pop_back_with(g)
-            });
-            if batches[idx].is_empty() {
-                batches.remove(idx);
-            }
-            return gone;
+            return self.shed_queued(idx, End::Back);
         }
         Tally::ZERO
     }
