@@ -256,3 +256,42 @@ fn drop_and_slide_shed_nothing_while_the_disk_has_room() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn prometheus_shows_the_spill() {
+    let dir = temp_dir("spill-prom");
+    let prom = dir.join("bpipe.prom");
+    let spill = dir.join("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let args = [
+        "--cap-bytes",
+        "64KiB",
+        "--spill",
+        spill.to_str().unwrap(),
+        "--stats-format",
+        "prometheus",
+        "--stats-file",
+        prom.to_str().unwrap(),
+    ];
+    let mut child = spawn(bpipe(&args));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = lines(200_000);
+    let feeder = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    thread::sleep(Duration::from_millis(500));
+    let _ = all_stdout(&mut child);
+    feeder.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&prom).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        text.contains("bpipe_spill_capacity_bytes 1073741824\n"),
+        "{text}"
+    );
+    let spilled = text
+        .lines()
+        .find_map(|l| l.strip_prefix("bpipe_spilled_bytes_total "))
+        .expect("bpipe_spilled_bytes_total");
+    assert!(spilled.parse::<f64>().unwrap() > 0.0, "{text}");
+}

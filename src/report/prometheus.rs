@@ -68,6 +68,32 @@ pub fn prometheus_record(snap: &Snapshot<'_>) -> String {
         "Of the dropped items: appended to the --dead-letter file.",
         &[("", s.dead_lettered.items as f64)],
     );
+    if let Some(max) = snap.spill_max {
+        metric(
+            "bpipe_spill_bytes",
+            "gauge",
+            "Bytes of the items on disk now (--spill).",
+            &[("", s.spilled.bytes as f64)],
+        );
+        metric(
+            "bpipe_spill_items",
+            "gauge",
+            "Items on disk now (--spill).",
+            &[("", s.spilled.items as f64)],
+        );
+        metric(
+            "bpipe_spilled_bytes_total",
+            "counter",
+            "Bytes of the items that went to disk (--spill).",
+            &[("", s.spilled_total.bytes as f64)],
+        );
+        metric(
+            "bpipe_spill_capacity_bytes",
+            "gauge",
+            "--spill-max.",
+            &[("", max as f64)],
+        );
+    }
     metric(
         "bpipe_kept_items_total",
         "counter",
