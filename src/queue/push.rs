@@ -93,7 +93,7 @@ impl Queue {
 
     fn offer(&self, inner: &mut Inner, mut batch: Batch) -> Result<Pushed, Stop> {
         batch.arrived = Some(self.now());
-        batch.pos = inner.books.stats().input;
+        batch.pos = inner.books.input();
         debug_assert!(inner.parked.is_none(), "one push at a time");
         inner.books.admit(batch.tally());
         if inner.closed() || inner.input == Input::Stopped {
@@ -141,14 +141,11 @@ impl Queue {
             return Ok(Pushed::Done);
         }
         loop {
+            batch = match self.queue_if_it_fits(inner, batch) {
+                Some(batch) => batch,
+                None => return Ok(Pushed::Done),
+            };
             let (room_items, room_bytes) = self.room_in(inner);
-            if batch.items() <= room_items && batch.bytes() <= room_bytes {
-                if !batch.is_empty() {
-                    inner.enqueue(batch);
-                    self.wake_writer(inner);
-                }
-                return Ok(Pushed::Done);
-            }
             let Some(shed) = shedding else {
                 inner.parked = Some(batch);
                 self.wake_writer(inner);
@@ -177,6 +174,19 @@ impl Queue {
                 Shed::Slide => unreachable!("slide is handled above"),
             }
         }
+    }
+
+    /// Queues `batch` whole if it fits (an empty one needs no room); gives it back if not.
+    pub(super) fn queue_if_it_fits(&self, inner: &mut Inner, batch: Batch) -> Option<Batch> {
+        let (room_items, room_bytes) = self.room_in(inner);
+        if batch.items() > room_items || batch.bytes() > room_bytes {
+            return Some(batch);
+        }
+        if !batch.is_empty() {
+            inner.enqueue(batch);
+            self.wake_writer(inner);
+        }
+        None
     }
 
     /// Queues `batch` whole under `slide`: first its own oldest items go if it alone is larger

@@ -98,43 +98,51 @@ impl Inner {
 
     /// Sheds the oldest queued item that `keep` does not spare.
     pub(super) fn drop_oldest(&mut self, keep: Option<&Keep>) -> Tally {
+        let Some(keep) = keep else {
+            return match self.batches.is_empty() {
+                true => Tally::ZERO,
+                false => self.shed_queued(0, End::Front),
+            };
+        };
         // Every batch before `kept_front` is kept; the scan extends it while it finds more.
         debug_assert!(self.batches.iter().take(self.kept_front).all(|b| b.kept));
-        let mut idx = if keep.is_some() {
-            self.kept_front.min(self.batches.len())
-        } else {
-            0
-        };
+        let mut idx = self.kept_front.min(self.batches.len());
         while idx < self.batches.len() {
-            let batch = &mut self.batches[idx];
-            let first = match keep {
-                None => 0,
-                Some(_) if batch.kept => {
+            match self.unkept_front(idx, keep) {
+                Some(at) => {
+                    self.kept_front = self.kept_front.max(at);
+                    return self.shed_queued(at, End::Front);
+                }
+                None => {
                     idx += 1;
                     self.kept_front = self.kept_front.max(idx);
-                    continue;
                 }
-                Some(keep) => match batch.first_unkept(keep) {
-                    Some(i) => i,
-                    None => {
-                        self.books.spare(batch.items());
-                        idx += 1;
-                        self.kept_front = self.kept_front.max(idx);
-                        continue;
-                    }
-                },
-            };
-            if first > 0 {
-                let mut spared = batch.split_front(first);
-                spared.kept = true;
-                self.books.spare(first);
-                self.batches.insert(idx, spared);
-                idx += 1;
-                self.kept_front = self.kept_front.max(idx);
             }
-            return self.shed_queued(idx, End::Front);
         }
         Tally::ZERO
+    }
+
+    /// Looks in queued batch `idx` for the first item `keep` does not spare. None when the
+    /// batch is all kept (marked so, its items counted spared once). Otherwise the kept items
+    /// before it go into a batch of their own, marked kept, and the index of the batch that
+    /// now begins with the unkept item is returned.
+    fn unkept_front(&mut self, idx: usize, keep: &Keep) -> Option<usize> {
+        let batch = &mut self.batches[idx];
+        if batch.kept {
+            return None;
+        }
+        let Some(first) = batch.first_unkept(keep) else {
+            self.books.spare(batch.items());
+            return None;
+        };
+        if first == 0 {
+            return Some(idx);
+        }
+        let mut spared = batch.split_front(first);
+        spared.kept = true;
+        self.books.spare(first);
+        self.batches.insert(idx, spared);
+        Some(idx + 1)
     }
 
     /// Sheds the newest queued item that `keep` does not spare.
@@ -192,24 +200,11 @@ impl Inner {
                 self.shed_all(batch, Place::Queued, true);
                 continue;
             };
-            let batch = &mut self.batches[idx];
-            if batch.kept {
-                idx += 1;
-                continue;
-            }
-            let Some(first) = batch.first_unkept(keep) else {
-                self.books.spare(batch.items());
+            let Some(at) = self.unkept_front(idx, keep) else {
                 idx += 1;
                 continue;
             };
-            // The kept items before the first unkept one stay, as a batch of their own.
-            if first > 0 {
-                let mut spared = batch.split_front(first);
-                spared.kept = true;
-                self.books.spare(first);
-                self.batches.insert(idx, spared);
-                idx += 1;
-            }
+            idx = at;
             let batch = &mut self.batches[idx];
             let run = batch.iter().take_while(|item| !keep.spares(item)).count();
             let gone = batch.split_front(run);
@@ -255,14 +250,11 @@ impl Queue {
         keep: &Keep,
     ) -> Result<Pushed, Stop> {
         loop {
+            batch = match self.queue_if_it_fits(inner, batch) {
+                Some(batch) => batch,
+                None => return Ok(Pushed::Done),
+            };
             let (room_items, room_bytes) = self.room_in(inner);
-            if batch.items() <= room_items && batch.bytes() <= room_bytes {
-                if !batch.is_empty() {
-                    inner.enqueue(batch);
-                    self.wake_writer(inner);
-                }
-                return Ok(Pushed::Done);
-            }
             if shed == Shed::Slide && !inner.drop_oldest(Some(keep)).is_zero() {
                 continue;
             }
