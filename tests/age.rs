@@ -157,7 +157,7 @@ fn max_age_under_block_lets_nothing_out_that_waited_longer() {
 fn max_age_under_block_keeps_the_queue_within_its_cap() {
     // The writer keeps its hand while stdout is full under block; what waited too long goes
     // when stdout takes data again. The queue never holds more than --cap.
-    let mut child = util::spawn(bpipe(&[
+    let args = [
         "--cap",
         "1",
         "--max-age",
@@ -165,19 +165,13 @@ fn max_age_under_block_keeps_the_queue_within_its_cap() {
         "--stats-format",
         "json",
         "--summary",
-    ]));
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = thread::spawn(move || {
-        let input: Vec<u8> = (1..=200_000)
-            .flat_map(|i| format!("{i}\n").into_bytes())
-            .collect();
-        let _ = stdin.write_all(&input);
-    });
-    thread::sleep(Duration::from_millis(500));
-    let out = all_stdout(&mut child);
-    feeder.join().unwrap();
-    let stderr = all_stderr(&mut child);
-    assert!(child.wait().unwrap().success(), "{stderr}");
+    ];
+    let input: Vec<u8> = (1..=200_000)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect();
+    let run = util::run_stalled_for(bpipe(&args), input, Duration::from_millis(500));
+    let (out, stderr) = (run.stdout, run.stderr);
+    assert!(run.status.success(), "{stderr}");
     let record = last_record(stderr.as_bytes());
     assert!(record["max_depth_items"].as_u64() <= Some(1), "{record}");
     assert_eq!(record["out_items"].as_u64(), Some(200_000));

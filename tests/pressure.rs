@@ -225,22 +225,15 @@ fn max_age_sheds_what_waited_too_long() {
 #[test]
 fn the_stall_watchdog_fails_a_consumer_that_stops_and_spares_one_that_moves() {
     // A consumer that never reads: status 5, books balanced, one message.
-    let mut child = spawn(bpipe(&[
+    let args = [
         "--stall-timeout",
         "300ms",
         "--on-stall",
         "fail",
         "--stats-format",
         "json",
-    ]));
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = thread::spawn(move || {
-        let _ = stdin.write_all(&seq(300_000));
-    });
-    let _stdout = child.stdout.take().unwrap();
-    let stderr = all_stderr(&mut child);
-    let status = child.wait().unwrap();
-    feeder.join().unwrap();
+    ];
+    let Run { status, stderr, .. } = run_unread(bpipe(&args), seq(300_000));
     assert_eq!(status.code(), Some(5), "{stderr}");
     assert!(
         stderr.contains("bpipe: consumer stalled for 0s,")
@@ -274,7 +267,7 @@ fn fail_behind_a_consumer_that_never_reads_ends_after_the_drain_timeout() {
     // fail stops reading, gets --drain-timeout to deliver what is queued (as a stop does),
     // then counts the rest undelivered, names the bound and exits 3: it does not wait for a
     // consumer that never reads.
-    let mut child = spawn(bpipe(&[
+    let args = [
         "--policy",
         "fail",
         "--cap",
@@ -283,16 +276,8 @@ fn fail_behind_a_consumer_that_never_reads_ends_after_the_drain_timeout() {
         "200ms",
         "--stats-format",
         "json",
-    ]));
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = thread::spawn(move || {
-        let _ = stdin.write_all(&seq(300_000));
-    });
-    let _stdout = child.stdout.take().unwrap();
-    let stderr = all_stderr(&mut child);
-    let status = child.wait().unwrap();
-    drop(_stdout);
-    feeder.join().unwrap();
+    ];
+    let Run { status, stderr, .. } = run_unread(bpipe(&args), seq(300_000));
     assert_eq!(status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("bpipe: queue full: --cap 10 items reached under --policy fail"),
@@ -308,23 +293,19 @@ fn fail_behind_a_consumer_that_never_reads_ends_after_the_drain_timeout() {
 fn a_stall_and_the_resume_are_told_once_each_and_recorded_in_the_stats_file() {
     let stats = std::env::temp_dir().join(format!("bpipe-stall-{}", std::process::id()));
     let _ = std::fs::remove_file(&stats);
-    let mut child = spawn(bpipe(&[
+    let args = [
         "--stall-timeout",
         "200ms",
         "--stats-format",
         "json",
         "--stats-file",
         stats.to_str().unwrap(),
-    ]));
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = thread::spawn(move || stdin.write_all(&seq(300_000)).unwrap());
+    ];
     // Stalled for 700 ms, then reading to the end.
-    thread::sleep(Duration::from_millis(700));
-    let out = all_stdout(&mut child);
-    feeder.join().unwrap();
-    let stderr = all_stderr(&mut child);
-    assert!(child.wait().unwrap().success(), "{stderr}");
-    assert_eq!(out, seq(300_000));
+    let run = run_stalled_for(bpipe(&args), seq(300_000), Duration::from_millis(700));
+    let stderr = run.stderr;
+    assert!(run.status.success(), "{stderr}");
+    assert_eq!(run.stdout, seq(300_000));
     assert_eq!(
         stderr.matches("bpipe: consumer stalled for ").count(),
         1,

@@ -3,8 +3,6 @@
 
 mod util;
 
-use std::io::Write;
-use std::thread;
 use std::time::Duration;
 
 use util::*;
@@ -29,21 +27,14 @@ fn stalled_then_fast(
     input: Vec<u8>,
     stall: Duration,
 ) -> (Vec<u8>, serde_json::Value, Option<i32>) {
-    let mut child = spawn(with_json(args));
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    thread::sleep(stall);
-    let out = all_stdout(&mut child);
-    feeder.join().unwrap();
-    let stderr = all_stderr(&mut child);
-    let status = child.wait().unwrap();
-    let last = stderr
-        .lines()
-        .rfind(|l| l.starts_with('{'))
-        .expect("a record");
-    (out, serde_json::from_str(last).unwrap(), status.code())
+    let run = run_stalled_for(with_json(args), input, stall);
+    let record = last_record(&run.stderr);
+    (run.stdout, record, run.status.code())
+}
+
+fn last_record(stderr: &str) -> serde_json::Value {
+    let last = stderr.lines().rfind(|l| l.starts_with('{'));
+    serde_json::from_str(last.expect("a record")).unwrap()
 }
 
 /// `bpipe ARGS --stats-format json --summary`.
@@ -197,19 +188,8 @@ fn a_full_disk_warns_once_and_the_policy_takes_over_in_order() {
         "--spill",
         dir.to_str().unwrap(),
     ];
-    let mut child = spawn(with_json(&args));
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = {
-        let input = input.clone();
-        thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        })
-    };
-    thread::sleep(Duration::from_millis(500));
-    let out = all_stdout(&mut child);
-    feeder.join().unwrap();
-    let stderr = all_stderr(&mut child);
-    let status = child.wait().unwrap();
+    let run = run_stalled_for(with_json(&args), input.clone(), Duration::from_millis(500));
+    let (out, stderr, status) = (run.stdout, run.stderr, run.status);
     let _ = std::process::Command::new("umount").arg(&dir).status();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(status.success(), "{stderr}");
@@ -220,8 +200,7 @@ fn a_full_disk_warns_once_and_the_policy_takes_over_in_order() {
         1,
         "{stderr}"
     );
-    let record: serde_json::Value =
-        serde_json::from_str(stderr.lines().rfind(|l| l.starts_with('{')).unwrap()).unwrap();
+    let record = last_record(&stderr);
     assert!(balanced(&record), "{record}");
     assert!(record["dropped_items"].as_u64() > Some(0), "{record}");
     assert!(
@@ -273,16 +252,8 @@ fn prometheus_shows_the_spill() {
         "--stats-file",
         prom.to_str().unwrap(),
     ];
-    let mut child = spawn(bpipe(&args));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = lines(200_000);
-    let feeder = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    thread::sleep(Duration::from_millis(500));
-    let _ = all_stdout(&mut child);
-    feeder.join().unwrap();
-    assert!(child.wait().unwrap().success());
+    let run = run_stalled_for(bpipe(&args), lines(200_000), Duration::from_millis(500));
+    assert!(run.status.success(), "{}", run.stderr);
     let text = std::fs::read_to_string(&prom).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(

@@ -58,19 +58,42 @@ pub fn spawn(mut cmd: Command) -> Child {
     cmd.spawn().expect("spawn bpipe")
 }
 
+/// When the consumer on bpipe's stdout reads.
+#[derive(Clone, Copy)]
+enum Consumer {
+    /// From the start.
+    AtOnce,
+    /// Once all of stdin was written and closed.
+    AfterInput,
+    /// After a stall of this long.
+    After(std::time::Duration),
+    /// Never: stdout stays open, unread, until bpipe exits.
+    Never,
+}
+
 /// Writes `input` from its own thread (ignoring a closed pipe, as a producer that gets
 /// EPIPE would stop), reads stdout and stderr to the end, waits.
 pub fn run(cmd: Command, input: Vec<u8>) -> Run {
-    run_with(cmd, input, false)
+    run_with(cmd, input, Consumer::AtOnce)
 }
 
 /// Like [`run`], but reads stdout only after all of stdin was written and closed: a consumer
 /// that does not read while the producer runs.
 pub fn run_stalled(cmd: Command, input: Vec<u8>) -> Run {
-    run_with(cmd, input, true)
+    run_with(cmd, input, Consumer::AfterInput)
 }
 
-fn run_with(cmd: Command, input: Vec<u8>, stall: bool) -> Run {
+/// Like [`run`], but the consumer stalls for `stall` first, then reads at full speed.
+pub fn run_stalled_for(cmd: Command, input: Vec<u8>, stall: std::time::Duration) -> Run {
+    run_with(cmd, input, Consumer::After(stall))
+}
+
+/// Like [`run`], but the consumer never reads: bpipe must end by itself.
+pub fn run_unread(cmd: Command, input: Vec<u8>) -> Run {
+    run_with(cmd, input, Consumer::Never)
+}
+
+fn run_with(cmd: Command, input: Vec<u8>, consumer: Consumer) -> Run {
     let mut child = spawn(cmd);
     let mut stdin = child.stdin.take().unwrap();
     let feeder = thread::spawn(move || {
@@ -83,16 +106,24 @@ fn run_with(cmd: Command, input: Vec<u8>, stall: bool) -> Run {
         text
     });
     let mut feeder = Some(feeder);
-    if stall {
-        feeder.take().unwrap().join().unwrap();
-    }
+    let mut out = child.stdout.take().unwrap();
     let mut stdout = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
+    match consumer {
+        Consumer::AtOnce => {}
+        Consumer::AfterInput => feeder.take().unwrap().join().unwrap(),
+        Consumer::After(stall) => thread::sleep(stall),
+        Consumer::Never => {
+            let status = child.wait().unwrap();
+            drop(out);
+            feeder.take().unwrap().join().unwrap();
+            return Run {
+                status,
+                stdout,
+                stderr: errors.join().unwrap(),
+            };
+        }
+    }
+    out.read_to_end(&mut stdout).unwrap();
     let status = child.wait().unwrap();
     if let Some(feeder) = feeder {
         feeder.join().unwrap();
