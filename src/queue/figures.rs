@@ -26,6 +26,7 @@ impl Queue {
             inner.hand_arrived,
             inner.batches.front().and_then(|b| b.arrived),
             inner.parked.as_ref().and_then(|b| b.arrived),
+            inner.spill.as_ref().and_then(|s| s.oldest()),
         ]
         .into_iter()
         .flatten()

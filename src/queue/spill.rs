@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use crate::books::tally::Tally;
 use crate::input::batch::Batch;
 
-/// Bytes of the header before each batch: items, bytes, position (items, bytes), arrival
-/// (nanoseconds after the spill began), flags; then each item's end (8 bytes), then the data.
+/// Bytes of the header before each batch (see [`Header`]); then each item's end (8 bytes),
+/// then the data.
 const HEADER: usize = 6 * 8;
 
 /// Why a batch did not go to disk.
@@ -24,6 +24,64 @@ pub enum Refused {
     Full,
     /// A write failed (`ENOSPC`, `EIO`): the spill takes nothing more.
     Failed(io::Error),
+}
+
+/// A batch's header on disk.
+#[derive(Clone, Copy, Debug)]
+struct Header {
+    items: usize,
+    bytes: usize,
+    pos: Tally,
+    /// Nanoseconds after the spill began.
+    arrived: u64,
+    kept: bool,
+}
+
+impl Header {
+    fn of(batch: &Batch, arrived: u64) -> Header {
+        Header {
+            items: batch.items(),
+            bytes: batch.bytes(),
+            pos: batch.pos,
+            arrived,
+            kept: batch.kept,
+        }
+    }
+
+    fn encode(&self) -> [u8; HEADER] {
+        let fields = [
+            self.items as u64,
+            self.bytes as u64,
+            self.pos.items,
+            self.pos.bytes,
+            self.arrived,
+            u64::from(self.kept),
+        ];
+        let mut out = [0u8; HEADER];
+        for (chunk, field) in out.chunks_exact_mut(8).zip(fields) {
+            chunk.copy_from_slice(&field.to_le_bytes());
+        }
+        out
+    }
+
+    fn decode(raw: &[u8; HEADER]) -> Header {
+        let field = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap());
+        Header {
+            items: field(0) as usize,
+            bytes: field(1) as usize,
+            pos: Tally {
+                items: field(2),
+                bytes: field(3),
+            },
+            arrived: field(4),
+            kept: field(5) & 1 == 1,
+        }
+    }
+
+    /// Bytes the record takes on disk.
+    fn record_len(&self) -> u64 {
+        (HEADER + 8 * self.items + self.bytes) as u64
+    }
 }
 
 #[derive(Debug)]
@@ -45,6 +103,8 @@ pub struct Spill {
     /// freed, included): what `max` bounds. And the batches not yet read back.
     disk_bytes: u64,
     batches: usize,
+    /// The header of the oldest batch on disk, read ahead: its age, and the next read.
+    head: Option<Header>,
     base: Instant,
     /// After a write error nothing more is taken; what is on disk is still read back.
     failed: bool,
@@ -66,6 +126,7 @@ impl Spill {
             segments: VecDeque::new(),
             disk_bytes: 0,
             batches: 0,
+            head: None,
             base: Instant::now(),
             failed: false,
             notice: None,
@@ -96,12 +157,29 @@ impl Spill {
         !self.failed && self.disk_bytes + record_len(batch) <= self.max
     }
 
-    /// Writes `batch` at the end of the spill.
-    pub fn push(&mut self, batch: &mut Batch) -> Result<(), Refused> {
+    /// When the oldest batch on disk arrived.
+    pub fn oldest(&self) -> Option<Instant> {
+        let head = self.head.as_ref()?;
+        self.base.checked_add(Duration::from_nanos(head.arrived))
+    }
+
+    /// Writes `batch` at the end of the spill: its header and item ends, then its bytes as
+    /// they are (two writes, no copy).
+    pub fn push(&mut self, batch: &Batch) -> Result<(), Refused> {
         if self.failed || self.disk_bytes + record_len(batch) > self.max {
             return Err(Refused::Full);
         }
-        let record = self.encode(batch);
+        let arrived = batch.arrived.map_or(0, |t| {
+            t.saturating_duration_since(self.base).as_nanos() as u64
+        });
+        let header = Header::of(batch, arrived);
+        let mut front = Vec::with_capacity(HEADER + 8 * batch.items());
+        front.extend_from_slice(&header.encode());
+        let mut end = 0u64;
+        for len in batch.iter().map(<[u8]>::len) {
+            end += len as u64;
+            front.extend_from_slice(&end.to_le_bytes());
+        }
         let start_new = self
             .segments
             .back()
@@ -115,14 +193,19 @@ impl Spill {
                 });
             }
             let segment = self.segments.back_mut().expect("a segment");
-            segment.file.write_all_at(&record, segment.written)?;
-            segment.written += record.len() as u64;
+            segment.file.write_all_at(&front, segment.written)?;
+            let at = segment.written + front.len() as u64;
+            segment.file.write_all_at(batch.as_bytes(), at)?;
+            segment.written = at + batch.bytes() as u64;
             Ok(())
         })();
         match result {
             Ok(()) => {
-                self.disk_bytes += record.len() as u64;
+                self.disk_bytes += header.record_len();
                 self.batches += 1;
+                if self.batches == 1 {
+                    self.head = Some(header);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -140,31 +223,24 @@ impl Spill {
         }
     }
 
-    /// Reads the oldest batch back (into `buffer`'s allocation if it is large enough), and
-    /// frees its segment once read to the end.
+    /// Reads the oldest batch back (into `buffer`'s allocation if it is large enough), frees
+    /// its segment once read to the end, and reads the next batch's header ahead.
     pub fn pop(&mut self, buffer: Vec<u8>) -> io::Result<Option<Batch>> {
-        let only = self.segments.len() == 1;
-        let Some(segment) = self.segments.front_mut() else {
+        let Some(header) = self.head else {
             return Ok(None);
         };
-        if segment.read >= segment.written {
-            return Ok(None);
-        }
-        let mut header = [0u8; HEADER];
-        segment.file.read_exact_at(&mut header, segment.read)?;
-        let field = |i: usize| u64::from_le_bytes(header[i * 8..i * 8 + 8].try_into().unwrap());
-        let (items, bytes) = (field(0) as usize, field(1) as usize);
-        let mut ends = vec![0u8; items * 8];
+        let only = self.segments.len() == 1;
+        let segment = self.segments.front_mut().expect("a segment under the head");
+        let mut ends = vec![0u8; header.items * 8];
         segment
             .file
             .read_exact_at(&mut ends, segment.read + HEADER as u64)?;
         let mut data = buffer;
         data.clear();
-        data.resize(bytes, 0);
+        data.resize(header.bytes, 0);
         let at = segment.read + (HEADER + ends.len()) as u64;
         segment.file.read_exact_at(&mut data, at)?;
-        let len = (HEADER + ends.len() + bytes) as u64;
-        segment.read += len;
+        segment.read += header.record_len();
         self.batches -= 1;
         // Disk space comes back a segment at a time, once it is read to the end.
         if segment.read >= segment.written {
@@ -177,41 +253,21 @@ impl Spill {
                 self.segments.pop_front();
             }
         }
+        self.head = None;
+        if self.batches > 0 {
+            let segment = self.segments.front().expect("a segment with batches");
+            let mut raw = [0u8; HEADER];
+            segment.file.read_exact_at(&mut raw, segment.read)?;
+            self.head = Some(Header::decode(&raw));
+        }
         let ends = ends
             .chunks_exact(8)
             .map(|e| u64::from_le_bytes(e.try_into().unwrap()) as usize);
         let mut batch = Batch::from_parts(data, ends);
-        batch.pos = Tally {
-            items: field(2),
-            bytes: field(3),
-        };
-        batch.arrived = self.base.checked_add(Duration::from_nanos(field(4)));
-        batch.kept = field(5) & 1 == 1;
+        batch.pos = header.pos;
+        batch.arrived = self.base.checked_add(Duration::from_nanos(header.arrived));
+        batch.kept = header.kept;
         Ok(Some(batch))
-    }
-
-    fn encode(&self, batch: &mut Batch) -> Vec<u8> {
-        let arrived = batch.arrived.map_or(0, |t| {
-            t.saturating_duration_since(self.base).as_nanos() as u64
-        });
-        let mut record = Vec::with_capacity(record_len(batch) as usize);
-        for field in [
-            batch.items() as u64,
-            batch.bytes() as u64,
-            batch.pos.items,
-            batch.pos.bytes,
-            arrived,
-            u64::from(batch.kept),
-        ] {
-            record.extend_from_slice(&field.to_le_bytes());
-        }
-        let mut end = 0u64;
-        for len in batch.iter().map(<[u8]>::len) {
-            end += len as u64;
-            record.extend_from_slice(&end.to_le_bytes());
-        }
-        record.extend_from_slice(batch.as_bytes());
-        record
     }
 
     /// A read failed: what is on disk is lost (the caller counts it undelivered), and the
@@ -228,7 +284,7 @@ impl Spill {
     /// Forgets what is on disk (the output closed: it is undelivered), freeing it.
     pub fn clear(&mut self) {
         self.segments.clear();
-        (self.disk_bytes, self.batches) = (0, 0);
+        (self.disk_bytes, self.batches, self.head) = (0, 0, None);
     }
 
     /// What to tell the user about the spill, once.
@@ -241,3 +297,6 @@ impl Spill {
 fn record_len(batch: &Batch) -> u64 {
     (HEADER + 8 * batch.items() + batch.bytes()) as u64
 }
+
+#[cfg(test)]
+mod tests;

@@ -42,9 +42,9 @@ impl Queue {
         }
         inner.kept_back = 0;
         let mut moved = 0;
-        while let Some(mut batch) = tail.pop() {
+        while let Some(batch) = tail.pop() {
             let spill = inner.spill.as_mut().expect("a spill");
-            if spill.push(&mut batch).is_ok() {
+            if spill.push(&batch).is_ok() {
                 moved += 1;
                 continue;
             }
@@ -73,7 +73,7 @@ impl Queue {
     pub(super) fn spill_parked(
         &self,
         inner: &mut Inner,
-        mut batch: Batch,
+        batch: Batch,
         shedding: Option<Shed>,
     ) -> Offered {
         loop {
@@ -88,7 +88,7 @@ impl Queue {
                 return Offered::Declined(batch);
             }
             let spill = inner.spill.as_mut().expect("a spill");
-            match spill.push(&mut batch) {
+            match spill.push(&batch) {
                 Ok(()) => {
                     inner
                         .books

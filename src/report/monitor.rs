@@ -114,6 +114,7 @@ impl Monitor {
                     noun: config.item_noun(),
                     policy: config.policy,
                     bounds: config.bounds,
+                    spill_max: config.spill.as_ref().map(|(_, max)| *max),
                 },
             )?),
             None => None,

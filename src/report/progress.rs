@@ -11,6 +11,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::report::Snapshot;
 
+mod line;
+use line::{fill, line, sparkline};
+
 /// How often the line is redrawn.
 pub const REFRESH: Duration = Duration::from_millis(100);
 /// Rates are measured over this window: long enough that a steady consumer reads steady.
@@ -19,7 +22,6 @@ const WINDOW: Duration = Duration::from_secs(2);
 const PLAIN_EVERY: Duration = Duration::from_secs(1);
 /// The line when the width is unknown.
 const DEFAULT_WIDTH: usize = 80;
-const BAR_WIDTH: usize = 8;
 
 /// Counters at one moment, for rates.
 #[derive(Clone, Copy)]
@@ -40,8 +42,6 @@ enum Draw {
 
 /// The sparkline's span: one cell a second.
 const SPARK_CELLS: usize = 30;
-const SPARK_UNICODE: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-const SPARK_ASCII: [char; 8] = ['_', '.', ',', '-', '=', '+', '*', '#'];
 
 /// The live view.
 pub struct LiveView {
@@ -172,6 +172,8 @@ pub struct Fixed {
     pub noun: &'static str,
     pub policy: crate::queue::policy::Policy,
     pub bounds: crate::queue::Bounds,
+    /// `--spill-max`, if there is a spill.
+    pub spill_max: Option<u64>,
 }
 
 /// The live view on a thread of its own, so that a terminal that blocks (paused with Ctrl-S,
@@ -198,7 +200,7 @@ impl Drawer {
                                 noun: fixed.noun,
                                 policy: fixed.policy,
                                 bounds: fixed.bounds,
-                                spill_max: None,
+                                spill_max: fixed.spill_max,
                                 stats,
                                 elapsed,
                                 end: crate::report::End::Running,
@@ -232,149 +234,6 @@ impl Drawer {
         self.frames = None;
         let _ = self.done.recv_timeout(wait);
     }
-}
-
-/// How full the queue is: items or bytes, whichever is fuller.
-fn fill(snap: &Snapshot<'_>) -> f64 {
-    let held = snap.stats.depth;
-    (held.items as f64 / snap.bounds.items as f64)
-        .max(held.bytes as f64 / snap.bounds.bytes as f64)
-        .clamp(0.0, 1.0)
-}
-
-/// Queue fill over the last half minute, a cell a second.
-fn sparkline(fills: &VecDeque<f64>, unicode: bool) -> String {
-    let cells = if unicode { SPARK_UNICODE } else { SPARK_ASCII };
-    fills
-        .iter()
-        .map(|f| cells[((f * 8.0) as usize).min(7)])
-        .collect()
-}
-
-fn short(d: Duration) -> String {
-    super::short(d, true)
-}
-
-/// `999`, `10.0k`, `123k`, `1.23M`: a count that never takes more than five columns.
-fn compact(n: f64) -> String {
-    let (value, unit) = match n {
-        n if n < 1e3 => return format!("{n:.0}"),
-        n if n < 1e6 => (n / 1e3, "k"),
-        n if n < 1e9 => (n / 1e6, "M"),
-        n if n < 1e12 => (n / 1e9, "G"),
-        n => (n / 1e12, "T"),
-    };
-    match value {
-        v if v < 10.0 => format!("{v:.2}{unit}"),
-        v if v < 100.0 => format!("{v:.1}{unit}"),
-        v => format!("{v:.0}{unit}"),
-    }
-}
-
-/// The status line for `width` columns: the fields that fit, most valuable first, shown in
-/// their usual order.
-fn line(snap: &Snapshot<'_>, rates: [f64; 4], spark: &str, width: usize, color: bool) -> String {
-    let s = &snap.stats;
-    let held = s.depth;
-    let fill = fill(snap);
-    // One figure for both: the bar's cells and the percentage shown.
-    let percent = (fill * 100.0).floor() as usize;
-    let cells = (percent * BAR_WIDTH) / 100;
-    let bar = format!(
-        "[{}{}] {percent}%",
-        "#".repeat(cells),
-        "-".repeat(BAR_WIDTH - cells)
-    );
-    let secs = snap.elapsed.as_secs();
-    let [in_items, in_bytes, out_items, out_bytes] = rates;
-    let size = |b: f64| match b {
-        b if b < 1024.0 => format!("{b:.0}B"),
-        b => {
-            let (value, unit) = [
-                (1u64 << 40, "TiB"),
-                (1 << 30, "GiB"),
-                (1 << 20, "MiB"),
-                (1 << 10, "KiB"),
-            ]
-            .into_iter()
-            .map(|(scale, unit)| (b / scale as f64, unit))
-            .find(|(value, _)| *value >= 1.0)
-            .expect("b >= 1024");
-            format!(
-                "{}{unit}",
-                compact(value).trim_end_matches(['k', 'M', 'G', 'T'])
-            )
-        }
-    };
-    // (priority, text) in the order shown; priority 0 is kept longest.
-    let mut fields: Vec<(u8, String)> = Vec::new();
-    if let Some(name) = snap.name {
-        fields.push((3, format!("[{}]", super::printable(name))));
-    }
-    fields.push((0, bar));
-    if s.dropped.items > 0 {
-        fields.push((0, format!("dropped {}", compact(s.dropped.items as f64))));
-    }
-    fields.push((
-        1,
-        format!(
-            "{}/{} {}",
-            compact(held.items as f64),
-            compact(snap.bounds.items as f64),
-            snap.noun
-        ),
-    ));
-    if s.stalled_now.as_secs() >= 1 {
-        fields.push((1, format!("stalled {}s", s.stalled_now.as_secs())));
-    }
-    if !spark.is_empty() {
-        fields.push((3, spark.to_string()));
-    }
-    fields.push((2, format!("in {}/s", compact(in_items))));
-    fields.push((2, format!("out {}/s", compact(out_items))));
-    if s.interval_wait.items > 0 {
-        fields.push((3, format!("wait p99 {}", short(s.interval_wait.p99))));
-    }
-    fields.push((
-        4,
-        format!("{}/s in {}/s out", size(in_bytes), size(out_bytes)),
-    ));
-    fields.push((5, format!("total {}", compact(s.input.items as f64))));
-    fields.push((6, snap.policy.to_string()));
-    fields.push((
-        0,
-        format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
-    ));
-    for cut in (0..=6).rev() {
-        let kept: Vec<&String> = fields
-            .iter()
-            .filter(|(p, _)| *p <= cut)
-            .map(|(_, t)| t)
-            .collect();
-        let len = kept.iter().map(|t| t.chars().count()).sum::<usize>() + 2 * (kept.len() - 1);
-        if len <= width || cut == 0 {
-            let shown: Vec<String> = kept
-                .iter()
-                .map(|t| match color && t.starts_with("dropped ") {
-                    true => format!("\x1b[1;31m{t}\x1b[0m"),
-                    false => t.to_string(),
-                })
-                .collect();
-            // Narrower than the fields that matter most: whole fields from the left.
-            return match len <= width {
-                true => shown.join("  "),
-                false => kept
-                    .iter()
-                    .scan(0, |used, t| {
-                        *used += t.chars().count() + 2;
-                        (*used <= width + 2).then(|| t.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join("  "),
-            };
-        }
-    }
-    unreachable!("cut 0 always returns")
 }
 
 #[cfg(test)]

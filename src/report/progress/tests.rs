@@ -1,3 +1,4 @@
+use super::line::{BAR_WIDTH, compact};
 use super::*;
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
@@ -80,4 +81,21 @@ fn the_bar_and_its_percentage_agree() {
             .unwrap();
         assert_eq!(cells, percent * BAR_WIDTH / 100, "{text}");
     }
+}
+
+#[test]
+fn a_spill_has_a_second_bar_for_the_disk_kept_while_it_holds_anything() {
+    let mut snap = busy();
+    snap.spill_max = Some(1 << 30);
+    let text = line(&snap, [0.0; 4], "", 200, false);
+    assert!(
+        text.contains("[######--] 75%  disk [--------] 0% 0B"),
+        "{text}"
+    );
+    snap.stats.spilled = Tally::new(5000, 256 << 20);
+    let text = line(&snap, [0.0; 4], "", 200, false);
+    assert!(text.contains("disk [##------] 25% 256MiB"), "{text}");
+    let narrow = line(&snap, [0.0; 4], "", 60, false);
+    assert!(narrow.contains("disk [##------] 25%"), "{narrow}");
+    assert!(narrow.chars().count() <= 60, "{narrow}");
 }
