@@ -381,6 +381,9 @@ pub struct Args {
         help_heading = "Reporting"
     )]
     pub drops_exit: Option<u8>,
+
+    #[command(flatten)]
+    pub pool: workers::WorkerArgs,
 }
 
 /// `--on-stall` values.
@@ -442,6 +445,8 @@ pub enum ShedArg {
     /// Deliver what is queued, then exit with status 3.
     Fail,
 }
+
+pub mod workers;
 
 #[cfg(test)]
 mod tests;

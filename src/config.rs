@@ -53,6 +53,8 @@ pub struct Config {
     pub dead_letter: Option<(PathBuf, u64)>,
     /// `--spill` and `--spill-max`.
     pub spill: Option<(PathBuf, u64)>,
+    /// `--workers N -- CMD`: a pool of worker processes instead of stdout.
+    pub pool: Option<crate::output::pool::Spec>,
 }
 
 /// What bpipe tells the user on stderr, and where.
@@ -84,6 +86,37 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// `--workers` and the command after `--` (a command alone is one worker).
+fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, UsageError> {
+    let w = &args.pool;
+    let (min, max) = match (w.workers, w.command.is_empty()) {
+        (None, true) => {
+            if w.restart {
+                return usage("--restart needs workers: bpipe --workers 4 --restart -- CMD");
+            }
+            return Ok(None);
+        }
+        (Some(_), true) => {
+            return usage("--workers needs a command after --, e.g. bpipe --workers 4 -- wc -l");
+        }
+        (None, false) => (1, 1),
+        (Some(range), false) => range,
+    };
+    if args.chunk.is_some() {
+        return usage(
+            "--workers hands out whole lines or records; --chunk has none (use lines or -0)",
+        );
+    }
+    Ok(Some(crate::output::pool::Spec {
+        command: w.command.clone(),
+        min,
+        max,
+        scale_after: w.scale_after,
+        idle_exit: w.idle_exit,
+        restart: w.restart,
+    }))
+}
 
 fn usage<T>(message: impl Into<String>) -> Result<T, UsageError> {
     Err(UsageError(message.into()))
@@ -283,6 +316,7 @@ impl Config {
         if args.spill.is_some() && args.spill_max == 0 {
             return usage("--spill-max must be at least 1 byte, e.g. --spill-max 4GiB");
         }
+        let pool = pool(args)?;
         if args.max_age.is_some_and(|d| d.is_zero()) {
             return usage("--max-age must be more than 0, e.g. --max-age 5s");
         }
@@ -310,6 +344,7 @@ impl Config {
                 .clone()
                 .map(|path| (path, args.dead_letter_max)),
             spill: args.spill.clone().map(|dir| (dir, args.spill_max)),
+            pool,
             report: Reporting {
                 quiet: args.quiet,
                 summary: args.summary,

@@ -20,6 +20,8 @@ pub enum Exit {
     Signal(i32),
     /// `--on-stall fail`: the consumer took nothing for `--stall-timeout`.
     Stalled,
+    /// `--workers`: a worker failed (exited non-zero or by a signal).
+    WorkerFailed,
     /// An internal error (a bug): a thread panicked. Like sysexits' `EX_SOFTWARE`.
     Internal,
 }
@@ -34,6 +36,7 @@ impl Exit {
             Exit::Dropped(code) => code,
             Exit::Signal(number) => u8::try_from(128 + number).unwrap_or(u8::MAX),
             Exit::Stalled => 5,
+            Exit::WorkerFailed => 6,
             Exit::Internal => 70,
         }
     }

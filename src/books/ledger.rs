@@ -186,6 +186,15 @@ impl Ledger {
         });
     }
 
+    /// Items the writer delivered to a worker that exited before it read them (`--workers`):
+    /// undelivered after all.
+    pub fn recall(&mut self, t: Tally) {
+        self.change(|s| {
+            s.output -= t;
+            s.undelivered += t;
+        });
+    }
+
     /// Items will never be delivered (stdout closed, a stop, a drain that timed out).
     pub fn lose(&mut self, from: Place, t: Tally) {
         self.move_out(from, t, |s| s.undelivered += t);

@@ -11,10 +11,12 @@ use crate::exit::Exit;
 use crate::input::files::Inputs;
 use crate::input::framing::Framing;
 use crate::output::dead_letter::DeadLetter;
+use crate::output::pool::{Event as PoolEvent, Pool};
 use crate::output::sink::Stdout;
 use crate::queue::spill::Spill;
 use crate::report;
 use crate::report::monitor::Monitor;
+use crossbeam_channel::Receiver;
 
 /// Takes a standard stream as a plain `File`: unbuffered, so bpipe's own batching decides
 /// every syscall, and closed when bpipe is done with it, so that a producer sees a closed
@@ -99,6 +101,26 @@ fn open_dead_letter(config: &Config) -> Result<Option<DeadLetter>, String> {
     }
 }
 
+/// `--workers`: starts the pool (before anything is read), and a channel for its events.
+fn start_pool(config: &Config) -> Result<Option<(Pool, Receiver<PoolEvent>)>, String> {
+    let Some(spec) = &config.pool else {
+        return Ok(None);
+    };
+    let delim = match config.framing {
+        Framing::Delimited { delim, .. } => delim,
+        Framing::Chunks { .. } => unreachable!("--workers is refused with --chunk"),
+    };
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let shown = spec.command[0].to_string_lossy().into_owned();
+    match Pool::start(spec.clone(), delim, Some(tx)) {
+        Ok(pool) => Ok(Some((pool, rx))),
+        Err(e) => Err(format!(
+            "--workers: cannot run '{shown}': {}",
+            report::reason(&e)
+        )),
+    }
+}
+
 /// Runs bpipe on the process's stdin and stdout and reports on stderr.
 pub fn run_stdio(config: &Config) -> Exit {
     let started = Instant::now();
@@ -136,6 +158,14 @@ pub fn run_stdio(config: &Config) -> Exit {
             }
         },
     };
+    let pool = match start_pool(config) {
+        Ok(pool) => pool,
+        Err(e) => {
+            report::error(e);
+            return Exit::Usage;
+        }
+    };
+    let mut shared = None;
     let signals = signals::listen();
     let mut monitor = match Monitor::new(config, started, signals) {
         Ok(monitor) => monitor,
@@ -144,10 +174,22 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Usage;
         }
     };
-    let output = Stdout::new(take(1));
-    let outcome = match pipeline::run(config, dead_letter, spill, input, output, |queue, done| {
-        monitor.watch(queue, done)
-    }) {
+    let ran = match pool {
+        Some((pool, events)) => {
+            shared = Some(pool.shared());
+            monitor.watch_workers(events, pool.shared());
+            pipeline::run(config, dead_letter, spill, input, pool, |queue, done| {
+                monitor.watch(queue, done)
+            })
+        }
+        None => {
+            let output = Stdout::new(take(1));
+            pipeline::run(config, dead_letter, spill, input, output, |queue, done| {
+                monitor.watch(queue, done)
+            })
+        }
+    };
+    let outcome = match ran {
         Ok(outcome) => outcome,
         Err(e) => {
             monitor.error(format!("cannot start: {e}"));
@@ -155,6 +197,19 @@ pub fn run_stdio(config: &Config) -> Exit {
             return Exit::Error;
         }
     };
+    monitor.drain_worker_events();
+    let workers = shared.map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    if let (End::Stopped(signal), Some(workers)) = (&outcome.end, &workers) {
+        // Passed on once the queue is drained (or given up on).
+        for pid in workers.iter().filter_map(|w| w.pid.filter(|_| w.running)) {
+            // SAFETY: kill(2) on a worker's pid.
+            unsafe { libc::kill(pid as libc::pid_t, *signal) };
+        }
+    }
+    let worker_failed = workers
+        .iter()
+        .flatten()
+        .any(|w| w.status.is_some_and(|s| s != 0));
     if let Some(e) = &outcome.drain_error {
         monitor.error(format!("writing stdout while draining: {e}"));
     }
@@ -168,6 +223,7 @@ pub fn run_stdio(config: &Config) -> Exit {
         _ => report::End::Finished,
     };
     let exit = match outcome.end {
+        End::Drained | End::OutputClosed if worker_failed => Exit::WorkerFailed,
         End::Drained | End::OutputClosed => match config.report.drops_exit {
             Some(code) if outcome.stats.dropped.items > 0 => Exit::Dropped(code),
             _ => Exit::Success,

@@ -2,6 +2,7 @@
 
 pub mod dead_letter;
 pub mod marker;
+pub mod pool;
 pub mod rate;
 pub mod sink;
 pub mod throttle;

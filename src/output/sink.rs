@@ -17,8 +17,28 @@ use std::os::unix::fs::FileTypeExt;
 pub trait Sink {
     /// Writes what can go now without waiting; `WouldBlock` when nothing can.
     fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
-    /// What to poll for room and for a reader that left, if anything.
+    /// What to poll for room (readable or writable) and for a reader that left, if anything.
     fn fd(&self) -> Option<BorrowedFd<'_>>;
+    /// Whether the sink has work of its own even when the writer has nothing for it (a
+    /// pool's workers to watch): then the idle writer polls `fd` for room too, and calls
+    /// [`Sink::tend`] when it is ready.
+    fn busy(&self) -> bool {
+        false
+    }
+    /// Does that work, given how full the queue is (0 to 1); says whether a write may go
+    /// now. A plain output always may once polled ready.
+    fn tend(&mut self, _fill: f64) -> io::Result<bool> {
+        Ok(true)
+    }
+    /// Items the sink took but could not hand on after all (a worker exited without reading
+    /// them): undelivered. Taken once.
+    fn recalled(&mut self) -> crate::books::tally::Tally {
+        crate::books::tally::Tally::ZERO
+    }
+    /// At the end of input: hands on what the sink still holds, waiting as long as that takes.
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// How a stdout is written without waiting.

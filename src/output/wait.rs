@@ -55,7 +55,12 @@ impl Wait for Poller<'_> {
             libc::pollfd {
                 // A negative descriptor is ignored by poll.
                 fd: sink.map_or(-1, |fd| fd.as_raw_fd()),
-                events: if room { libc::POLLOUT } else { 0 },
+                // Room on a pipe is POLLOUT; on a worker pool's epoll descriptor, POLLIN.
+                events: if room {
+                    libc::POLLOUT | libc::POLLIN
+                } else {
+                    0
+                },
                 revents: 0,
             },
         ];
@@ -86,7 +91,7 @@ impl Wait for Poller<'_> {
             if sink & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
                 return Woke::Hangup;
             }
-            if sink & libc::POLLOUT != 0 {
+            if sink & (libc::POLLOUT | libc::POLLIN) != 0 {
                 return Woke::Room;
             }
             if n == 0 {

@@ -36,7 +36,7 @@ pub fn run(
     wait: &mut impl Wait,
     limiter: Option<Limiter>,
 ) -> io::Result<()> {
-    Writer {
+    let mut writer = Writer {
         sink,
         queue,
         wait,
@@ -44,8 +44,12 @@ pub fn run(
         hand: Vec::with_capacity(GATHER_BATCHES),
         rest: Vec::new(),
         waits: Vec::with_capacity(GATHER_BATCHES),
-    }
-    .run()
+        owed: Tally::ZERO,
+        delivered: Tally::ZERO,
+    };
+    let result = writer.run();
+    writer.settle_recalls(true);
+    result
 }
 
 struct Writer<'a, S, W> {
@@ -60,6 +64,10 @@ struct Writer<'a, S, W> {
     /// Time in queue of what went out whole since the last look at the queue: `(wait,
     /// items)`, taken when a batch's last byte went out.
     waits: Vec<(Duration, u64)>,
+    /// Items the sink gave back as undelivered (a worker exited), not yet booked, and what
+    /// the books have counted delivered that a recall may take from.
+    owed: Tally,
+    delivered: Tally,
 }
 
 /// Why writing the hand stopped short (the hand is settled in the books by then).
@@ -94,11 +102,26 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         loop {
             self.queue.waited(&mut self.waits);
             let waiting = match self.queue.next(written, &mut self.hand) {
-                Next::Done => return self.mark_the_end(),
+                Next::Done => {
+                    self.mark_the_end()?;
+                    return self
+                        .sink
+                        .finish()
+                        .inspect_err(|_| self.queue.close_output());
+                }
                 Next::Empty => {
                     written = Tally::ZERO;
-                    if self.wait.wait(self.sink.fd(), false, None) == Woke::Hangup {
-                        return Err(self.hung_up());
+                    match self.wait.wait(self.sink.fd(), self.sink.busy(), None) {
+                        Woke::Hangup => return Err(self.hung_up()),
+                        Woke::Room => {
+                            let tended = self.sink.tend(self.queue.fill());
+                            self.settle_recalls(false);
+                            if let Err(e) = tended {
+                                self.queue.close_output();
+                                return Err(e);
+                            }
+                        }
+                        Woke::Rung | Woke::Timeout => {}
                     }
                     after_idle = true;
                     continue;
@@ -283,9 +306,30 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     /// time in queue.
     fn report(&mut self, at: &mut Progress) {
         if at.done != at.reported {
-            self.queue.deliver(at.done.beyond(at.reported));
+            let done = at.done.beyond(at.reported);
+            self.queue.deliver(done);
+            self.delivered += done;
             self.queue.waited(&mut self.waits);
             at.reported = at.done;
+        }
+        self.settle_recalls(false);
+    }
+
+    /// Books what the sink recalled (items a worker never read) as undelivered: as far as
+    /// the books have counted them delivered already, or all of it at the end.
+    fn settle_recalls(&mut self, all: bool) {
+        self.owed += self.sink.recalled();
+        let now = match all {
+            true => self.owed,
+            false => Tally {
+                items: self.owed.items.min(self.delivered.items),
+                bytes: self.owed.bytes.min(self.delivered.bytes),
+            },
+        };
+        if !now.is_zero() {
+            self.queue.recall(now);
+            self.owed = self.owed.beyond(now);
+            self.delivered = self.delivered.beyond(now);
         }
     }
 

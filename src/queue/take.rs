@@ -367,6 +367,18 @@ impl Queue {
         inner.books.lose(Place::InHand, lost);
     }
 
+    /// Items delivered to a worker that exited before reading them (`--workers`).
+    pub fn recall(&self, t: Tally) {
+        self.lock().books.recall(t);
+    }
+
+    /// How full the queue is: items or bytes, whichever is fuller (0 to 1).
+    pub fn fill(&self) -> f64 {
+        let depth = self.lock().books.held(Place::Queued);
+        (depth.items as f64 / self.bounds.items as f64)
+            .max(depth.bytes as f64 / self.bounds.bytes as f64)
+    }
+
     /// Stdout is gone: what is still queued or parked will never be delivered. The writer
     /// settles its hand first ([`Queue::settle_hand`]). Wakes a waiting reader.
     pub fn close_output(&self) {

@@ -32,7 +32,7 @@ pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
             None,
         ),
     };
-    json!({
+    let mut record = json!({
         "event": event.name(),
         "name": snap.name,
         "elapsed_s": seconds(snap.elapsed),
@@ -89,8 +89,13 @@ pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
         "on_timeout": on_timeout,
         "output_closed": snap.end == super::End::OutputClosed,
         "signal": snap.signal(),
-    })
-    .to_string()
+    });
+    if !snap.workers.is_empty() {
+        let running = snap.workers.iter().filter(|w| w.running).count();
+        record["workers_running"] = running.into();
+        record["workers"] = super::workers::json_part(snap.workers);
+    }
+    record.to_string()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod out;
 pub mod progress;
 mod prometheus;
 mod text;
+pub mod workers;
 
 pub use json::json_record;
 pub use prometheus::prometheus_record;
@@ -93,6 +94,8 @@ pub struct Snapshot<'a> {
     pub bounds: Bounds,
     /// `--spill-max`, if there is a spill.
     pub spill_max: Option<u64>,
+    /// `--workers`: each worker's figures (none without a pool).
+    pub workers: &'a [crate::output::pool::slot::Figures],
     pub stats: Stats,
     pub elapsed: Duration,
     pub end: End,

@@ -11,6 +11,7 @@ use crate::books::stats::Stats;
 use crate::cli::StatsFormat;
 use crate::config::Config;
 use crate::control::signals::Signal;
+use crate::output::pool::{self, slot::Figures};
 use crate::queue::policy::{Policy, Shed};
 use crate::queue::{Bounds, Queue};
 use crate::report::out::{self, Records};
@@ -55,6 +56,9 @@ pub struct Monitor {
     /// Drops seen at the last look, and when they last grew.
     dropped: u64,
     dropping_since: Option<Instant>,
+    /// `--workers`: what happens to workers, and their figures (as last read).
+    pool: Option<(Receiver<pool::Event>, pool::Shared)>,
+    figures: Vec<Figures>,
 }
 
 /// Why the monitor ended a run early.
@@ -142,6 +146,8 @@ impl Monitor {
             last_record: (started, Stats::default()),
             dropped: 0,
             dropping_since: None,
+            pool: None,
+            figures: Vec::new(),
         })
     }
 
@@ -154,6 +160,7 @@ impl Monitor {
             policy: self.policy,
             bounds: self.bounds,
             spill_max: self.spill_max,
+            workers: &self.figures,
             stats,
             elapsed: self.started.elapsed(),
             end,
@@ -164,6 +171,9 @@ impl Monitor {
     /// The final record's interval is the whole run: a last tick a moment before the end
     /// would leave it a few milliseconds of noise.
     fn emit(&mut self, event: Event, mut stats: Stats, end: End) {
+        if let Some((_, shared)) = &self.pool {
+            self.figures = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        }
         let mut snap = self.snapshot(stats, end);
         if event == Event::Final {
             stats.interval_wait = stats.wait;
@@ -219,8 +229,18 @@ impl Monitor {
             tick(POLL)
         };
         let mut signals = self.signals.clone();
+        let workers = self
+            .pool
+            .as_ref()
+            .map_or_else(never, |(events, _)| events.clone());
         let stop = loop {
             let stalled = select! {
+                recv(workers) -> event => {
+                    if let Ok(event) = event {
+                        self.tell_of_worker(&event);
+                    }
+                    false
+                }
                 recv(done) -> _ => {
                     self.warn_of_dead_letters(queue);
                     // A stall that ended with the run is told as ended.
@@ -284,6 +304,48 @@ impl Monitor {
         }
         queue.abandon();
         Some(Halt::Signal(stop))
+    }
+
+    /// `--workers`: the pool's events become records, and its figures part of every record.
+    pub fn watch_workers(&mut self, events: Receiver<pool::Event>, shared: pool::Shared) {
+        self.pool = Some((events, shared));
+    }
+
+    /// A worker started, was retired or exited: a line on stderr (unless quiet; a failure
+    /// always), and a record in the stats file.
+    fn tell_of_worker(&mut self, event: &pool::Event) {
+        let prefix = self.snapshot(Stats::default(), End::Running).prefix();
+        let failed = matches!(event.what, pool::What::Exited { status, .. } if status != 0)
+            || matches!(event.what, pool::What::Failed(_));
+        if event.notable && !self.quiet || failed {
+            let line = report::workers::text_event(&prefix, event, self.noun);
+            self.say(line.trim_start_matches(&prefix).trim_start());
+        }
+        match &self.file {
+            Some(file) if self.format == StatsFormat::Json => {
+                let elapsed = (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e6;
+                file.send(&report::workers::json_event(
+                    self.name.as_deref(),
+                    elapsed,
+                    event,
+                ));
+            }
+            Some(file) if self.format == StatsFormat::Text => {
+                file.send(&report::workers::text_event(&prefix, event, self.noun));
+            }
+            _ => {}
+        }
+    }
+
+    /// Any events left (at the end of the run).
+    pub fn drain_worker_events(&mut self) {
+        let events: Vec<pool::Event> = match &self.pool {
+            Some((rx, _)) => rx.try_iter().collect(),
+            None => return,
+        };
+        for event in &events {
+            self.tell_of_worker(event);
+        }
     }
 
     /// A periodic (or asked-for) record; its interval figures start anew.

@@ -201,6 +201,7 @@ impl Drawer {
                                 policy: fixed.policy,
                                 bounds: fixed.bounds,
                                 spill_max: fixed.spill_max,
+                                workers: &[],
                                 stats,
                                 elapsed,
                                 end: crate::report::End::Running,

@@ -184,6 +184,9 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
         };
         parts.push(format!("{} {noun}", s.markers.items));
     }
+    if !snap.workers.is_empty() {
+        parts.push(super::workers::text_part(snap.workers));
+    }
     match snap.end {
         End::OutputClosed => parts.push("output closed".into()),
         End::Signal(number) => parts.push(format!("stopped by signal {number}")),
@@ -238,6 +241,7 @@ pub(crate) mod tests {
                 bytes: 16 << 20,
             },
             spill_max: None,
+            workers: &[],
             stats,
             elapsed: Duration::from_millis(1200),
             end: End::Finished,

@@ -19,6 +19,10 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 self.give_back(at);
             }
             match self.wait.wait(self.sink.fd(), true, grace) {
+                // A pool's housekeeping, with no worker able to take data yet.
+                Woke::Room if !self.sink.tend(self.queue.fill()).unwrap_or(true) => {
+                    self.settle_recalls(false);
+                }
                 Woke::Room | Woke::Hangup => {
                     self.queue.resumed();
                     // What waited in hand past --max-age goes back, for the queue to expire.

@@ -1,0 +1,97 @@
+//! The worker pool's flags: `--workers N|MIN..MAX -- CMD [ARGS...]`.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::{Args as ClapArgs, ValueHint};
+
+#[derive(Debug, ClapArgs)]
+pub struct WorkerArgs {
+    /// Feed N copies of CMD (given after --, run without a shell) instead of stdout: each
+    /// item goes whole to whichever worker's stdin takes data now. MIN..MAX starts MIN and
+    /// adds one while the queue stays over half full for --scale-after, up to MAX. Each
+    /// worker gets BPIPE_WORKER (its slot, from 1) in its environment.
+    #[arg(
+        help = "Feed N worker processes running CMD (after --), e.g. 4 or 1..8",
+        long,
+        value_name = "N|MIN..MAX",
+        value_parser = parse_workers,
+        value_hint = ValueHint::Other,
+        help_heading = "Workers"
+    )]
+    pub workers: Option<(usize, usize)>,
+
+    /// With --workers MIN..MAX: how long the queue must stay over half full before one more
+    /// worker starts.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1s",
+        value_parser = humantime::parse_duration,
+        value_hint = ValueHint::Other,
+        help_heading = "Workers"
+    )]
+    pub scale_after: Duration,
+
+    /// With --workers MIN..MAX: a worker that has taken nothing this long has its stdin
+    /// closed and is retired, down to MIN.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = humantime::parse_duration,
+        value_hint = ValueHint::Other,
+        help_heading = "Workers"
+    )]
+    pub idle_exit: Duration,
+
+    /// Start a worker that failed (exited non-zero or by a signal) again, after a back-off
+    /// of 100 ms doubling up to 5 s.
+    #[arg(long, help_heading = "Workers")]
+    pub restart: bool,
+
+    /// The workers' command and its arguments, after --.
+    #[arg(last = true, value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
+    pub command: Vec<OsString>,
+}
+
+/// Most workers a pool may have.
+pub const MAX_WORKERS: usize = 1024;
+
+/// `4` or `1..8`.
+fn parse_workers(text: &str) -> Result<(usize, usize), String> {
+    let number = |t: &str| {
+        t.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_WORKERS).contains(n))
+            .ok_or_else(|| {
+                format!("expected a count from 1 to {MAX_WORKERS} or MIN..MAX, e.g. 4 or 1..8, got '{text}'")
+            })
+    };
+    let (min, max) = match text.split_once("..") {
+        Some((min, max)) => (number(min)?, number(max)?),
+        None => {
+            let n = number(text)?;
+            (n, n)
+        }
+    };
+    if min > max {
+        return Err(format!("MIN is more than MAX in '{text}': e.g. 1..8"));
+    }
+    Ok((min, max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_ranges() {
+        assert_eq!(parse_workers("4"), Ok((4, 4)));
+        assert_eq!(parse_workers("1..8"), Ok((1, 8)));
+        for bad in ["0", "8..1", "x", "1..", "..4", "2000", "-1"] {
+            assert!(parse_workers(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! `--workers N -- CMD`: the writer's output is a pool of worker processes. Items go whole
+//! to whichever worker's stdin takes data now (demand, not rotation): a write goes to a
+//! worker whose pipe has room, and if the pipe takes only part of an item, the rest is
+//! staged for that worker alone; a worker with something staged takes nothing new. So a
+//! slow or stuck worker holds at most its pipe and one item, and never the others. The pool
+//! is "full" (the writer is under pressure) only when every worker is.
+//!
+//! One epoll descriptor stands for the pool in the writer's `poll`: it is readable when a
+//! worker's pipe has room that the pool waits for, or at the pool's tick (100 ms), when
+//! exits are reaped, workers started or retired (`MIN..MAX`) and restarted (`--restart`).
+
+mod poller;
+mod scale;
+pub mod slices;
+pub mod slot;
+
+use std::ffi::OsString;
+use std::io::{self, ErrorKind, IoSlice};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use crate::books::tally::Tally;
+use crate::output::sink::Sink;
+use poller::Epoll;
+use slices::Slices;
+use slot::{Figures, Slot, State};
+
+/// How the pool is run (`--workers`, `--scale-after`, `--idle-exit`, `--restart`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    pub command: Vec<OsString>,
+    pub min: usize,
+    pub max: usize,
+    pub scale_after: Duration,
+    pub idle_exit: Duration,
+    pub restart: bool,
+}
+
+/// What happened to a worker, for a record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub slot: usize,
+    pub what: What,
+    /// Workers running after it.
+    pub running: usize,
+    /// Worth a line on stderr: not the pool's ordinary start and end (which go to the stats
+    /// file only).
+    pub notable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum What {
+    Started,
+    /// Idle for `--idle-exit`: its stdin was closed.
+    Retired,
+    /// Exited with this status (shell form); the items it never read are undelivered.
+    Exited {
+        status: i32,
+        undelivered: u64,
+    },
+    /// Could not be started.
+    Failed(String),
+}
+
+/// The pool's figures, shared with the reporter.
+pub type Shared = Arc<Mutex<Vec<Figures>>>;
+
+pub struct Pool {
+    spec: Spec,
+    delim: u8,
+    slots: Vec<Slot>,
+    epoll: Epoll,
+    /// The slot in the middle of an item: the rest of it goes there.
+    cut: Option<usize>,
+    /// Items and bytes of the cut item owed back (its worker exited): booked at its end.
+    cut_lost: Tally,
+    next: usize,
+    /// The writer found every worker full: the pool waits for any pipe's room.
+    want_room: bool,
+    recalled: Tally,
+    events: Option<Sender<Event>>,
+    shared: Shared,
+    over_half_since: Option<Instant>,
+    /// Any worker exited with a failure.
+    pub failed: bool,
+}
+
+impl Pool {
+    /// Starts `spec.min` workers. Fails (before anything is read) if the first cannot start.
+    pub fn start(spec: Spec, delim: u8, events: Option<Sender<Event>>) -> io::Result<Pool> {
+        let epoll = Epoll::new()?;
+        let slots = (1..=spec.max).map(Slot::vacant).collect();
+        let mut pool = Pool {
+            spec,
+            delim,
+            slots,
+            epoll,
+            cut: None,
+            cut_lost: Tally::ZERO,
+            next: 0,
+            want_room: false,
+            recalled: Tally::ZERO,
+            events,
+            shared: Shared::default(),
+            over_half_since: None,
+            failed: false,
+        };
+        for i in 0..pool.spec.min {
+            pool.slots[i].start(&pool.spec.command)?;
+            pool.watch(i)?;
+            pool.tell(i, What::Started, false);
+        }
+        pool.publish();
+        Ok(pool)
+    }
+
+    /// The figures the reporter reads.
+    pub fn shared(&self) -> Shared {
+        Arc::clone(&self.shared)
+    }
+
+    fn running(&self) -> usize {
+        self.slots.iter().filter(|s| s.alive()).count()
+    }
+
+    fn tell(&self, slot: usize, what: What, notable: bool) {
+        if let Some(events) = &self.events {
+            let _ = events.send(Event {
+                slot: slot + 1,
+                what,
+                running: self.running(),
+                notable,
+            });
+        }
+    }
+
+    fn publish(&self) {
+        let figures = self
+            .slots
+            .iter()
+            .filter(|s| s.starts > 0)
+            .map(Slot::figures);
+        *self.shared.lock().unwrap_or_else(|e| e.into_inner()) = figures.collect();
+    }
+
+    fn watch(&mut self, i: usize) -> io::Result<()> {
+        let slot = &mut self.slots[i];
+        slot.interest = 0;
+        self.epoll
+            .add(slot.stdin.as_ref().expect("a new pipe").as_fd(), i as u64)
+    }
+
+    /// Asks for room on the pipes the pool waits for, and no others (a pipe with room
+    /// nobody waits for would keep the writer awake).
+    fn update_interest(&mut self) {
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let Some(stdin) = &slot.stdin else { continue };
+            let want =
+                matches!(slot.state, State::Running) && (self.want_room || !slot.stage.is_empty());
+            let events = if want { libc::EPOLLOUT as u32 } else { 0 };
+            if events != slot.interest && self.epoll.modify(stdin.as_fd(), i as u64, events).is_ok()
+            {
+                slot.interest = events;
+            }
+        }
+    }
+
+    /// Whether any worker is running or will be started again.
+    fn any_left(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.alive() || matches!(s.state, State::Exited { again: Some(_), .. }))
+            || self.running() < self.spec.min && self.spec.restart
+    }
+
+    /// The worker in slot `i` exited: what it never read is undelivered.
+    fn exited(&mut self, i: usize, status: std::process::ExitStatus) {
+        let left = self.slots[i].unread();
+        let mut lost = Tally::new(memchr::memchr_iter(self.delim, &left).count(), left.len());
+        if self.cut == Some(i) && left.last() != Some(&self.delim) {
+            // An item begun: booked once its last bytes have come (and gone nowhere).
+            let tail = left.len()
+                - left
+                    .iter()
+                    .rposition(|&b| b == self.delim)
+                    .map_or(0, |p| p + 1);
+            self.cut_lost = Tally::new(1, tail);
+            lost.bytes -= tail as u64;
+        }
+        self.recalled += lost;
+        let code = slot::shell_status(status);
+        let slot = &mut self.slots[i];
+        slot.undelivered += lost.items + self.cut_lost.items;
+        slot.items = slot.items.saturating_sub(lost.items);
+        slot.bytes = slot.bytes.saturating_sub(lost.bytes);
+        slot.status = Some(code);
+        let failed = !status.success();
+        // Before its input was closed: early, worth telling even with status 0.
+        let early = matches!(slot.state, State::Running);
+        let again = (failed && self.spec.restart).then(|| Instant::now() + backoff(slot.starts));
+        slot.state = State::Exited { status, again };
+        self.failed |= failed;
+        let undelivered = slot.undelivered;
+        self.tell(
+            i,
+            What::Exited {
+                status: code,
+                undelivered,
+            },
+            failed || early,
+        );
+        self.publish();
+    }
+
+    /// Reaps workers that exited, flushes what is staged; true if a write may go now.
+    fn tend_now(&mut self, fill: f64) -> io::Result<bool> {
+        let ready = self.epoll.ready();
+        let mut room = ready.room;
+        for i in 0..self.slots.len() {
+            if self.slots[i].alive() {
+                if !self.slots[i].stage.is_empty() && self.slots[i].flush() {
+                    room = true;
+                }
+                if let Some(status) = self.slots[i].exited() {
+                    self.exited(i, status);
+                    room = true;
+                }
+            }
+        }
+        if ready.tick {
+            self.scale(fill);
+            room |= self.restart_due();
+            self.publish();
+        }
+        self.update_interest();
+        if !self.any_left() {
+            return Err(ErrorKind::BrokenPipe.into());
+        }
+        Ok(room)
+    }
+
+    /// The rest of the item begun in slot `i`: up to its end, to that worker (or nowhere,
+    /// if it exited).
+    fn rest_of_item(&mut self, i: usize, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let s = Slices(bufs);
+        let end = s.find(self.delim, 0).map_or(s.len(), |p| p + 1);
+        if end < s.len() || s.byte(end - 1) == Some(self.delim) {
+            self.cut = None;
+        }
+        let slot = &mut self.slots[i];
+        if !matches!(slot.state, State::Running | State::Closing) || slot.stdin.is_none() {
+            self.cut_lost.bytes += end as u64;
+            if self.cut.is_none() {
+                self.recalled += std::mem::take(&mut self.cut_lost);
+            }
+            return Ok(end);
+        }
+        let mut written = 0;
+        if slot.stage.is_empty() {
+            match slot.write(&s.head(end)) {
+                Ok(n) => written = n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        s.each(written, end, |piece| slot.stage.extend_from_slice(piece));
+        if self.cut.is_none() {
+            slot.items += 1;
+        }
+        slot.bytes += end as u64;
+        Ok(end)
+    }
+
+    /// Slot `i`'s pipe took `n` bytes of `bufs`: the rest of the item they end in is staged
+    /// for it. Returns the bytes taken.
+    fn taken(&mut self, i: usize, bufs: &[IoSlice<'_>], n: usize) -> usize {
+        let s = Slices(bufs);
+        let whole = s.byte(n - 1) == Some(self.delim);
+        let end = match whole {
+            true => n,
+            false => match s.find(self.delim, n) {
+                Some(p) => p + 1,
+                None => {
+                    self.cut = Some(i);
+                    s.len()
+                }
+            },
+        };
+        let slot = &mut self.slots[i];
+        s.each(n, end, |piece| slot.stage.extend_from_slice(piece));
+        slot.items += s.count(self.delim, 0, end);
+        slot.bytes += end as u64;
+        if !slot.stage.is_empty() {
+            slot.flush();
+        }
+        end
+    }
+}
+
+/// How long a failed worker waits before it is started again: 100 ms, doubling, at most 5 s.
+fn backoff(starts: u32) -> Duration {
+    Duration::from_millis(100 << starts.saturating_sub(1).min(6)).min(Duration::from_secs(5))
+}
+
+impl Sink for Pool {
+    fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if Slices(bufs).is_empty() {
+            return Ok(0);
+        }
+        if let Some(i) = self.cut {
+            return self.rest_of_item(i, bufs);
+        }
+        let n = self.slots.len();
+        let mut any = false;
+        for k in 0..n {
+            let i = (self.next + k) % n;
+            any |= self.slots[i].alive();
+            if !self.slots[i].ready() {
+                continue;
+            }
+            match self.slots[i].write(bufs) {
+                Ok(0) => {}
+                Ok(written) => {
+                    self.next = i + 1;
+                    let taken = self.taken(i, bufs, written);
+                    if self.want_room {
+                        self.want_room = false;
+                        self.update_interest();
+                    }
+                    return Ok(taken);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                // A pipe bpipe holds both ends of does not break; anything else ends the
+                // worker's feed as if it had exited.
+                Err(_) => self.slots[i].close(),
+            }
+        }
+        if !any && !self.any_left() {
+            return Err(ErrorKind::BrokenPipe.into());
+        }
+        self.want_room = true;
+        self.update_interest();
+        Err(ErrorKind::WouldBlock.into())
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.epoll.as_fd())
+    }
+
+    fn busy(&self) -> bool {
+        true
+    }
+
+    fn tend(&mut self, fill: f64) -> io::Result<bool> {
+        self.tend_now(fill)
+    }
+
+    fn recalled(&mut self) -> Tally {
+        std::mem::take(&mut self.recalled)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.close_all(None);
+        Ok(())
+    }
+}
+
+impl Pool {
+    /// The end: writes out what is staged (waiting for each worker to take it, or exit),
+    /// closes every stdin, sends `signal` if given, and waits for every worker.
+    pub fn close_all(&mut self, signal: Option<i32>) {
+        for i in 0..self.slots.len() {
+            while self.slots[i].alive() && !self.slots[i].stage.is_empty() {
+                if self.slots[i].flush() {
+                    break;
+                }
+                if let Some(status) = self.slots[i].exited() {
+                    self.exited(i, status);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if self.slots[i].alive() {
+                self.slots[i].close();
+            }
+        }
+        for i in 0..self.slots.len() {
+            if let Some(signal) = signal {
+                self.slots[i].signal(signal);
+            }
+            if self.slots[i].alive()
+                && let Some(status) = self.slots[i].wait()
+            {
+                self.exited(i, status);
+            }
+        }
+        self.publish();
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if self.slots.iter().any(Slot::alive) {
+            self.close_all(None);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Growing and shrinking the pool (`--workers MIN..MAX`) and restarting failed workers.
+
+use std::time::Instant;
+
+use super::slot::State;
+use super::{Pool, What};
+
+impl Pool {
+    /// At a tick: one more worker once the queue has stayed over half full for
+    /// `--scale-after`; retires workers that took nothing for `--idle-exit`, down to MIN.
+    pub(super) fn scale(&mut self, fill: f64) {
+        let now = Instant::now();
+        if fill > 0.5 {
+            let since = *self.over_half_since.get_or_insert(now);
+            if now - since >= self.spec.scale_after && self.running() < self.spec.max {
+                self.over_half_since = Some(now);
+                if let Some(i) = self.slots.iter().position(|s| {
+                    matches!(s.state, State::Vacant) || matches!(s.state, State::Exited { .. })
+                }) {
+                    self.launch(i);
+                }
+            }
+        } else {
+            self.over_half_since = None;
+        }
+        for i in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            let idle = matches!(slot.state, State::Running)
+                && slot.stage.is_empty()
+                && self.cut != Some(i)
+                && now - slot.last_took >= self.spec.idle_exit;
+            if idle && self.running() > self.spec.min {
+                self.slots[i].close();
+                self.tell(i, What::Retired, true);
+            }
+        }
+    }
+
+    /// Starts the failed workers whose back-off is over; true if one started.
+    pub(super) fn restart_due(&mut self) -> bool {
+        let now = Instant::now();
+        let due: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                matches!(self.slots[i].state, State::Exited { again: Some(t), .. } if t <= now)
+            })
+            .collect();
+        for &i in &due {
+            self.launch(i);
+        }
+        !due.is_empty()
+    }
+
+    /// Starts a worker in slot `i`, telling either way.
+    fn launch(&mut self, i: usize) {
+        self.launch_quietly(i);
+        self.publish();
+    }
+
+    fn launch_quietly(&mut self, i: usize) {
+        match self.slots[i].start(&self.spec.command) {
+            Ok(()) => match self.watch(i) {
+                Ok(()) => self.tell(i, What::Started, true),
+                Err(e) => self.tell(i, What::Failed(e.to_string()), true),
+            },
+            Err(e) => {
+                self.slots[i].state = State::Vacant;
+                self.tell(i, What::Failed(crate::report::reason(&e)), true);
+            }
+        }
+    }
+}
