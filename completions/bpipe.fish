@@ -17,8 +17,8 @@ complete -c bpipe -l keep -d 'Never shed items matching this regex (repeatable),
 complete -c bpipe -l mark-drops -d 'Write a marker line where items were shed [TEMPLATE: {items} {unit} {bytes} {policy} {name}]' -r -f
 complete -c bpipe -l dead-letter -d 'Append shed items to FILE' -r -F
 complete -c bpipe -l dead-letter-max -d 'Most bytes --dead-letter appends in one run, e.g. 1GiB' -r -f
-complete -c bpipe -l spill -d 'Spill to segment files in DIR when the queue is full' -r -f -a "(__fish_complete_directories)"
-complete -c bpipe -l spill-max -d 'Most bytes the spill holds on disk, e.g. 4GiB' -r -f
+complete -c bpipe -l spill -d 'Spill to segment files in DIR when the queue is full and the consumer behind' -r -f -a "(__fish_complete_directories)"
+complete -c bpipe -l spill-max -d 'Most bytes the spill holds on disk (at least 1MiB), e.g. 4GiB' -r -f
 complete -c bpipe -l stall-timeout -d 'Warn when the consumer takes nothing this long, e.g. 30s' -r -f
 complete -c bpipe -l on-stall -d 'What --stall-timeout does: warn, or fail (stop, status 5)' -r -f -a "warn\t'Say so once a stall'
 fail\t'Stop as a closed output would, and exit with status 5'"

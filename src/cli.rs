@@ -238,7 +238,7 @@ pub struct Args {
     /// the writer reads them back in input order. The policy applies once the spill holds
     /// --spill-max too.
     #[arg(
-        help = "Spill to segment files in DIR when the queue is full",
+        help = "Spill to segment files in DIR when the queue is full and the consumer behind",
         long,
         value_name = "DIR",
         value_hint = ValueHint::DirPath,
@@ -246,7 +246,7 @@ pub struct Args {
     )]
     pub spill: Option<PathBuf>,
 
-    /// Most bytes the spill holds on disk, e.g. 4GiB.
+    /// Most bytes the spill holds on disk (at least 1MiB), e.g. 4GiB.
     #[arg(
         long,
         value_name = "SIZE",

@@ -40,6 +40,9 @@ pub struct Stats {
     pub spilled: Tally,
     pub spilled_total: Tally,
     pub max_spilled: Tally,
+    /// Bytes the spill takes on disk now, bpipe's headers and space read back but not yet
+    /// freed included: what `--spill-max` bounds. Not part of the books.
+    pub spill_disk: u64,
     /// Of `dropped`: items appended to the `--dead-letter` file (the rest were discarded).
     pub dead_lettered: Tally,
     /// Items matching `--keep` that a policy looked at and spared, each counted once.

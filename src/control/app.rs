@@ -153,7 +153,11 @@ pub fn run_stdio(config: &Config) -> Exit {
         Some((dir, max)) => match Spill::new(dir, *max) {
             Ok(spill) => Some(spill),
             Err(e) => {
-                report::error(format!("--spill {}: {}", dir.display(), report::reason(&e)));
+                report::error(format!(
+                    "--spill {}: cannot create a segment file there: {}",
+                    dir.display(),
+                    report::reason(&e)
+                ));
                 return Exit::Usage;
             }
         },

@@ -28,7 +28,7 @@ impl fmt::Display for Bound {
             Bound::Items(n) => write!(f, "--cap {n} items"),
             Bound::Bytes(n) => write!(f, "--cap-bytes {}", ByteSize(n as u64).display().iec()),
             Bound::Spill(n) => write!(f, "--spill-max {}", ByteSize(n).display().iec()),
-            Bound::Disk => f.write_str("the --spill disk's room"),
+            Bound::Disk => f.write_str("the free space of the --spill disk"),
         }
     }
 }

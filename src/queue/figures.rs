@@ -40,6 +40,7 @@ impl Queue {
             stats.blocked += now.saturating_duration_since(since);
         }
         stats.sent_bytes = self.sent.load(Ordering::Relaxed);
+        stats.spill_disk = inner.spill.as_ref().map_or(0, |s| s.disk_bytes());
         stats
     }
 

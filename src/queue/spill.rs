@@ -108,6 +108,9 @@ pub struct Spill {
     base: Instant,
     /// After a write error nothing more is taken; what is on disk is still read back.
     failed: bool,
+    /// A read found the spill full: nothing more is taken until a segment is freed, so that
+    /// what is shed is one run, not scattered among smaller reads that still fit.
+    room_gone: bool,
     /// What to tell the user once.
     notice: Option<String>,
 }
@@ -129,6 +132,7 @@ impl Spill {
             head: None,
             base: Instant::now(),
             failed: false,
+            room_gone: false,
             notice: None,
         })
     }
@@ -154,7 +158,7 @@ impl Spill {
 
     /// Whether `batch` would go to disk now (room, and no write error so far).
     pub fn takes(&self, batch: &Batch) -> bool {
-        !self.failed && self.disk_bytes + record_len(batch) <= self.max
+        !self.failed && !self.room_gone && self.disk_bytes + record_len(batch) <= self.max
     }
 
     /// When the oldest batch on disk arrived.
@@ -166,7 +170,8 @@ impl Spill {
     /// Writes `batch` at the end of the spill: its header and item ends, then its bytes as
     /// they are (two writes, no copy).
     pub fn push(&mut self, batch: &Batch) -> Result<(), Refused> {
-        if self.failed || self.disk_bytes + record_len(batch) > self.max {
+        if !self.takes(batch) {
+            self.room_gone |= self.batches > 0 && !self.failed;
             return Err(Refused::Full);
         }
         let arrived = batch.arrived.map_or(0, |t| {
@@ -245,6 +250,7 @@ impl Spill {
         // Disk space comes back a segment at a time, once it is read to the end.
         if segment.read >= segment.written {
             self.disk_bytes -= segment.written;
+            self.room_gone = false;
             if only {
                 // The only segment: start it over (freeing its blocks).
                 segment.file.set_len(0)?;
@@ -285,6 +291,7 @@ impl Spill {
     pub fn clear(&mut self) {
         self.segments.clear();
         (self.disk_bytes, self.batches, self.head) = (0, 0, None);
+        self.room_gone = false;
     }
 
     /// What to tell the user about the spill, once.

@@ -67,6 +67,7 @@ pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
         "spilled_items": s.spilled_total.items,
         "spilled_bytes": s.spilled_total.bytes,
         "max_spill_bytes": s.max_spilled.bytes,
+        "spill_disk_bytes": s.spill_disk,
         "spill_max_bytes": snap.spill_max,
         "kept_items": s.kept,
         "markers": s.markers.items,

@@ -372,19 +372,25 @@ impl Pool {
     /// The end: writes out what is staged (waiting for each worker to take it, or exit),
     /// closes every stdin, sends `signal` if given, and waits for every worker.
     pub fn close_all(&mut self, signal: Option<i32>) {
-        for i in 0..self.slots.len() {
-            while self.slots[i].alive() && !self.slots[i].stage.is_empty() {
-                if self.slots[i].flush() {
-                    break;
+        // Each stdin closes as soon as what is staged for it has gone.
+        loop {
+            let mut waiting = None;
+            for i in 0..self.slots.len() {
+                let slot = &mut self.slots[i];
+                if !slot.alive() || slot.stdin.is_none() {
+                    continue;
                 }
-                if let Some(status) = self.slots[i].exited() {
+                if slot.flush() {
+                    slot.close();
+                } else if let Some(status) = slot.exited() {
                     self.exited(i, status);
-                    break;
+                } else {
+                    waiting = Some(i);
                 }
-                std::thread::sleep(Duration::from_millis(1));
             }
-            if self.slots[i].alive() {
-                self.slots[i].close();
+            match waiting {
+                Some(i) => self.slots[i].wait_for_room(poller::TICK),
+                None => break,
             }
         }
         for i in 0..self.slots.len() {

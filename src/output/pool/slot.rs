@@ -161,6 +161,29 @@ impl Slot {
         if matches!(self.state, State::Running) {
             self.state = State::Closing;
         }
+        self.stop_clocks();
+    }
+
+    /// Its time fed ends (closed or exited).
+    fn stop_clocks(&mut self) {
+        if let Some(started) = self.started.take() {
+            self.lived += started.elapsed();
+        }
+        if let Some(since) = self.full_since.take() {
+            self.full_total += since.elapsed();
+        }
+    }
+
+    /// Waits at most `timeout` for its pipe to have room.
+    pub fn wait_for_room(&self, timeout: Duration) {
+        let Some(stdin) = &self.stdin else { return };
+        let mut fd = libc::pollfd {
+            fd: stdin.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) };
     }
 
     /// Its exit status, if it has exited (reaped now).
@@ -189,12 +212,7 @@ impl Slot {
         }
         left.append(&mut self.stage);
         self.stdin = None;
-        if let Some(started) = self.started.take() {
-            self.lived += started.elapsed();
-        }
-        if let Some(since) = self.full_since.take() {
-            self.full_total += since.elapsed();
-        }
+        self.stop_clocks();
         left
     }
 

@@ -67,6 +67,9 @@ fn the_disk_bound_refuses_a_batch_that_would_pass_it() {
     }
     assert!(matches!(spill.push(&one), Err(Refused::Full)));
     assert!(!spill.takes(&one));
+    // Once full, nothing is taken until a segment is freed, however small.
+    let tiny = batch(&["\n"], 1, Instant::now(), false);
+    assert!(!spill.takes(&tiny));
     assert_eq!(spill.disk_bytes(), 3 * record);
     spill.pop(Vec::new()).unwrap().expect("a batch");
     // Space comes back once the segment is read to the end, not batch by batch.

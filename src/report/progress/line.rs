@@ -98,11 +98,11 @@ pub(super) fn line(
     }
     fields.push((0, queue_bar));
     if let Some(max) = snap.spill_max {
-        // The disk tier's own bar, with what it holds: kept longest while it holds anything.
-        let on_disk = s.spilled.bytes;
-        let disk_fill = (on_disk as f64 / max.max(1) as f64).clamp(0.0, 1.0);
-        let priority = if on_disk > 0 { 0 } else { 2 };
-        let text = format!("disk {} {}", bar(disk_fill), size(on_disk as f64));
+        // The disk tier's own bar, with what it holds: kept long while it holds anything.
+        // The fill is of what --spill-max bounds; the size, of what waits there.
+        let disk_fill = (s.spill_disk as f64 / max.max(1) as f64).clamp(0.0, 1.0);
+        let priority = if s.spill_disk > 0 { 1 } else { 3 };
+        let text = format!("disk {} {}", bar(disk_fill), size(s.spilled.bytes as f64));
         fields.push((priority, text));
     }
     if s.dropped.items > 0 {

@@ -92,10 +92,14 @@ fn a_spill_has_a_second_bar_for_the_disk_kept_while_it_holds_anything() {
         text.contains("[######--] 75%  disk [--------] 0% 0B"),
         "{text}"
     );
-    snap.stats.spilled = Tally::new(5000, 256 << 20);
+    snap.stats.spilled = Tally::new(5000, 250 << 20);
+    snap.stats.spill_disk = 256 << 20;
     let text = line(&snap, [0.0; 4], "", 200, false);
-    assert!(text.contains("disk [##------] 25% 256MiB"), "{text}");
-    let narrow = line(&snap, [0.0; 4], "", 60, false);
+    assert!(text.contains("disk [##------] 25% 250MiB"), "{text}");
+    // Narrower, it goes after the queue's bar, drops and the time, before the rest.
+    let narrow = line(&snap, [0.0; 4], "", 85, false);
     assert!(narrow.contains("disk [##------] 25%"), "{narrow}");
-    assert!(narrow.chars().count() <= 60, "{narrow}");
+    assert!(narrow.chars().count() <= 85, "{narrow}");
+    let narrowest = line(&snap, [0.0; 4], "", 40, false);
+    assert_eq!(narrowest, "[######--] 75%  dropped 1.53k  00:00:01");
 }
