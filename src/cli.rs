@@ -18,7 +18,7 @@ pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 
 const AFTER_LONG_HELP: &str = "\
 Exit status: 0 input drained, or the consumer left; 1 a read or write failed, or records \
-were lost; 2 bad usage (nothing was read); 3 queue full under --policy fail; 5 consumer stalled under --on-stall fail; CODE with \
+were lost; 2 bad usage (nothing was read); 3 queue full under --policy fail; 5 consumer stalled under --on-stall fail; 6 a --workers worker failed; CODE with \
 --drops-exit CODE when anything was dropped; 128+N stopped by signal N (SIGINT 130, SIGTERM \
 143, SIGHUP 129: bpipe dies of the signal after draining); 70 internal error.
 
@@ -35,7 +35,8 @@ Examples:
   producer | bpipe --cap 64 --policy slide | consumer
   bpipe big.log | slow-tool
   tail -F app.log | bpipe --rate 100/s --policy drop --cap 100 | indexer
-  tar c data/ | bpipe --cap-bytes 256MiB --rate 10MiB/s | ssh host 'tar x'";
+  tar c data/ | bpipe --cap-bytes 256MiB --rate 10MiB/s | ssh host 'tar x'
+  producer | bpipe --workers 1..8 -- sh -c 'exec gzip > part-$BPIPE_WORKER.gz'";
 
 /// A bounded pipe buffer with explicit overflow policies and exact accounting.
 ///

@@ -59,6 +59,8 @@ mod tests {
         assert_eq!(Exit::Dropped(4).code(), 4);
         assert_eq!(Exit::Signal(2).code(), 130);
         assert_eq!(Exit::Signal(15).code(), 143);
+        assert_eq!(Exit::Stalled.code(), 5);
+        assert_eq!(Exit::WorkerFailed.code(), 6);
         assert_eq!(Exit::Internal.code(), 70);
     }
 }

@@ -6,14 +6,7 @@ mod util;
 use std::fs::File;
 use std::process::Stdio;
 
-use util::{bpipe, numbered_lines, run};
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("bpipe-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use util::{bpipe, numbered_lines, run, temp_dir};
 
 #[test]
 fn prometheus_records_replace_the_stats_file_and_promtool_accepts_them() {

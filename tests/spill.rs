@@ -13,13 +13,6 @@ fn lines(n: usize) -> Vec<u8> {
         .collect()
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("bpipe-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Runs bpipe with `args` on `input`, the consumer stalled for `stall` then reading at
 /// full speed; returns stdout, the final JSON record and the status code.
 fn stalled_then_fast(

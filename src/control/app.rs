@@ -210,10 +210,7 @@ pub fn run_stdio(config: &Config) -> Exit {
             unsafe { libc::kill(pid as libc::pid_t, *signal) };
         }
     }
-    let worker_failed = workers
-        .iter()
-        .flatten()
-        .any(|w| w.status.is_some_and(|s| s != 0));
+    let worker_failed = workers.iter().flatten().any(|w| w.failures > 0);
     if let Some(e) = &outcome.drain_error {
         monitor.error(format!("writing stdout while draining: {e}"));
     }

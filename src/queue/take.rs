@@ -372,9 +372,13 @@ impl Queue {
         self.lock().books.recall(t);
     }
 
-    /// How full the queue is: items or bytes, whichever is fuller (0 to 1).
+    /// How full the queue is, counting what the writer holds and the read waiting for
+    /// room: items or bytes, whichever is fuller (0 to 1, or more).
     pub fn fill(&self) -> f64 {
-        let depth = self.lock().books.held(Place::Queued);
+        let inner = self.lock();
+        let depth = [Place::Queued, Place::InHand, Place::Parked]
+            .into_iter()
+            .fold(Tally::ZERO, |sum, place| sum + inner.books.held(place));
         (depth.items as f64 / self.bounds.items as f64)
             .max(depth.bytes as f64 / self.bounds.bytes as f64)
     }

@@ -362,7 +362,15 @@ impl Monitor {
         let stats = queue.stats();
         let now = Instant::now();
         if let Some(live) = &self.live {
-            live.send(Frame::Update(Box::new(stats), self.started.elapsed()));
+            let workers = match &self.pool {
+                Some((_, shared)) => shared.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                None => Vec::new(),
+            };
+            live.send(Frame::Update(
+                Box::new(stats),
+                self.started.elapsed(),
+                workers,
+            ));
         }
         self.warn_of_drops(stats, now);
         self.warn_of_dead_letters(queue);

@@ -160,8 +160,12 @@ impl LiveView {
 
 /// What the monitor sends the live view's thread.
 pub enum Frame {
-    /// New figures: counters and elapsed time.
-    Update(Box<crate::books::stats::Stats>, Duration),
+    /// New figures: counters, elapsed time, and the workers' figures (`--workers`).
+    Update(
+        Box<crate::books::stats::Stats>,
+        Duration,
+        Vec<crate::output::pool::slot::Figures>,
+    ),
     /// A line to print above the live one.
     Print(String),
 }
@@ -193,7 +197,7 @@ impl Drawer {
             .spawn(move || {
                 for frame in rx {
                     match frame {
-                        Frame::Update(stats, elapsed) => {
+                        Frame::Update(stats, elapsed, workers) => {
                             let stats = *stats;
                             let snap = Snapshot {
                                 name: fixed.name.as_deref(),
@@ -201,7 +205,7 @@ impl Drawer {
                                 policy: fixed.policy,
                                 bounds: fixed.bounds,
                                 spill_max: fixed.spill_max,
-                                workers: &[],
+                                workers: &workers,
                                 stats,
                                 elapsed,
                                 end: crate::report::End::Running,

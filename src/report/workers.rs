@@ -69,6 +69,11 @@ pub fn text_part(workers: &[Figures]) -> String {
             if let Some(status) = w.status.filter(|_| !w.running) {
                 s.push_str(&format!(", exited {status}"));
             }
+            match w.failures {
+                0 => {}
+                1 => s.push_str(", failed once"),
+                n => s.push_str(&format!(", failed {n} times")),
+            }
             s.push(')');
             s
         })
@@ -89,6 +94,7 @@ pub fn json_part(workers: &[Figures]) -> serde_json::Value {
                 "undelivered_items": w.undelivered,
                 "taking_share": round(w.taking_share),
                 "starts": w.starts,
+                "failures": w.failures,
                 "status": w.status,
             })
         })

@@ -13,6 +13,14 @@ pub fn bpipe(args: &[&str]) -> Command {
     cmd
 }
 
+/// A fresh directory for one test, under the system's temp dir.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpipe-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// What a finished run left behind.
 #[derive(Debug)]
 pub struct Run {

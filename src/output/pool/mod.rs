@@ -122,8 +122,12 @@ impl Pool {
         Arc::clone(&self.shared)
     }
 
+    /// Workers being fed (not those whose input was closed).
     fn running(&self) -> usize {
-        self.slots.iter().filter(|s| s.alive()).count()
+        self.slots
+            .iter()
+            .filter(|s| matches!(s.state, State::Running))
+            .count()
     }
 
     fn tell(&self, slot: usize, what: What, notable: bool) {
@@ -173,7 +177,6 @@ impl Pool {
         self.slots
             .iter()
             .any(|s| s.alive() || matches!(s.state, State::Exited { again: Some(_), .. }))
-            || self.running() < self.spec.min && self.spec.restart
     }
 
     /// The worker in slot `i` exited: what it never read is undelivered.
@@ -198,6 +201,7 @@ impl Pool {
         slot.bytes = slot.bytes.saturating_sub(lost.bytes);
         slot.status = Some(code);
         let failed = !status.success();
+        slot.failures += u32::from(failed);
         // Before its input was closed: early, worth telling even with status 0.
         let early = matches!(slot.state, State::Running);
         let again = (failed && self.spec.restart).then(|| Instant::now() + backoff(slot.starts));

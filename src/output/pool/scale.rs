@@ -24,11 +24,18 @@ impl Pool {
             self.over_half_since = None;
         }
         for i in 0..self.slots.len() {
-            let slot = &self.slots[i];
-            let idle = matches!(slot.state, State::Running)
-                && slot.stage.is_empty()
-                && self.cut != Some(i)
-                && now - slot.last_took >= self.spec.idle_exit;
+            let slot = &mut self.slots[i];
+            // Idle: done with all it was given, and given nothing since, for --idle-exit (a
+            // worker whose pipe is full is busy, not idle).
+            if matches!(slot.state, State::Running) && slot.drained() {
+                slot.drained_since.get_or_insert(now);
+            } else {
+                slot.drained_since = None;
+            }
+            let idle = self.cut != Some(i)
+                && slot
+                    .drained_since
+                    .is_some_and(|t| now - t >= self.spec.idle_exit);
             if idle && self.running() > self.spec.min {
                 self.slots[i].close();
                 self.tell(i, What::Retired, true);

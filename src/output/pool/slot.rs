@@ -41,6 +41,8 @@ pub struct Figures {
     pub status: Option<i32>,
     /// Its process id while it runs (for passing a stop signal on).
     pub pid: Option<u32>,
+    /// How many times it failed (exited non-zero or by a signal).
+    pub failures: u32,
 }
 
 #[derive(Debug)]
@@ -57,6 +59,8 @@ pub struct Slot {
     pub bytes: u64,
     pub undelivered: u64,
     pub last_took: Instant,
+    /// Since when it has had nothing left to read (seen at the pool's ticks).
+    pub drained_since: Option<Instant>,
     /// Time its pipe was full, and since when it is now.
     full_total: Duration,
     full_since: Option<Instant>,
@@ -64,6 +68,7 @@ pub struct Slot {
     lived: Duration,
     pub starts: u32,
     pub status: Option<i32>,
+    pub failures: u32,
     /// The epoll events asked for now.
     pub interest: u32,
 }
@@ -81,12 +86,14 @@ impl Slot {
             bytes: 0,
             undelivered: 0,
             last_took: Instant::now(),
+            drained_since: None,
             full_total: Duration::ZERO,
             full_since: None,
             started: None,
             lived: Duration::ZERO,
             starts: 0,
             status: None,
+            failures: 0,
             interest: 0,
         }
     }
@@ -108,6 +115,7 @@ impl Slot {
         self.state = State::Running;
         self.stage.clear();
         (self.started, self.full_since, self.last_took) = (Some(now), None, now);
+        self.drained_since = None;
         self.starts += 1;
         Ok(())
     }
@@ -128,6 +136,7 @@ impl Slot {
         match &result {
             Ok(_) => {
                 self.last_took = Instant::now();
+                self.drained_since = None;
                 if let Some(since) = self.full_since.take() {
                     self.full_total += since.elapsed();
                 }
@@ -216,6 +225,17 @@ impl Slot {
         left
     }
 
+    /// Whether the worker has read everything it was given (its pipe is empty).
+    pub fn drained(&self) -> bool {
+        let (Some(held), true) = (&self.held, self.stage.is_empty()) else {
+            return false;
+        };
+        let mut unread: libc::c_int = 0;
+        // SAFETY: FIONREAD into a c_int, on the pipe's read end this process holds.
+        let ok = unsafe { libc::ioctl(held.as_raw_fd(), libc::FIONREAD, &mut unread) } == 0;
+        ok && unread == 0
+    }
+
     /// Sends signal `signal` to the worker, if it runs.
     pub fn signal(&self, signal: i32) {
         if let Some(child) = &self.child {
@@ -241,6 +261,7 @@ impl Slot {
             starts: self.starts,
             status: self.status,
             pid: self.child.as_ref().map(Child::id),
+            failures: self.failures,
         }
     }
 }

@@ -108,6 +108,10 @@ pub(super) fn line(
     if s.dropped.items > 0 {
         fields.push((0, format!("dropped {}", compact(s.dropped.items as f64))));
     }
+    if !snap.workers.is_empty() {
+        let running = snap.workers.iter().filter(|w| w.running).count();
+        fields.push((1, format!("{running} workers")));
+    }
     fields.push((
         1,
         format!(

@@ -103,3 +103,21 @@ fn a_spill_has_a_second_bar_for_the_disk_kept_while_it_holds_anything() {
     let narrowest = line(&snap, [0.0; 4], "", 40, false);
     assert_eq!(narrowest, "[######--] 75%  dropped 1.53k  00:00:01");
 }
+
+#[test]
+fn a_pool_shows_how_many_workers_run() {
+    use crate::output::pool::slot::Figures;
+    let figures: Vec<Figures> = (1..=3)
+        .map(|slot| Figures {
+            slot,
+            running: slot != 2,
+            ..Figures::default()
+        })
+        .collect();
+    let snap = Snapshot {
+        workers: &figures,
+        ..busy()
+    };
+    let text = line(&snap, [0.0; 4], "", 200, false);
+    assert!(text.contains("  2 workers  "), "{text}");
+}

@@ -1,0 +1,302 @@
+//! `--workers N -- CMD`: whole items to whichever worker takes data, demand over rotation,
+//! a pool that grows and shrinks, and workers that fail.
+
+mod util;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::time::{Duration, Instant};
+
+use util::*;
+
+const SH: &str = "/bin/sh";
+
+/// Lines of many lengths, some longer than a pipe holds, each numbered: `000123-xxx…`.
+fn mixed_lines(n: usize) -> Vec<u8> {
+    let lengths = [3, 40, 700, 9_000, 150_000];
+    (0..n)
+        .flat_map(|i| {
+            let len = lengths[(i * 7 + i / 3) % lengths.len()];
+            format!("{i:06}-{}\n", "x".repeat(len)).into_bytes()
+        })
+        .collect()
+}
+
+/// The JSON records of a stats file.
+fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn balanced(r: &serde_json::Value) -> bool {
+    let n = |k: &str| r[k].as_u64().unwrap();
+    n("in_items") == n("out_items") + n("dropped_items") + n("undelivered_items")
+        && n("in_bytes") == n("out_bytes") + n("dropped_bytes") + n("undelivered_bytes")
+}
+
+#[test]
+fn every_worker_gets_whole_lines_and_together_they_get_all() {
+    let dir = temp_dir("workers-whole");
+    let input = mixed_lines(1500);
+    let script = format!("exec cat > {}/out$BPIPE_WORKER", dir.display());
+    for cap in ["1", "65536"] {
+        let out = run(
+            bpipe(&[
+                "-q",
+                "--cap",
+                cap,
+                "--workers",
+                "4",
+                "--",
+                SH,
+                "-c",
+                &script,
+            ]),
+            input.clone(),
+        );
+        assert!(out.status.success(), "{}", out.stderr);
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        for w in 1..=4 {
+            let data = std::fs::read(dir.join(format!("out{w}"))).unwrap_or_default();
+            assert!(
+                data.is_empty() || data.ends_with(b"\n"),
+                "worker {w} got a cut line"
+            );
+            for line in items(&data, b'\n') {
+                let (number, rest) = line.split_at(7);
+                assert!(
+                    number.ends_with(b"-") && rest.iter().all(|&b| b == b'x' || b == b'\n'),
+                    "worker {w}: not a whole line: {:?}",
+                    String::from_utf8_lossy(&line[..line.len().min(40)])
+                );
+                got.push(line.to_vec());
+            }
+        }
+        let mut want: Vec<Vec<u8>> = items(&input, b'\n').iter().map(|l| l.to_vec()).collect();
+        got.sort();
+        want.sort();
+        assert!(
+            got == want,
+            "cap {cap}: the workers' lines are not the input's"
+        );
+    }
+}
+
+#[test]
+fn a_stuck_worker_gets_little_and_the_others_take_the_rest() {
+    let dir = temp_dir("workers-demand");
+    let gate = dir.join("gate");
+    let made = std::process::Command::new("mkfifo").arg(&gate).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    // Worker 1 reads nothing until the test opens the gate; the others count their lines.
+    let script = format!(
+        "if [ \"$BPIPE_WORKER\" = 1 ]; then read -r _ < {}; fi; echo \"$BPIPE_WORKER $(wc -l)\"",
+        gate.display()
+    );
+    let stats = dir.join("stats.json");
+    let mut cmd = bpipe(&[
+        "-q",
+        "--stats-format",
+        "json",
+        "--stats-file",
+        stats.to_str().unwrap(),
+        "--workers",
+        "4",
+        "--",
+        SH,
+        "-c",
+        &script,
+    ]);
+    cmd.env("PATH", "/usr/bin:/bin");
+    let mut child = spawn(cmd);
+    let lines = 200_000;
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&numbered_lines(lines));
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut counts = HashMap::new();
+    let mut line = String::new();
+    // The three others finish (their input is closed once everything else is delivered)
+    // while worker 1 is still stuck; then the gate opens.
+    while counts.len() < 3 {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "bpipe ended early"
+        );
+        let (w, n) = line.trim().split_once(' ').unwrap();
+        counts.insert(w.to_string(), n.parse::<u64>().unwrap());
+    }
+    assert!(!counts.contains_key("1"), "the stuck worker finished first");
+    std::fs::write(&gate, "go\n").unwrap();
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    let (w, n) = line.trim().split_once(' ').unwrap();
+    counts.insert(w.to_string(), n.parse::<u64>().unwrap());
+    feeder.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    let total: u64 = counts.values().sum();
+    assert_eq!(total, lines as u64);
+    // At most its pipe's worth (64 KiB of 7-byte lines) and one line.
+    assert!(counts["1"] <= 65_536 / 7 + 1, "{counts:?}");
+    let last = records(&stats).pop().unwrap();
+    assert!(balanced(&last), "{last}");
+    assert_eq!(last["workers"][0]["items"].as_u64(), Some(counts["1"]));
+}
+
+#[test]
+fn a_worker_that_dies_is_reported_and_the_others_finish() {
+    let dir = temp_dir("workers-die");
+    let stats = dir.join("stats.json");
+    let script = "if [ \"$BPIPE_WORKER\" = 2 ]; then head -n 10 >/dev/null; exit 7; fi; wc -l";
+    let mut cmd = bpipe(&[
+        "--stats-format",
+        "json",
+        "--stats-file",
+        stats.to_str().unwrap(),
+        "--workers",
+        "3",
+        "--",
+        SH,
+        "-c",
+        script,
+    ]);
+    cmd.env("PATH", "/usr/bin:/bin");
+    let lines = 300_000;
+    let out = run(cmd, numbered_lines(lines));
+    assert_eq!(out.status.code(), Some(6), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("worker 2 exited with status 7"),
+        "{}",
+        out.stderr
+    );
+    let counted: u64 = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    let records = records(&stats);
+    let last = records.last().unwrap();
+    assert!(balanced(last), "{last}");
+    assert_eq!(last["in_items"], lines);
+    let workers = last["workers"].as_array().unwrap();
+    let taken = |w: usize| workers[w]["items"].as_u64().unwrap();
+    // The survivors counted what they were given; worker 2 read some and left the rest,
+    // which is undelivered, exactly.
+    assert_eq!(counted, taken(0) + taken(2));
+    assert_eq!(last["out_items"].as_u64().unwrap(), counted + taken(1));
+    assert_eq!(
+        last["undelivered_items"], workers[1]["undelivered_items"],
+        "{last}"
+    );
+    assert_eq!(workers[1]["status"], 7);
+    let exit = records
+        .iter()
+        .find(|r| r["event"] == "worker" && r["action"] == "exit" && r["worker"] == 2)
+        .expect("an exit record");
+    assert_eq!(exit["status"], 7);
+}
+
+#[test]
+fn the_pool_grows_under_pressure_and_shrinks_when_idle() {
+    let dir = temp_dir("workers-scale");
+    let stats = dir.join("stats.json");
+    // Each worker is a slow consumer: bpipe itself, at 2000 lines a second.
+    let slow = format!(
+        "exec {} -q --rate 2000/s --cap 10 >/dev/null",
+        assert_cmd::cargo::cargo_bin!("bpipe").display()
+    );
+    let cmd = bpipe(&[
+        "-q",
+        "--cap",
+        "1000",
+        "--stats-format",
+        "json",
+        "--stats-file",
+        stats.to_str().unwrap(),
+        "--workers",
+        "1..3",
+        "--scale-after",
+        "200ms",
+        "--idle-exit",
+        "500ms",
+        "--",
+        SH,
+        "-c",
+        &slow,
+    ]);
+    let mut child = spawn(cmd);
+    let mut stdin = child.stdin.take().unwrap();
+    // About 20000 lines a second for two seconds; then the input stays open, idle.
+    let chunk = numbered_lines(2_000);
+    for _ in 0..20 {
+        stdin.write_all(&chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let retired = |r: &serde_json::Value| r["event"] == "worker" && r["action"] == "retire";
+    while records(&stats).iter().filter(|r| retired(r)).count() < 2 {
+        assert!(Instant::now() < deadline, "{:?}", records(&stats));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let events: Vec<(String, u64)> = records(&stats)
+        .iter()
+        .filter(|r| r["event"] == "worker")
+        .map(|r| {
+            let action = r["action"].as_str().unwrap().to_string();
+            (action, r["workers_running"].as_u64().unwrap())
+        })
+        .collect();
+    let starts: Vec<u64> = events
+        .iter()
+        .filter(|(a, _)| a == "start")
+        .map(|&(_, n)| n)
+        .collect();
+    assert_eq!(starts, [1, 2, 3], "{events:?}");
+    let retires: Vec<u64> = events
+        .iter()
+        .filter(|(a, _)| a == "retire")
+        .map(|&(_, n)| n)
+        .collect();
+    assert_eq!(retires, [2, 1], "{events:?}");
+    let last = records(&stats).pop().unwrap();
+    assert!(balanced(&last), "{last}");
+    assert_eq!(last["out_items"], 40_000);
+}
+
+#[test]
+fn bad_worker_options_are_refused_before_reading() {
+    for (args, expect) in [
+        (
+            &["--workers", "2"][..],
+            "--workers needs a command after --",
+        ),
+        (&["--workers", "0", "--", "cat"][..], "--workers"),
+        (
+            &["--workers", "3..1", "--", "cat"][..],
+            "MIN is more than MAX",
+        ),
+        (
+            &["--chunk", "1KiB", "--workers", "2", "--", "cat"][..],
+            "--chunk has none",
+        ),
+        (
+            &["--workers", "2", "--", "/no/such/command"][..],
+            "--workers: cannot run '/no/such/command'",
+        ),
+    ] {
+        let out = run(bpipe(args), b"not read\n".to_vec());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+}
