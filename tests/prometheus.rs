@@ -20,10 +20,26 @@ fn prometheus_records_replace_the_stats_file_and_promtool_accepts_them() {
             "prometheus",
             "--stats-file",
             path.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--",
+            "/bin/sh",
+            "-c",
+            "exec cat >/dev/null",
         ]),
         numbered_lines(1000),
     );
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    // Workers too, each by its slot.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("bpipe_workers_running{name=\"ingest\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bpipe_worker_items_total{name=\"ingest\",worker=\"2\"}"),
+        "{text}"
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     // Replaced whole (one copy of each metric), the last record's figures.
     assert_eq!(text.matches("# TYPE bpipe_items_total counter").count(), 1);

@@ -94,6 +94,45 @@ pub fn prometheus_record(snap: &Snapshot<'_>) -> String {
             &[("", max as f64)],
         );
     }
+    if !snap.workers.is_empty() {
+        let running = snap.workers.iter().filter(|w| w.running).count();
+        metric(
+            "bpipe_workers_running",
+            "gauge",
+            "Workers running now (--workers).",
+            &[("", running as f64)],
+        );
+        let slots: Vec<String> = snap
+            .workers
+            .iter()
+            .map(|w| format!("worker=\"{}\"", w.slot))
+            .collect();
+        let each = |f: &dyn Fn(&crate::output::pool::slot::Figures) -> f64| {
+            slots
+                .iter()
+                .zip(snap.workers)
+                .map(|(label, w)| (label.as_str(), f(w)))
+                .collect::<Vec<_>>()
+        };
+        metric(
+            "bpipe_worker_items_total",
+            "counter",
+            "Items each worker was given whole and did not leave unread (--workers).",
+            &each(&|w| w.items as f64),
+        );
+        metric(
+            "bpipe_worker_undelivered_items_total",
+            "counter",
+            "Items a worker exited without reading (--workers).",
+            &each(&|w| w.undelivered as f64),
+        );
+        metric(
+            "bpipe_worker_taking_ratio",
+            "gauge",
+            "Share of a worker's time that its pipe had room (--workers).",
+            &each(&|w| w.taking_share),
+        );
+    }
     metric(
         "bpipe_kept_items_total",
         "counter",
