@@ -9,6 +9,9 @@
 //! worker's pipe has room that the pool waits for, or at the pool's tick (100 ms), when
 //! exits are reaped, workers started or retired (`MIN..MAX`) and restarted (`--restart`).
 
+pub mod feed;
+#[cfg(test)]
+mod model;
 mod poller;
 mod scale;
 pub mod slices;
@@ -24,6 +27,7 @@ use crossbeam_channel::Sender;
 
 use crate::books::tally::Tally;
 use crate::output::sink::Sink;
+use feed::Launcher;
 use poller::Epoll;
 use slices::Slices;
 use slot::{Figures, Slot, State};
@@ -70,6 +74,7 @@ pub type Shared = Arc<Mutex<Vec<Figures>>>;
 
 pub struct Pool {
     spec: Spec,
+    launch: Launcher,
     delim: u8,
     slots: Vec<Slot>,
     epoll: Epoll,
@@ -91,10 +96,22 @@ pub struct Pool {
 impl Pool {
     /// Starts `spec.min` workers. Fails (before anything is read) if the first cannot start.
     pub fn start(spec: Spec, delim: u8, events: Option<Sender<Event>>) -> io::Result<Pool> {
+        let launch = feed::processes(spec.command.clone());
+        Pool::with_launcher(spec, delim, events, launch)
+    }
+
+    /// The same, with workers from `launch`.
+    pub fn with_launcher(
+        spec: Spec,
+        delim: u8,
+        events: Option<Sender<Event>>,
+        launch: Launcher,
+    ) -> io::Result<Pool> {
         let epoll = Epoll::new()?;
         let slots = (1..=spec.max).map(Slot::vacant).collect();
         let mut pool = Pool {
             spec,
+            launch,
             delim,
             slots,
             epoll,
@@ -109,7 +126,8 @@ impl Pool {
             failed: false,
         };
         for i in 0..pool.spec.min {
-            pool.slots[i].start(&pool.spec.command)?;
+            let feed = (pool.launch)(i + 1)?;
+            pool.slots[i].start(feed);
             pool.watch(i)?;
             pool.tell(i, What::Started, false);
         }
@@ -153,20 +171,21 @@ impl Pool {
     fn watch(&mut self, i: usize) -> io::Result<()> {
         let slot = &mut self.slots[i];
         slot.interest = 0;
-        self.epoll
-            .add(slot.stdin.as_ref().expect("a new pipe").as_fd(), i as u64)
+        match slot.fd() {
+            Some(fd) => self.epoll.add(fd, i as u64),
+            None => Ok(()),
+        }
     }
 
     /// Asks for room on the pipes the pool waits for, and no others (a pipe with room
     /// nobody waits for would keep the writer awake).
     fn update_interest(&mut self) {
         for (i, slot) in self.slots.iter_mut().enumerate() {
-            let Some(stdin) = &slot.stdin else { continue };
+            let Some(fd) = slot.fd() else { continue };
             let want =
                 matches!(slot.state, State::Running) && (self.want_room || !slot.stage.is_empty());
             let events = if want { libc::EPOLLOUT as u32 } else { 0 };
-            if events != slot.interest && self.epoll.modify(stdin.as_fd(), i as u64, events).is_ok()
-            {
+            if events != slot.interest && self.epoll.modify(fd, i as u64, events).is_ok() {
                 slot.interest = events;
             }
         }
@@ -180,7 +199,7 @@ impl Pool {
     }
 
     /// The worker in slot `i` exited: what it never read is undelivered.
-    fn exited(&mut self, i: usize, status: std::process::ExitStatus) {
+    fn exited(&mut self, i: usize, code: i32) {
         let left = self.slots[i].unread();
         let mut lost = Tally::new(memchr::memchr_iter(self.delim, &left).count(), left.len());
         if self.cut == Some(i) && left.last() != Some(&self.delim) {
@@ -194,18 +213,20 @@ impl Pool {
             lost.bytes -= tail as u64;
         }
         self.recalled += lost;
-        let code = slot::shell_status(status);
         let slot = &mut self.slots[i];
         slot.undelivered += lost.items + self.cut_lost.items;
         slot.items = slot.items.saturating_sub(lost.items);
         slot.bytes = slot.bytes.saturating_sub(lost.bytes);
         slot.status = Some(code);
-        let failed = !status.success();
+        let failed = code != 0;
         slot.failures += u32::from(failed);
         // Before its input was closed: early, worth telling even with status 0.
         let early = matches!(slot.state, State::Running);
         let again = (failed && self.spec.restart).then(|| Instant::now() + backoff(slot.starts));
-        slot.state = State::Exited { status, again };
+        slot.state = State::Exited {
+            status: code,
+            again,
+        };
         self.failed |= failed;
         let undelivered = slot.undelivered;
         self.tell(
@@ -255,7 +276,7 @@ impl Pool {
             self.cut = None;
         }
         let slot = &mut self.slots[i];
-        if !matches!(slot.state, State::Running | State::Closing) || slot.stdin.is_none() {
+        if !slot.alive() || !slot.open() {
             self.cut_lost.bytes += end as u64;
             if self.cut.is_none() {
                 self.recalled += std::mem::take(&mut self.cut_lost);
@@ -381,7 +402,7 @@ impl Pool {
             let mut waiting = None;
             for i in 0..self.slots.len() {
                 let slot = &mut self.slots[i];
-                if !slot.alive() || slot.stdin.is_none() {
+                if !slot.alive() || !slot.open() {
                     continue;
                 }
                 if slot.flush() {

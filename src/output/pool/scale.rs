@@ -64,7 +64,7 @@ impl Pool {
     }
 
     fn launch_quietly(&mut self, i: usize) {
-        match self.slots[i].start(&self.spec.command) {
+        match (self.launch)(i + 1).map(|feed| self.slots[i].start(feed)) {
             Ok(()) => match self.watch(i) {
                 Ok(()) => self.tell(i, What::Started, true),
                 Err(e) => self.tell(i, What::Failed(e.to_string()), true),

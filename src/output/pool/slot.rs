@@ -1,14 +1,10 @@
-//! One worker of the pool: its process, the pipe to its stdin, and what it was given.
-//!
-//! bpipe keeps a copy of the pipe's read end, so that when the worker exits it can read
-//! back what the worker never read and count those items undelivered, exactly.
+//! One place in the pool: the worker in it, what is staged for it, and its figures.
 
-use std::ffi::OsString;
-use std::fs::File;
-use std::io::{self, IoSlice, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::io::{self, IoSlice};
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
+
+use super::feed::Feed;
 
 /// Where a slot's worker stands.
 #[derive(Debug)]
@@ -19,11 +15,8 @@ pub enum State {
     Running,
     /// Its stdin is closed (idle, or the end of input): waiting for it to exit.
     Closing,
-    /// Exited with this status; with `--restart`, started again at `again`.
-    Exited {
-        status: ExitStatus,
-        again: Option<Instant>,
-    },
+    /// Exited with this status (shell form); with `--restart`, started again at `again`.
+    Exited { status: i32, again: Option<Instant> },
 }
 
 /// One worker's figures, for records.
@@ -45,14 +38,10 @@ pub struct Figures {
     pub failures: u32,
 }
 
-#[derive(Debug)]
 pub struct Slot {
     pub number: usize,
     pub state: State,
-    child: Option<Child>,
-    pub stdin: Option<File>,
-    /// The read end of the same pipe, kept to read back what the worker left unread.
-    held: Option<File>,
+    feed: Option<Box<dyn Feed>>,
     /// The rest of an item the pipe did not take whole: written before anything else.
     pub stage: Vec<u8>,
     pub items: u64,
@@ -78,9 +67,7 @@ impl Slot {
         Slot {
             number,
             state: State::Vacant,
-            child: None,
-            stdin: None,
-            held: None,
+            feed: None,
             stage: Vec::new(),
             items: 0,
             bytes: 0,
@@ -98,26 +85,15 @@ impl Slot {
         }
     }
 
-    /// Starts `command` here, with `BPIPE_WORKER` set to the slot's number.
-    pub fn start(&mut self, command: &[OsString]) -> io::Result<()> {
-        let (read, write) = pipe()?;
-        let held = File::from(read.try_clone()?);
-        let stdin = File::from(write);
-        // The read end is the worker's stdin too (one open file): it stays blocking.
-        non_blocking(&stdin)?;
-        let child = Command::new(&command[0])
-            .args(&command[1..])
-            .env("BPIPE_WORKER", self.number.to_string())
-            .stdin(Stdio::from(read))
-            .spawn()?;
+    /// A worker starts here.
+    pub fn start(&mut self, feed: Box<dyn Feed>) {
         let now = Instant::now();
-        (self.child, self.stdin, self.held) = (Some(child), Some(stdin), Some(held));
+        self.feed = Some(feed);
         self.state = State::Running;
         self.stage.clear();
         (self.started, self.full_since, self.last_took) = (Some(now), None, now);
         self.drained_since = None;
         self.starts += 1;
-        Ok(())
     }
 
     /// Whether it takes new items now: running, nothing staged.
@@ -129,10 +105,19 @@ impl Slot {
         matches!(self.state, State::Running | State::Closing)
     }
 
+    /// Whether its input is open.
+    pub fn open(&self) -> bool {
+        self.feed.as_ref().is_some_and(|f| f.open())
+    }
+
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.feed.as_ref()?.fd()
+    }
+
     /// Writes to its pipe without waiting.
     pub fn write(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let stdin = self.stdin.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
-        let result = stdin.write_vectored(bufs);
+        let feed = self.feed.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+        let result = feed.write(bufs);
         match &result {
             Ok(_) => {
                 self.last_took = Instant::now();
@@ -166,7 +151,9 @@ impl Slot {
 
     /// Closes its stdin: the worker sees the end of its input.
     pub fn close(&mut self) {
-        self.stdin = None;
+        if let Some(feed) = &mut self.feed {
+            feed.close();
+        }
         if matches!(self.state, State::Running) {
             self.state = State::Closing;
         }
@@ -185,62 +172,38 @@ impl Slot {
 
     /// Waits at most `timeout` for its pipe to have room.
     pub fn wait_for_room(&self, timeout: Duration) {
-        let Some(stdin) = &self.stdin else { return };
-        let mut fd = libc::pollfd {
-            fd: stdin.as_raw_fd(),
-            events: libc::POLLOUT,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) };
+        if let Some(feed) = &self.feed {
+            feed.wait_for_room(timeout);
+        }
     }
 
-    /// Its exit status, if it has exited (reaped now).
-    pub fn exited(&mut self) -> Option<ExitStatus> {
-        let child = self.child.as_mut()?;
-        let status = child.try_wait().ok().flatten()?;
-        self.child = None;
-        Some(status)
+    /// Its exit status, if it has exited.
+    pub fn exited(&mut self) -> Option<i32> {
+        self.feed.as_mut()?.exited()
     }
 
     /// Waits for it to exit.
-    pub fn wait(&mut self) -> Option<ExitStatus> {
-        let status = self.child.as_mut()?.wait().ok();
-        self.child = None;
-        status
+    pub fn wait(&mut self) -> Option<i32> {
+        self.feed.as_mut()?.wait()
     }
 
-    /// It exited: reads back what it left unread (then its staged bytes), and frees its pipe.
+    /// It exited: what it left unread (then its staged bytes); its pipe is freed.
     pub fn unread(&mut self) -> Vec<u8> {
-        let mut left = Vec::new();
-        if let Some(mut held) = self.held.take().filter(|h| non_blocking(h).is_ok()) {
-            let mut buf = [0u8; 64 * 1024];
-            while let Ok(n @ 1..) = held.read(&mut buf) {
-                left.extend_from_slice(&buf[..n]);
-            }
-        }
+        let mut left = self.feed.take().map(|mut f| f.unread()).unwrap_or_default();
         left.append(&mut self.stage);
-        self.stdin = None;
         self.stop_clocks();
         left
     }
 
-    /// Whether the worker has read everything it was given (its pipe is empty).
+    /// Whether the worker has read everything it was given.
     pub fn drained(&self) -> bool {
-        let (Some(held), true) = (&self.held, self.stage.is_empty()) else {
-            return false;
-        };
-        let mut unread: libc::c_int = 0;
-        // SAFETY: FIONREAD into a c_int, on the pipe's read end this process holds.
-        let ok = unsafe { libc::ioctl(held.as_raw_fd(), libc::FIONREAD, &mut unread) } == 0;
-        ok && unread == 0
+        self.stage.is_empty() && self.feed.as_ref().is_some_and(|f| f.drained())
     }
 
     /// Sends signal `signal` to the worker, if it runs.
     pub fn signal(&self, signal: i32) {
-        if let Some(child) = &self.child {
-            // SAFETY: kill(2) on the pid of a child not yet reaped.
-            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        if let Some(feed) = &self.feed {
+            feed.signal(signal);
         }
     }
 
@@ -260,39 +223,8 @@ impl Slot {
             },
             starts: self.starts,
             status: self.status,
-            pid: self.child.as_ref().map(Child::id),
+            pid: self.feed.as_ref().and_then(|f| f.pid()),
             failures: self.failures,
         }
     }
-}
-
-/// The shell's number for an exit status: the code, or 128+N for signal N.
-pub fn shell_status(status: ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-/// A pipe, both ends closed on exec: (read, write).
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two descriptors, owned at once.
-    unsafe {
-        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
-    }
-}
-
-fn non_blocking(file: &File) -> io::Result<()> {
-    // SAFETY: F_GETFL/F_SETFL on a descriptor this process owns.
-    unsafe {
-        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
-        if flags < 0 || libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }

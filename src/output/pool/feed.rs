@@ -1,0 +1,177 @@
+//! What a slot feeds: a worker process through a pipe (or, in tests, a model of one).
+//!
+//! bpipe keeps a copy of the pipe's read end, so that when the worker exits it can read
+//! back what the worker never read and count those items undelivered, exactly.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A worker as the pool sees it.
+pub trait Feed: Send {
+    /// Writes to its input without waiting; `WouldBlock` when its pipe is full.
+    fn write(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Whether its input is still open.
+    fn open(&self) -> bool;
+    /// Closes its input: it sees the end.
+    fn close(&mut self);
+    /// Its exit status as the shell shows it (128+N for signal N), once it has exited.
+    fn exited(&mut self) -> Option<i32>;
+    /// Waits for it to exit.
+    fn wait(&mut self) -> Option<i32>;
+    /// Once it has exited: what it left unread in its pipe.
+    fn unread(&mut self) -> Vec<u8>;
+    /// Whether it has read all it was given.
+    fn drained(&self) -> bool;
+    /// What to poll for room, if anything.
+    fn fd(&self) -> Option<BorrowedFd<'_>>;
+    /// Waits at most `timeout` for its pipe to have room.
+    fn wait_for_room(&self, timeout: Duration);
+    fn pid(&self) -> Option<u32>;
+    fn signal(&self, signal: i32);
+}
+
+/// Starts a worker in a slot (numbered from 1).
+pub type Launcher = Box<dyn FnMut(usize) -> io::Result<Box<dyn Feed>> + Send>;
+
+/// A launcher of `command`, with `BPIPE_WORKER` set to the slot's number.
+pub fn processes(command: Vec<OsString>) -> Launcher {
+    Box::new(move |number| Ok(Box::new(Process::spawn(&command, number)?) as Box<dyn Feed>))
+}
+
+/// A worker process and the pipe to its stdin.
+pub struct Process {
+    child: Option<Child>,
+    stdin: Option<File>,
+    /// The read end of the same pipe, kept to read back what the worker left unread.
+    held: Option<File>,
+}
+
+impl Process {
+    fn spawn(command: &[OsString], number: usize) -> io::Result<Process> {
+        let (read, write) = pipe()?;
+        let held = File::from(read.try_clone()?);
+        let stdin = File::from(write);
+        // The read end is the worker's stdin too (one open file): it stays blocking.
+        non_blocking(&stdin)?;
+        let child = Command::new(&command[0])
+            .args(&command[1..])
+            .env("BPIPE_WORKER", number.to_string())
+            .stdin(Stdio::from(read))
+            .spawn()?;
+        Ok(Process {
+            child: Some(child),
+            stdin: Some(stdin),
+            held: Some(held),
+        })
+    }
+}
+
+impl Feed for Process {
+    fn write(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let stdin = self.stdin.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+        stdin.write_vectored(bufs)
+    }
+
+    fn open(&self) -> bool {
+        self.stdin.is_some()
+    }
+
+    fn close(&mut self) {
+        self.stdin = None;
+    }
+
+    fn exited(&mut self) -> Option<i32> {
+        let status = self.child.as_mut()?.try_wait().ok().flatten()?;
+        self.child = None;
+        Some(shell_status(status))
+    }
+
+    fn wait(&mut self) -> Option<i32> {
+        let status = self.child.as_mut()?.wait().ok();
+        self.child = None;
+        status.map(shell_status)
+    }
+
+    fn unread(&mut self) -> Vec<u8> {
+        let mut left = Vec::new();
+        if let Some(mut held) = self.held.take().filter(|h| non_blocking(h).is_ok()) {
+            let mut buf = [0u8; 64 * 1024];
+            while let Ok(n @ 1..) = held.read(&mut buf) {
+                left.extend_from_slice(&buf[..n]);
+            }
+        }
+        self.stdin = None;
+        left
+    }
+
+    fn drained(&self) -> bool {
+        let Some(held) = &self.held else {
+            return false;
+        };
+        let mut unread: libc::c_int = 0;
+        // SAFETY: FIONREAD into a c_int, on the pipe's read end this process holds.
+        let ok = unsafe { libc::ioctl(held.as_raw_fd(), libc::FIONREAD, &mut unread) } == 0;
+        ok && unread == 0
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.stdin.as_ref().map(|s| s.as_fd())
+    }
+
+    fn wait_for_room(&self, timeout: Duration) {
+        let Some(stdin) = &self.stdin else { return };
+        let mut fd = libc::pollfd {
+            fd: stdin.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) };
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn signal(&self, signal: i32) {
+        if let Some(child) = &self.child {
+            // SAFETY: kill(2) on the pid of a child not yet reaped.
+            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        }
+    }
+}
+
+/// The shell's number for an exit status: the code, or 128+N for signal N.
+fn shell_status(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// A pipe, both ends closed on exec: (read, write).
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors, owned at once.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
+    }
+}
+
+fn non_blocking(file: &File) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL on a descriptor this process owns.
+    unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
