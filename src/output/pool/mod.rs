@@ -18,18 +18,15 @@ pub mod slices;
 pub mod slot;
 
 use std::ffi::OsString;
-use std::io::{self, ErrorKind, IoSlice};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::io::{self, ErrorKind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
 use crate::books::tally::Tally;
-use crate::output::sink::Sink;
 use feed::Launcher;
 use poller::Epoll;
-use slices::Slices;
 use slot::{Figures, Slot, State};
 
 /// How the pool is run (`--workers`, `--scale-after`, `--idle-exit`, `--restart`).
@@ -198,48 +195,6 @@ impl Pool {
             .any(|s| s.alive() || matches!(s.state, State::Exited { again: Some(_), .. }))
     }
 
-    /// The worker in slot `i` exited: what it never read is undelivered.
-    fn exited(&mut self, i: usize, code: i32) {
-        let left = self.slots[i].unread();
-        let mut lost = Tally::new(memchr::memchr_iter(self.delim, &left).count(), left.len());
-        if self.cut == Some(i) && left.last() != Some(&self.delim) {
-            // An item begun: booked once its last bytes have come (and gone nowhere).
-            let tail = left.len()
-                - left
-                    .iter()
-                    .rposition(|&b| b == self.delim)
-                    .map_or(0, |p| p + 1);
-            self.cut_lost = Tally::new(1, tail);
-            lost.bytes -= tail as u64;
-        }
-        self.recalled += lost;
-        let slot = &mut self.slots[i];
-        slot.undelivered += lost.items + self.cut_lost.items;
-        slot.items = slot.items.saturating_sub(lost.items);
-        slot.bytes = slot.bytes.saturating_sub(lost.bytes);
-        slot.status = Some(code);
-        let failed = code != 0;
-        slot.failures += u32::from(failed);
-        // Before its input was closed: early, worth telling even with status 0.
-        let early = matches!(slot.state, State::Running);
-        let again = (failed && self.spec.restart).then(|| Instant::now() + backoff(slot.starts));
-        slot.state = State::Exited {
-            status: code,
-            again,
-        };
-        self.failed |= failed;
-        let undelivered = slot.undelivered;
-        self.tell(
-            i,
-            What::Exited {
-                status: code,
-                undelivered,
-            },
-            failed || early,
-        );
-        self.publish();
-    }
-
     /// Reaps workers that exited, flushes what is staged; true if a write may go now.
     fn tend_now(&mut self, fill: f64) -> io::Result<bool> {
         let ready = self.epoll.ready();
@@ -266,176 +221,7 @@ impl Pool {
         }
         Ok(room)
     }
-
-    /// The rest of the item begun in slot `i`: up to its end, to that worker (or nowhere,
-    /// if it exited).
-    fn rest_of_item(&mut self, i: usize, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let s = Slices(bufs);
-        let end = s.find(self.delim, 0).map_or(s.len(), |p| p + 1);
-        if end < s.len() || s.byte(end - 1) == Some(self.delim) {
-            self.cut = None;
-        }
-        let slot = &mut self.slots[i];
-        if !slot.alive() || !slot.open() {
-            self.cut_lost.bytes += end as u64;
-            if self.cut.is_none() {
-                self.recalled += std::mem::take(&mut self.cut_lost);
-            }
-            return Ok(end);
-        }
-        let mut written = 0;
-        if slot.stage.is_empty() {
-            match slot.write(&s.head(end)) {
-                Ok(n) => written = n,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        s.each(written, end, |piece| slot.stage.extend_from_slice(piece));
-        if self.cut.is_none() {
-            slot.items += 1;
-        }
-        slot.bytes += end as u64;
-        Ok(end)
-    }
-
-    /// Slot `i`'s pipe took `n` bytes of `bufs`: the rest of the item they end in is staged
-    /// for it. Returns the bytes taken.
-    fn taken(&mut self, i: usize, bufs: &[IoSlice<'_>], n: usize) -> usize {
-        let s = Slices(bufs);
-        let whole = s.byte(n - 1) == Some(self.delim);
-        let end = match whole {
-            true => n,
-            false => match s.find(self.delim, n) {
-                Some(p) => p + 1,
-                None => {
-                    self.cut = Some(i);
-                    s.len()
-                }
-            },
-        };
-        let slot = &mut self.slots[i];
-        s.each(n, end, |piece| slot.stage.extend_from_slice(piece));
-        slot.items += s.count(self.delim, 0, end);
-        slot.bytes += end as u64;
-        if !slot.stage.is_empty() {
-            slot.flush();
-        }
-        end
-    }
 }
 
-/// How long a failed worker waits before it is started again: 100 ms, doubling, at most 5 s.
-fn backoff(starts: u32) -> Duration {
-    Duration::from_millis(100 << starts.saturating_sub(1).min(6)).min(Duration::from_secs(5))
-}
-
-impl Sink for Pool {
-    fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        if Slices(bufs).is_empty() {
-            return Ok(0);
-        }
-        if let Some(i) = self.cut {
-            return self.rest_of_item(i, bufs);
-        }
-        let n = self.slots.len();
-        let mut any = false;
-        for k in 0..n {
-            let i = (self.next + k) % n;
-            any |= self.slots[i].alive();
-            if !self.slots[i].ready() {
-                continue;
-            }
-            match self.slots[i].write(bufs) {
-                Ok(0) => {}
-                Ok(written) => {
-                    self.next = i + 1;
-                    let taken = self.taken(i, bufs, written);
-                    if self.want_room {
-                        self.want_room = false;
-                        self.update_interest();
-                    }
-                    return Ok(taken);
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
-                // A pipe bpipe holds both ends of does not break; anything else ends the
-                // worker's feed as if it had exited.
-                Err(_) => self.slots[i].close(),
-            }
-        }
-        if !any && !self.any_left() {
-            return Err(ErrorKind::BrokenPipe.into());
-        }
-        self.want_room = true;
-        self.update_interest();
-        Err(ErrorKind::WouldBlock.into())
-    }
-
-    fn fd(&self) -> Option<BorrowedFd<'_>> {
-        Some(self.epoll.as_fd())
-    }
-
-    fn busy(&self) -> bool {
-        true
-    }
-
-    fn tend(&mut self, fill: f64) -> io::Result<bool> {
-        self.tend_now(fill)
-    }
-
-    fn recalled(&mut self) -> Tally {
-        std::mem::take(&mut self.recalled)
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.close_all(None);
-        Ok(())
-    }
-}
-
-impl Pool {
-    /// The end: writes out what is staged (waiting for each worker to take it, or exit),
-    /// closes every stdin, sends `signal` if given, and waits for every worker.
-    pub fn close_all(&mut self, signal: Option<i32>) {
-        // Each stdin closes as soon as what is staged for it has gone.
-        loop {
-            let mut waiting = None;
-            for i in 0..self.slots.len() {
-                let slot = &mut self.slots[i];
-                if !slot.alive() || !slot.open() {
-                    continue;
-                }
-                if slot.flush() {
-                    slot.close();
-                } else if let Some(status) = slot.exited() {
-                    self.exited(i, status);
-                } else {
-                    waiting = Some(i);
-                }
-            }
-            match waiting {
-                Some(i) => self.slots[i].wait_for_room(poller::TICK),
-                None => break,
-            }
-        }
-        for i in 0..self.slots.len() {
-            if let Some(signal) = signal {
-                self.slots[i].signal(signal);
-            }
-            if self.slots[i].alive()
-                && let Some(status) = self.slots[i].wait()
-            {
-                self.exited(i, status);
-            }
-        }
-        self.publish();
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        if self.slots.iter().any(Slot::alive) {
-            self.close_all(None);
-        }
-    }
-}
+mod end;
+mod write;

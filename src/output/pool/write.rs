@@ -1,0 +1,132 @@
+//! Writing to the pool: a gather goes to a worker whose pipe takes data now, and the rest of
+//! an item its pipe took in part is staged for it alone.
+
+use std::io::{self, ErrorKind, IoSlice};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use super::Pool;
+use super::slices::Slices;
+use crate::books::tally::Tally;
+use crate::output::sink::Sink;
+
+impl Pool {
+    /// The rest of the item begun in slot `i`: up to its end, to that worker (or nowhere,
+    /// if it exited).
+    pub(super) fn rest_of_item(&mut self, i: usize, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let s = Slices(bufs);
+        let end = s.find(self.delim, 0).map_or(s.len(), |p| p + 1);
+        if end < s.len() || s.byte(end - 1) == Some(self.delim) {
+            self.cut = None;
+        }
+        let slot = &mut self.slots[i];
+        if !slot.alive() || !slot.open() {
+            self.cut_lost.bytes += end as u64;
+            if self.cut.is_none() {
+                self.recalled += std::mem::take(&mut self.cut_lost);
+            }
+            return Ok(end);
+        }
+        let mut written = 0;
+        if slot.stage.is_empty() {
+            match slot.write(&s.head(end)) {
+                Ok(n) => written = n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        s.each(written, end, |piece| slot.stage.extend_from_slice(piece));
+        if self.cut.is_none() {
+            slot.items += 1;
+        }
+        slot.bytes += end as u64;
+        Ok(end)
+    }
+
+    /// Slot `i`'s pipe took `n` bytes of `bufs`: the rest of the item they end in is staged
+    /// for it. Returns the bytes taken.
+    pub(super) fn taken(&mut self, i: usize, bufs: &[IoSlice<'_>], n: usize) -> usize {
+        let s = Slices(bufs);
+        let whole = s.byte(n - 1) == Some(self.delim);
+        let end = match whole {
+            true => n,
+            false => match s.find(self.delim, n) {
+                Some(p) => p + 1,
+                None => {
+                    self.cut = Some(i);
+                    s.len()
+                }
+            },
+        };
+        let slot = &mut self.slots[i];
+        s.each(n, end, |piece| slot.stage.extend_from_slice(piece));
+        slot.items += s.count(self.delim, 0, end);
+        slot.bytes += end as u64;
+        if !slot.stage.is_empty() {
+            slot.flush();
+        }
+        end
+    }
+}
+
+impl Sink for Pool {
+    fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if Slices(bufs).is_empty() {
+            return Ok(0);
+        }
+        if let Some(i) = self.cut {
+            return self.rest_of_item(i, bufs);
+        }
+        let n = self.slots.len();
+        let mut any = false;
+        for k in 0..n {
+            let i = (self.next + k) % n;
+            any |= self.slots[i].alive();
+            if !self.slots[i].ready() {
+                continue;
+            }
+            match self.slots[i].write(bufs) {
+                Ok(0) => {}
+                Ok(written) => {
+                    self.next = i + 1;
+                    let taken = self.taken(i, bufs, written);
+                    if self.want_room {
+                        self.want_room = false;
+                        self.update_interest();
+                    }
+                    return Ok(taken);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                // A pipe bpipe holds both ends of does not break; anything else ends the
+                // worker's feed as if it had exited.
+                Err(_) => self.slots[i].close(),
+            }
+        }
+        if !any && !self.any_left() {
+            return Err(ErrorKind::BrokenPipe.into());
+        }
+        self.want_room = true;
+        self.update_interest();
+        Err(ErrorKind::WouldBlock.into())
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.epoll.as_fd())
+    }
+
+    fn busy(&self) -> bool {
+        true
+    }
+
+    fn tend(&mut self, fill: f64) -> io::Result<bool> {
+        self.tend_now(fill)
+    }
+
+    fn recalled(&mut self) -> Tally {
+        std::mem::take(&mut self.recalled)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.close_all(None);
+        Ok(())
+    }
+}
