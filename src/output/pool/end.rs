@@ -37,7 +37,6 @@ impl Pool {
             status: code,
             again,
         };
-        self.failed |= failed;
         let undelivered = slot.undelivered;
         self.tell(
             i,

@@ -86,8 +86,6 @@ pub struct Pool {
     events: Option<Sender<Event>>,
     shared: Shared,
     over_half_since: Option<Instant>,
-    /// Any worker exited with a failure.
-    pub failed: bool,
 }
 
 impl Pool {
@@ -120,7 +118,6 @@ impl Pool {
             events,
             shared: Shared::default(),
             over_half_since: None,
-            failed: false,
         };
         for i in 0..pool.spec.min {
             let feed = (pool.launch)(i + 1)?;
