@@ -92,8 +92,15 @@ fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, UsageError> {
     let w = &args.pool;
     let (min, max) = match (w.workers, w.command.is_empty()) {
         (None, true) => {
-            if w.restart {
-                return usage("--restart needs workers: bpipe --workers 4 --restart -- CMD");
+            let flags = [
+                (w.restart, "--restart"),
+                (w.scale_after.is_some(), "--scale-after"),
+                (w.idle_exit.is_some(), "--idle-exit"),
+            ];
+            if let Some((_, flag)) = flags.iter().find(|(given, _)| *given) {
+                return usage(format!(
+                    "{flag} needs workers: e.g. bpipe --workers 1..8 {flag} ... -- CMD"
+                ));
             }
             return Ok(None);
         }
@@ -108,12 +115,24 @@ fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, UsageError> {
             "--workers hands out whole lines or records; --chunk has none (use lines or -0)",
         );
     }
+    if min == max {
+        for (given, flag) in [
+            (w.scale_after, "--scale-after"),
+            (w.idle_exit, "--idle-exit"),
+        ] {
+            if given.is_some() {
+                return usage(format!(
+                    "{flag} needs a pool that can grow and shrink: --workers MIN..MAX, e.g. 1..8"
+                ));
+            }
+        }
+    }
     Ok(Some(crate::output::pool::Spec {
         command: w.command.clone(),
         min,
         max,
-        scale_after: w.scale_after,
-        idle_exit: w.idle_exit,
+        scale_after: w.scale_after.unwrap_or(Duration::from_secs(1)),
+        idle_exit: w.idle_exit.unwrap_or(Duration::from_secs(10)),
         restart: w.restart,
     }))
 }

@@ -282,6 +282,11 @@ fn bad_worker_options_are_refused_before_reading() {
         ),
         (&["--workers", "0", "--", "cat"][..], "--workers"),
         (
+            &["--workers", "2", "--idle-exit", "1s", "--", "cat"][..],
+            "--idle-exit needs a pool that can grow and shrink",
+        ),
+        (&["--scale-after", "1s"][..], "--scale-after needs workers"),
+        (
             &["--workers", "3..1", "--", "cat"][..],
             "MIN is more than MAX",
         ),
@@ -291,7 +296,7 @@ fn bad_worker_options_are_refused_before_reading() {
         ),
         (
             &["--workers", "2", "--", "/no/such/command"][..],
-            "--workers: cannot run '/no/such/command'",
+            "cannot run '/no/such/command' (the command after --)",
         ),
     ] {
         let out = run(bpipe(args), b"not read\n".to_vec());
@@ -299,4 +304,133 @@ fn bad_worker_options_are_refused_before_reading() {
         assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn a_stop_is_passed_on_to_the_workers_and_what_they_never_read_is_undelivered() {
+    let dir = temp_dir("workers-stop");
+    let stats = dir.join("stats.json");
+    // Each worker reads one line, says so, and then reads nothing more.
+    let script = "read -r _; echo ready; exec sleep 1000";
+    let mut cmd = bpipe(&[
+        "-q",
+        "--drain-timeout",
+        "0",
+        "--stats-format",
+        "json",
+        "--stats-file",
+        stats.to_str().unwrap(),
+        "--workers",
+        "2",
+        "--",
+        SH,
+        "-c",
+        script,
+    ]);
+    cmd.env("PATH", "/usr/bin:/bin");
+    let mut child = spawn(cmd);
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&numbered_lines(100_000));
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    for _ in 0..2 {
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+    }
+    // SAFETY: kill(2) on a child we spawned and have not reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    feeder.join().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    let last = records(&stats).pop().unwrap();
+    assert!(balanced(&last), "{last}");
+    // Exactly what the workers read is delivered; what sat in their pipes is not.
+    assert_eq!(last["out_items"], 2, "{last}");
+    for w in last["workers"].as_array().unwrap() {
+        assert_eq!(w["status"], 143, "{w}");
+        assert_eq!(
+            w["failures"], 0,
+            "dying of the stop passed on is no failure: {w}"
+        );
+        assert_eq!(w["running"], false);
+    }
+}
+
+#[test]
+fn a_failed_worker_is_restarted_with_restart_and_the_status_still_says_it_failed() {
+    let dir = temp_dir("workers-restart");
+    let stats = dir.join("stats.json");
+    let flag = dir.join("failed-once");
+    // The first start fails at once; the next one counts its lines.
+    let script = format!(
+        "if [ ! -e {0} ]; then : > {0}; exit 3; fi; wc -l",
+        flag.display()
+    );
+    let mut cmd = bpipe(&[
+        "-q",
+        "--restart",
+        "--stats-format",
+        "json",
+        "--stats-file",
+        stats.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--",
+        SH,
+        "-c",
+        &script,
+    ]);
+    cmd.env("PATH", "/usr/bin:/bin");
+    let lines = 50_000;
+    let out = run(cmd, numbered_lines(lines));
+    assert_eq!(out.status.code(), Some(6), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("worker 1 exited with status 3"),
+        "{}",
+        out.stderr
+    );
+    let counted: u64 = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let last = records(&stats).pop().unwrap();
+    assert!(balanced(&last), "{last}");
+    let w = &last["workers"][0];
+    assert_eq!(
+        (w["starts"].as_u64(), w["failures"].as_u64()),
+        (Some(2), Some(1))
+    );
+    // The second worker counted all but what the first was given and never read.
+    assert_eq!(
+        counted + w["undelivered_items"].as_u64().unwrap(),
+        lines as u64
+    );
+    assert_eq!(last["out_items"].as_u64(), Some(counted));
+}
+
+#[test]
+fn when_the_workers_output_closes_bpipe_ends_as_for_a_closed_stdout() {
+    // `bpipe --workers 2 -- cat | head -n 1`: the workers die of SIGPIPE; that is the end,
+    // not a failure.
+    let mut cmd = bpipe(&["--workers", "2", "--", "/bin/cat"]);
+    cmd.env("PATH", "/usr/bin:/bin");
+    let mut child = spawn(cmd);
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        // A producer that would go on for ever, stopped by the closed pipe.
+        let chunk = numbered_lines(10_000);
+        while stdin.write_all(&chunk).is_ok() {}
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    drop(stdout);
+    let status = child.wait().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(status.code(), Some(0));
 }

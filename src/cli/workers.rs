@@ -22,31 +22,29 @@ pub struct WorkerArgs {
     pub workers: Option<(usize, usize)>,
 
     /// With --workers MIN..MAX: how long the queue must stay over half full before one more
-    /// worker starts.
+    /// worker starts [default: 1s].
     #[arg(
         long,
         value_name = "DURATION",
-        default_value = "1s",
         value_parser = humantime::parse_duration,
         value_hint = ValueHint::Other,
         help_heading = "Workers"
     )]
-    pub scale_after: Duration,
+    pub scale_after: Option<Duration>,
 
-    /// With --workers MIN..MAX: a worker that has taken nothing this long has its stdin
-    /// closed and is retired, down to MIN.
+    /// With --workers MIN..MAX: a worker that has read all it was given and been given
+    /// nothing for this long has its stdin closed and is retired, down to MIN [default: 10s].
     #[arg(
         long,
         value_name = "DURATION",
-        default_value = "10s",
         value_parser = humantime::parse_duration,
         value_hint = ValueHint::Other,
         help_heading = "Workers"
     )]
-    pub idle_exit: Duration,
+    pub idle_exit: Option<Duration>,
 
-    /// Start a worker that failed (exited non-zero or by a signal) again, after a back-off
-    /// of 100 ms doubling up to 5 s.
+    /// Start a worker that failed (exited non-zero or by a signal other than SIGPIPE) again,
+    /// after a back-off of 100 ms doubling up to 5 s; after 10 failures in a row, no more.
     #[arg(long, help_heading = "Workers")]
     pub restart: bool,
 

@@ -115,7 +115,7 @@ fn start_pool(config: &Config) -> Result<Option<(Pool, Receiver<PoolEvent>)>, St
     match Pool::start(spec.clone(), delim, Some(tx)) {
         Ok(pool) => Ok(Some((pool, rx))),
         Err(e) => Err(format!(
-            "--workers: cannot run '{shown}': {}",
+            "cannot run '{shown}' (the command after --): {}",
             report::reason(&e)
         )),
     }
@@ -181,7 +181,7 @@ pub fn run_stdio(config: &Config) -> Exit {
     let ran = match pool {
         Some((pool, events)) => {
             shared = Some(pool.shared());
-            monitor.watch_workers(events, pool.shared());
+            monitor.watch_workers(events, pool.shared(), pool.stop());
             pipeline::run(config, dead_letter, spill, input, pool, |queue, done| {
                 monitor.watch(queue, done)
             })
@@ -203,13 +203,6 @@ pub fn run_stdio(config: &Config) -> Exit {
     };
     monitor.drain_worker_events();
     let workers = shared.map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone());
-    if let (End::Stopped(signal), Some(workers)) = (&outcome.end, &workers) {
-        // Passed on once the queue is drained (or given up on).
-        for pid in workers.iter().filter_map(|w| w.pid.filter(|_| w.running)) {
-            // SAFETY: kill(2) on a worker's pid.
-            unsafe { libc::kill(pid as libc::pid_t, *signal) };
-        }
-    }
     let worker_failed = workers.iter().flatten().any(|w| w.failures > 0);
     if let Some(e) = &outcome.drain_error {
         monitor.error(format!("writing stdout while draining: {e}"));

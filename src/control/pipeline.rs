@@ -86,6 +86,7 @@ where
             .spawn(move || reader::run(&mut input, framer, &queue, read_size))?
     };
     let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
+    let settle_wait = output.settle_time();
     let writer = {
         let queue = Arc::clone(&queue);
         let limiter = config.rate.map(|(rate, burst)| Limiter::new(rate, burst));
@@ -105,7 +106,7 @@ where
         // The writer settles what it holds and stops at once, unless a write to a file or
         // terminal is stuck; then what it holds is counted undelivered without it.
         let settled = matches!(
-            done.recv_timeout(SETTLE_WAIT),
+            done.recv_timeout(settle_wait),
             Err(RecvTimeoutError::Disconnected)
         );
         let written = match settled {
@@ -153,9 +154,6 @@ where
         drain_error: None,
     })
 }
-
-/// How long a stop waits for the writer to settle what it holds.
-const SETTLE_WAIT: Duration = Duration::from_secs(1);
 
 /// A `watch` for [`run`] that reports nothing: waits for the writer.
 pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<Halt> {

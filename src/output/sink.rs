@@ -39,6 +39,11 @@ pub trait Sink {
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
     }
+    /// How long a stop waits for the writer to settle what it holds (a pool: for its workers
+    /// to exit).
+    fn settle_time(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
 }
 
 /// How a stdout is written without waiting.

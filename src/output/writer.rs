@@ -48,6 +48,9 @@ pub fn run(
         delivered: Tally::ZERO,
     };
     let result = writer.run();
+    // However the run ended, a pool's workers are seen off (and what they never read is
+    // recalled) before the books are settled.
+    let _ = writer.sink.finish();
     writer.settle_recalls(true);
     result
 }

@@ -57,7 +57,7 @@ pub struct Monitor {
     dropped: u64,
     dropping_since: Option<Instant>,
     /// `--workers`: what happens to workers, and their figures (as last read).
-    pool: Option<(Receiver<pool::Event>, pool::Shared)>,
+    pool: Option<(Receiver<pool::Event>, pool::Shared, pool::Stop)>,
     figures: Vec<Figures>,
 }
 
@@ -171,7 +171,7 @@ impl Monitor {
     /// The final record's interval is the whole run: a last tick a moment before the end
     /// would leave it a few milliseconds of noise.
     fn emit(&mut self, event: Event, mut stats: Stats, end: End) {
-        if let Some((_, shared)) = &self.pool {
+        if let Some((_, shared, _)) = &self.pool {
             self.figures = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
         }
         let mut snap = self.snapshot(stats, end);
@@ -232,7 +232,7 @@ impl Monitor {
         let workers = self
             .pool
             .as_ref()
-            .map_or_else(never, |(events, _)| events.clone());
+            .map_or_else(never, |(events, _, _)| events.clone());
         let stop = loop {
             let stalled = select! {
                 recv(workers) -> event => {
@@ -267,7 +267,10 @@ impl Monitor {
                 },
             };
             if stalled {
-                // --on-stall fail: stop as a closed output would.
+                // --on-stall fail: stop as a closed output would (workers are told to stop).
+                if let Some((_, _, signal)) = &self.pool {
+                    signal.store(libc::SIGTERM, std::sync::atomic::Ordering::Relaxed);
+                }
                 queue.abandon();
                 return Some(Halt::Stalled);
             }
@@ -280,6 +283,10 @@ impl Monitor {
             }
         };
         queue.stop_input();
+        if let Some((_, _, signal)) = &self.pool {
+            // Passed on to the workers once the queue is drained.
+            signal.store(stop, std::sync::atomic::Ordering::Relaxed);
+        }
         // The line goes now: a terminal's ^C echo would leave a frame behind.
         if let Some(mut live) = self.live.take() {
             live.finish(RECORDS_WAIT);
@@ -307,8 +314,13 @@ impl Monitor {
     }
 
     /// `--workers`: the pool's events become records, and its figures part of every record.
-    pub fn watch_workers(&mut self, events: Receiver<pool::Event>, shared: pool::Shared) {
-        self.pool = Some((events, shared));
+    pub fn watch_workers(
+        &mut self,
+        events: Receiver<pool::Event>,
+        shared: pool::Shared,
+        stop: pool::Stop,
+    ) {
+        self.pool = Some((events, shared, stop));
     }
 
     /// A worker started, was retired or exited: a line on stderr (unless quiet; a failure
@@ -318,8 +330,7 @@ impl Monitor {
         let failed = matches!(event.what, pool::What::Exited { status, .. } if status != 0)
             || matches!(event.what, pool::What::Failed(_));
         if event.notable && !self.quiet || failed {
-            let line = report::workers::text_event(&prefix, event, self.noun);
-            self.say(line.trim_start_matches(&prefix).trim_start());
+            self.say(&report::workers::text_event(&prefix, event, self.noun));
         }
         match &self.file {
             Some(file) if self.format == StatsFormat::Json => {
@@ -340,7 +351,7 @@ impl Monitor {
     /// Any events left (at the end of the run).
     pub fn drain_worker_events(&mut self) {
         let events: Vec<pool::Event> = match &self.pool {
-            Some((rx, _)) => rx.try_iter().collect(),
+            Some((rx, _, _)) => rx.try_iter().collect(),
             None => return,
         };
         for event in &events {
@@ -363,7 +374,7 @@ impl Monitor {
         let now = Instant::now();
         if let Some(live) = &self.live {
             let workers = match &self.pool {
-                Some((_, shared)) => shared.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                Some((_, shared, _)) => shared.lock().unwrap_or_else(|e| e.into_inner()).clone(),
                 None => Vec::new(),
             };
             live.send(Frame::Update(

@@ -18,13 +18,27 @@ pub fn text_event(prefix: &str, event: &Event, noun: &str) -> String {
         What::Exited {
             status,
             undelivered,
-        } => format!("exited with status {status} ({undelivered} {noun} undelivered)"),
+        } => format!(
+            "exited with status {status} ({undelivered} {} undelivered)",
+            one_or_many(*undelivered, noun)
+        ),
         What::Failed(reason) => format!("could not start: {reason}"),
+        What::GaveUp(failures) => {
+            format!("failed {failures} times in a row: not restarted again (--restart)")
+        }
     };
     format!(
         "{prefix} worker {} {what}; {} running",
         event.slot, event.running
     )
+}
+
+/// `lines`, or `line` for one.
+fn one_or_many(n: u64, noun: &str) -> &str {
+    match n {
+        1 => noun.strip_suffix('s').unwrap_or(noun),
+        _ => noun,
+    }
 }
 
 pub fn json_event(name: Option<&str>, elapsed_s: f64, event: &Event) -> String {
@@ -36,6 +50,7 @@ pub fn json_event(name: Option<&str>, elapsed_s: f64, event: &Event) -> String {
             undelivered,
         } => ("exit", Some(*status), Some(*undelivered), None),
         What::Failed(reason) => ("fail", None, None, Some(reason.as_str())),
+        What::GaveUp(_) => ("give-up", None, None, None),
     };
     json!({
         "event": "worker",
@@ -51,14 +66,15 @@ pub fn json_event(name: Option<&str>, elapsed_s: f64, event: &Event) -> String {
     .to_string()
 }
 
-/// `workers 2 running: #1 1234 (98% taking), #2 1200 (12% taking, exited 1)`.
+/// `workers 2 running: #1 1234 (kept up 98%), #2 1200 (kept up 12%, exited 1)`: how many
+/// items each took, and the share of its time that its pipe had room.
 pub fn text_part(workers: &[Figures]) -> String {
     let running = workers.iter().filter(|w| w.running).count();
     let each: Vec<String> = workers
         .iter()
         .map(|w| {
             let mut s = format!(
-                "#{} {} ({:.0}% taking",
+                "#{} {} (kept up {:.0}%",
                 w.slot,
                 w.items,
                 w.taking_share * 100.0

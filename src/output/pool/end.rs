@@ -1,6 +1,7 @@
 //! Workers that exit (what they never read is undelivered), restarts' back-off, and the
 //! pool's end.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::slot::{Slot, State};
@@ -24,34 +25,57 @@ impl Pool {
         }
         self.recalled += lost;
         let slot = &mut self.slots[i];
-        slot.undelivered += lost.items + self.cut_lost.items;
+        let undelivered = lost.items + self.cut_lost.items;
+        slot.undelivered += undelivered;
         slot.items = slot.items.saturating_sub(lost.items);
         slot.bytes = slot.bytes.saturating_sub(lost.bytes);
         slot.status = Some(code);
-        let failed = code != 0;
+        // A worker whose own output was closed (SIGPIPE) failed no more than bpipe does
+        // when its stdout closes.
+        // Nor does one that died of the stop signal bpipe passed on.
+        let stop = self.stop.load(Ordering::Relaxed);
+        let failed = code != 0 && code != 128 + libc::SIGPIPE && (stop == 0 || code != 128 + stop);
         slot.failures += u32::from(failed);
+        slot.streak = match failed {
+            true => slot.streak + 1,
+            false => 0,
+        };
         // Before its input was closed: early, worth telling even with status 0.
         let early = matches!(slot.state, State::Running);
-        let again = (failed && self.spec.restart).then(|| Instant::now() + backoff(slot.starts));
+        let restart = failed && self.spec.restart && slot.streak < GIVE_UP;
+        let again = restart.then(|| Instant::now() + backoff(slot.streak));
         slot.state = State::Exited {
             status: code,
             again,
         };
-        let undelivered = slot.undelivered;
+        let gave_up = failed && self.spec.restart && slot.streak == GIVE_UP;
         self.tell(
             i,
             What::Exited {
                 status: code,
                 undelivered,
             },
-            failed || early,
+            failed || early && code != 128 + libc::SIGPIPE,
         );
+        if gave_up {
+            self.tell(i, What::GaveUp(GIVE_UP), true);
+        }
         self.publish();
     }
 
     /// The end: writes out what is staged (waiting for each worker to take it, or exit),
     /// closes every stdin, sends `signal` if given, and waits for every worker.
-    pub fn close_all(&mut self, signal: Option<i32>) {
+    pub fn close_all(&mut self) {
+        let signal = match self.stop.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        };
+        if signal.is_some() {
+            // Stopped: what is staged is not waited for (it is undelivered).
+            for slot in self.slots.iter_mut().filter(|s| s.alive()) {
+                slot.close();
+            }
+        }
         // Each stdin closes as soon as what is staged for it has gone.
         loop {
             let mut waiting = None;
@@ -73,10 +97,10 @@ impl Pool {
                 None => break,
             }
         }
+        if let Some(signal) = signal {
+            self.pass_on(signal);
+        }
         for i in 0..self.slots.len() {
-            if let Some(signal) = signal {
-                self.slots[i].signal(signal);
-            }
             if self.slots[i].alive()
                 && let Some(status) = self.slots[i].wait()
             {
@@ -85,17 +109,49 @@ impl Pool {
         }
         self.publish();
     }
+
+    /// Passes a stop signal on to the workers; those still running after [`KILL_AFTER`]
+    /// are killed.
+    fn pass_on(&mut self, signal: i32) {
+        for slot in self.slots.iter().filter(|s| s.alive()) {
+            slot.signal(signal);
+        }
+        let deadline = Instant::now() + KILL_AFTER;
+        while Instant::now() < deadline {
+            for i in 0..self.slots.len() {
+                if self.slots[i].alive()
+                    && let Some(status) = self.slots[i].exited()
+                {
+                    self.exited(i, status);
+                }
+            }
+            if !self.slots.iter().any(Slot::alive) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for slot in self.slots.iter().filter(|s| s.alive()) {
+            slot.signal(libc::SIGKILL);
+        }
+    }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
         if self.slots.iter().any(Slot::alive) {
-            self.close_all(None);
+            self.close_all();
         }
     }
 }
 
-/// How long a failed worker waits before it is started again: 100 ms, doubling, at most 5 s.
-fn backoff(starts: u32) -> Duration {
-    Duration::from_millis(100 << starts.saturating_sub(1).min(6)).min(Duration::from_secs(5))
+/// How long a failed worker waits before it is started again: 100 ms, doubling with each
+/// failure in a row, at most 5 s.
+fn backoff(streak: u32) -> Duration {
+    Duration::from_millis(100 << streak.saturating_sub(1).min(6)).min(Duration::from_secs(5))
 }
+
+/// `--restart` gives up on a slot after this many failures in a row.
+pub const GIVE_UP: u32 = 10;
+
+/// How long workers have to exit after a stop signal is passed on, before they are killed.
+const KILL_AFTER: Duration = Duration::from_secs(2);

@@ -19,6 +19,7 @@ pub mod slot;
 
 use std::ffi::OsString;
 use std::io::{self, ErrorKind};
+use std::sync::atomic::AtomicI32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,7 @@ pub struct Spec {
 pub struct Event {
     pub slot: usize,
     pub what: What,
-    /// Workers running after it.
+    /// Workers being fed after it (at the end of input, none are).
     pub running: usize,
     /// Worth a line on stderr: not the pool's ordinary start and end (which go to the stats
     /// file only).
@@ -64,10 +65,15 @@ pub enum What {
     },
     /// Could not be started.
     Failed(String),
+    /// `--restart` gave up after this many failures in a row.
+    GaveUp(u32),
 }
 
 /// The pool's figures, shared with the reporter.
 pub type Shared = Arc<Mutex<Vec<Figures>>>;
+
+/// The signal that stopped bpipe (0: none yet): passed on to the workers after the drain.
+pub type Stop = Arc<AtomicI32>;
 
 pub struct Pool {
     spec: Spec,
@@ -86,6 +92,19 @@ pub struct Pool {
     events: Option<Sender<Event>>,
     shared: Shared,
     over_half_since: Option<Instant>,
+    stop: Stop,
+}
+
+/// Whether bpipe's stdout, which the workers write to, is a pipe whose reader has gone.
+fn stdout_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: 1,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; fd 1 is open (Rust's runtime sees to that).
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n == 1 && fd.revents & libc::POLLERR != 0
 }
 
 impl Pool {
@@ -118,6 +137,7 @@ impl Pool {
             events,
             shared: Shared::default(),
             over_half_since: None,
+            stop: Stop::default(),
         };
         for i in 0..pool.spec.min {
             let feed = (pool.launch)(i + 1)?;
@@ -132,6 +152,11 @@ impl Pool {
     /// The figures the reporter reads.
     pub fn shared(&self) -> Shared {
         Arc::clone(&self.shared)
+    }
+
+    /// Where the reporter puts the signal that stopped bpipe.
+    pub fn stop(&self) -> Stop {
+        Arc::clone(&self.stop)
     }
 
     /// Workers being fed (not those whose input was closed).
@@ -208,6 +233,10 @@ impl Pool {
             }
         }
         if ready.tick {
+            if stdout_gone() {
+                // The workers' output (bpipe's stdout) closed: as for bpipe's own, the end.
+                return Err(ErrorKind::BrokenPipe.into());
+            }
             self.scale(fill);
             room |= self.restart_due();
             self.publish();

@@ -10,12 +10,19 @@ impl Pool {
     /// `--scale-after`; retires workers that took nothing for `--idle-exit`, down to MIN.
     pub(super) fn scale(&mut self, fill: f64) {
         let now = Instant::now();
+        if self.spec.min == self.spec.max {
+            return;
+        }
         if fill > 0.5 {
             let since = *self.over_half_since.get_or_insert(now);
             if now - since >= self.spec.scale_after && self.running() < self.spec.max {
                 self.over_half_since = Some(now);
-                if let Some(i) = self.slots.iter().position(|s| {
-                    matches!(s.state, State::Vacant) || matches!(s.state, State::Exited { .. })
+                // A slot never used, or one whose worker ended well (retired, or exited
+                // with status 0): a failed one is --restart's to start again, or no one's.
+                if let Some(i) = self.slots.iter().position(|s| match s.state {
+                    State::Vacant => true,
+                    State::Exited { again, .. } => again.is_none() && s.streak == 0,
+                    _ => false,
                 }) {
                     self.launch(i);
                 }

@@ -58,6 +58,8 @@ pub struct Slot {
     pub starts: u32,
     pub status: Option<i32>,
     pub failures: u32,
+    /// Failures in a row (for `--restart`'s back-off).
+    pub streak: u32,
     /// The epoll events asked for now.
     pub interest: u32,
 }
@@ -81,6 +83,7 @@ impl Slot {
             starts: 0,
             status: None,
             failures: 0,
+            streak: 0,
             interest: 0,
         }
     }

@@ -126,7 +126,12 @@ impl Sink for Pool {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        self.close_all(None);
+        self.close_all();
         Ok(())
+    }
+
+    fn settle_time(&self) -> std::time::Duration {
+        // Workers get a stop signal, and time to exit, before bpipe does.
+        std::time::Duration::from_secs(5)
     }
 }

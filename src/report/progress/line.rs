@@ -110,7 +110,8 @@ pub(super) fn line(
     }
     if !snap.workers.is_empty() {
         let running = snap.workers.iter().filter(|w| w.running).count();
-        fields.push((1, format!("{running} workers")));
+        let noun = if running == 1 { "worker" } else { "workers" };
+        fields.push((1, format!("{running} {noun}")));
     }
     fields.push((
         1,

@@ -120,4 +120,9 @@ fn a_pool_shows_how_many_workers_run() {
     };
     let text = line(&snap, [0.0; 4], "", 200, false);
     assert!(text.contains("  2 workers  "), "{text}");
+    let one = Snapshot {
+        workers: &figures[..1],
+        ..busy()
+    };
+    assert!(line(&one, [0.0; 4], "", 200, false).contains("  1 worker  "));
 }
