@@ -31,13 +31,13 @@ prometheus\t'The Prometheus text format, the --stats-file replaced whole at ever
 complete -c bpipe -l stats-file -d 'Append records to PATH instead of stderr (prometheus: replace), e.g. stats.jsonl' -r -F
 complete -c bpipe -l drops-exit -d 'Exit with CODE if anything was dropped, e.g. 4' -r -f
 complete -c bpipe -l workers -d 'Feed N worker processes running CMD (after --), e.g. 4 or 1..8' -r -f
-complete -c bpipe -l scale-after -d 'With --workers MIN..MAX: how long the queue must stay over half full before one more worker starts' -r -f
-complete -c bpipe -l idle-exit -d 'With --workers MIN..MAX: a worker that has taken nothing this long has its stdin closed and is retired, down to MIN' -r -f
+complete -c bpipe -l scale-after -d 'With --workers MIN..MAX: how long the queue must stay over half full before one more worker starts [default: 1s]' -r -f
+complete -c bpipe -l idle-exit -d 'With --workers MIN..MAX: a worker that has read all it was given and been given nothing for this long has its stdin closed and is retired, down to MIN [default: 10s]' -r -f
 complete -c bpipe -s 0 -l null -d 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
 complete -c bpipe -s q -l quiet -d 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'
 complete -c bpipe -l summary -d 'Print the final record even for a clean run'
 complete -c bpipe -l progress -d 'Draw the live status line even where bpipe would not'
 complete -c bpipe -l no-progress -d 'Never draw the live status line [default: drawn when stderr is a terminal]'
-complete -c bpipe -l restart -d 'Start a worker that failed (exited non-zero or by a signal) again, after a back-off of 100 ms doubling up to 5 s'
+complete -c bpipe -l restart -d 'Start a worker that failed (exited non-zero or by a signal other than SIGPIPE) again, after a back-off of 100 ms doubling up to 5 s; after 10 failures in a row, no more'
 complete -c bpipe -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bpipe -s V -l version -d 'Print version'
