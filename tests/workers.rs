@@ -262,12 +262,19 @@ fn the_pool_grows_under_pressure_and_shrinks_when_idle() {
         .map(|&(_, n)| n)
         .collect();
     assert_eq!(starts, [1, 2, 3], "{events:?}");
-    let retires: Vec<u64> = events
+    // Two retire (while the input is still open), and exit; the last one runs to the end.
+    let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions.iter().filter(|&&a| a == "retire").count(),
+        2,
+        "{events:?}"
+    );
+    let exits: Vec<u64> = events
         .iter()
-        .filter(|(a, _)| a == "retire")
+        .filter(|(a, _)| a == "exit")
         .map(|&(_, n)| n)
         .collect();
-    assert_eq!(retires, [2, 1], "{events:?}");
+    assert_eq!(exits, [2, 1, 0], "{events:?}");
     let last = records(&stats).pop().unwrap();
     assert!(balanced(&last), "{last}");
     assert_eq!(last["out_items"], 40_000);

@@ -35,10 +35,13 @@ pub trait Sink {
     fn recalled(&mut self) -> crate::books::tally::Tally {
         crate::books::tally::Tally::ZERO
     }
-    /// At the end of input: hands on what the sink still holds, waiting as long as that takes.
-    fn finish(&mut self) -> io::Result<()> {
+    /// At the end (`complete`: of input, with everything handed over): hands on what the
+    /// sink still holds, waiting as long as that takes.
+    fn finish(&mut self, _complete: bool) -> io::Result<()> {
         Ok(())
     }
+    /// The run was given up on (a stop's drain, or `fail`'s, timed out).
+    fn abandon(&mut self) {}
     /// How long a stop waits for the writer to settle what it holds (a pool: for its workers
     /// to exit).
     fn settle_time(&self) -> std::time::Duration {

@@ -50,7 +50,10 @@ pub fn run(
     let result = writer.run();
     // However the run ended, a pool's workers are seen off (and what they never read is
     // recalled) before the books are settled.
-    let _ = writer.sink.finish();
+    if queue.abandoned() {
+        writer.sink.abandon();
+    }
+    let _ = writer.sink.finish(false);
     writer.settle_recalls(true);
     result
 }
@@ -109,7 +112,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                     self.mark_the_end()?;
                     return self
                         .sink
-                        .finish()
+                        .finish(true)
                         .inspect_err(|_| self.queue.close_output());
                 }
                 Next::Empty => {

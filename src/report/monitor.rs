@@ -327,9 +327,7 @@ impl Monitor {
     /// always), and a record in the stats file.
     fn tell_of_worker(&mut self, event: &pool::Event) {
         let prefix = self.snapshot(Stats::default(), End::Running).prefix();
-        let failed = matches!(event.what, pool::What::Exited { status, .. } if status != 0)
-            || matches!(event.what, pool::What::Failed(_));
-        if event.notable && !self.quiet || failed {
+        if event.notable && !self.quiet || event.failed {
             self.say(&report::workers::text_event(&prefix, event, self.noun));
         }
         match &self.file {

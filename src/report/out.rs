@@ -16,7 +16,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 /// Lines waiting for their thread; more are lost (and counted as lost).
-const BACKLOG: usize = 256;
+const BACKLOG: usize = 4096;
 
 /// A destination for lines, written by a thread of its own.
 pub struct Records {

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::slot::{Slot, State};
-use super::{Pool, What, poller};
+use super::{Cut, Pool, What, poller};
 use crate::books::tally::Tally;
 
 impl Pool {
@@ -13,7 +13,10 @@ impl Pool {
     pub(super) fn exited(&mut self, i: usize, code: i32) {
         let left = self.slots[i].unread();
         let mut lost = Tally::new(memchr::memchr_iter(self.delim, &left).count(), left.len());
-        if self.cut == Some(i) && left.last() != Some(&self.delim) {
+        if self.cut == Some(Cut::To(i)) {
+            self.cut = Some(Cut::Lost);
+        }
+        if self.cut == Some(Cut::Lost) && left.last() != Some(&self.delim) {
             // An item begun: booked once its last bytes have come (and gone nowhere).
             let tail = left.len()
                 - left
@@ -49,13 +52,14 @@ impl Pool {
             again,
         };
         let gave_up = failed && self.spec.restart && slot.streak == GIVE_UP;
-        self.tell(
+        self.tell_failure(
             i,
             What::Exited {
                 status: code,
                 undelivered,
             },
             failed || early && code != 128 + libc::SIGPIPE,
+            failed,
         );
         if gave_up {
             self.tell(i, What::GaveUp(GIVE_UP), true);

@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -57,8 +58,12 @@ impl Process {
         let stdin = File::from(write);
         // The read end is the worker's stdin too (one open file): it stays blocking.
         non_blocking(&stdin)?;
+        // A process group of its own: a terminal's ^C reaches bpipe, which drains the queue
+        // into the workers before passing the signal on (to the whole group, so a shell's
+        // children go too).
         let child = Command::new(&command[0])
             .args(&command[1..])
+            .process_group(0)
             .env("BPIPE_WORKER", number.to_string())
             .stdin(Stdio::from(read))
             .spawn()?;
@@ -139,8 +144,8 @@ impl Feed for Process {
 
     fn signal(&self, signal: i32) {
         if let Some(child) = &self.child {
-            // SAFETY: kill(2) on the pid of a child not yet reaped.
-            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+            // SAFETY: kill(2) on the process group of a child not yet reaped (its pid).
+            unsafe { libc::kill(-(child.id() as libc::pid_t), signal) };
         }
     }
 }

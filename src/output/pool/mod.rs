@@ -19,7 +19,7 @@ pub mod slot;
 
 use std::ffi::OsString;
 use std::io::{self, ErrorKind};
-use std::sync::atomic::AtomicI32;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,11 +46,13 @@ pub struct Spec {
 pub struct Event {
     pub slot: usize,
     pub what: What,
-    /// Workers being fed after it (at the end of input, none are).
+    /// Workers running after it.
     pub running: usize,
     /// Worth a line on stderr: not the pool's ordinary start and end (which go to the stats
     /// file only).
     pub notable: bool,
+    /// A failure: told even with `-q`, and the exit status says so.
+    pub failed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -69,6 +71,18 @@ pub enum What {
     GaveUp(u32),
 }
 
+/// Where the rest of an item begun goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cut {
+    /// To the worker in this slot, whatever else waits.
+    To(usize),
+    /// Nowhere: that worker exited (a worker started in its slot must not get it).
+    Lost,
+}
+
+/// The most a worker may have staged (besides one gather) before the rest of an item waits.
+const STAGE_MAX: usize = 64 * 1024;
+
 /// The pool's figures, shared with the reporter.
 pub type Shared = Arc<Mutex<Vec<Figures>>>;
 
@@ -81,8 +95,8 @@ pub struct Pool {
     delim: u8,
     slots: Vec<Slot>,
     epoll: Epoll,
-    /// The slot in the middle of an item: the rest of it goes there.
-    cut: Option<usize>,
+    /// An item begun and not finished: where the rest of it goes.
+    cut: Option<Cut>,
     /// Items and bytes of the cut item owed back (its worker exited): booked at its end.
     cut_lost: Tally,
     next: usize,
@@ -154,6 +168,13 @@ impl Pool {
         Arc::clone(&self.shared)
     }
 
+    /// The run was given up on (a drain that timed out): workers are stopped, not waited for.
+    pub fn give_up(&self) {
+        let _ = self
+            .stop
+            .compare_exchange(0, libc::SIGTERM, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
     /// Where the reporter puts the signal that stopped bpipe.
     pub fn stop(&self) -> Stop {
         Arc::clone(&self.stop)
@@ -168,12 +189,17 @@ impl Pool {
     }
 
     fn tell(&self, slot: usize, what: What, notable: bool) {
+        self.tell_failure(slot, what, notable, false);
+    }
+
+    fn tell_failure(&self, slot: usize, what: What, notable: bool, failed: bool) {
         if let Some(events) = &self.events {
             let _ = events.send(Event {
                 slot: slot + 1,
                 what,
-                running: self.running(),
+                running: self.slots.iter().filter(|s| s.alive()).count(),
                 notable,
+                failed,
             });
         }
     }

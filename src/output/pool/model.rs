@@ -227,7 +227,7 @@ proptest! {
         }
         // The end: workers read what they have left; the rest of the input is not offered.
         if !gone {
-            pool.finish().unwrap();
+            pool.finish(true).unwrap();
         }
         recalled += pool.recalled();
         let mut seen = vec![0u32; items.len()];

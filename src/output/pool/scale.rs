@@ -39,7 +39,7 @@ impl Pool {
             } else {
                 slot.drained_since = None;
             }
-            let idle = self.cut != Some(i)
+            let idle = self.cut != Some(super::Cut::To(i))
                 && slot
                     .drained_since
                     .is_some_and(|t| now - t >= self.spec.idle_exit);
@@ -74,11 +74,19 @@ impl Pool {
         match (self.launch)(i + 1).map(|feed| self.slots[i].start(feed)) {
             Ok(()) => match self.watch(i) {
                 Ok(()) => self.tell(i, What::Started, true),
-                Err(e) => self.tell(i, What::Failed(e.to_string()), true),
+                Err(e) => self.tell_failure(i, What::Failed(e.to_string()), true, true),
             },
             Err(e) => {
-                self.slots[i].state = State::Vacant;
-                self.tell(i, What::Failed(crate::report::reason(&e)), true);
+                // Not started: a failure too (and not tried again by scaling, as a failed
+                // slot is not).
+                let slot = &mut self.slots[i];
+                slot.failures += 1;
+                slot.streak += 1;
+                slot.state = State::Exited {
+                    status: 127,
+                    again: None,
+                };
+                self.tell_failure(i, What::Failed(crate::report::reason(&e)), true, true);
             }
         }
     }

@@ -139,17 +139,19 @@ impl Slot {
 
     /// Writes what is staged, as far as the pipe takes it now; true once all has gone.
     pub fn flush(&mut self) -> bool {
-        while !self.stage.is_empty() {
-            let stage = std::mem::take(&mut self.stage);
-            let result = self.write(&[IoSlice::new(&stage)]);
-            self.stage = stage;
-            match result {
-                Ok(n) => drop(self.stage.drain(..n)),
+        let stage = std::mem::take(&mut self.stage);
+        let mut at = 0;
+        while at < stage.len() {
+            match self.write(&[IoSlice::new(&stage[at..])]) {
+                Ok(n) => at += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return false,
+                Err(_) => break,
             }
         }
-        true
+        self.stage = stage;
+        // One move of what is left, however many writes went.
+        self.stage.drain(..at);
+        self.stage.is_empty()
     }
 
     /// Closes its stdin: the worker sees the end of its input.

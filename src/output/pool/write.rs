@@ -4,27 +4,38 @@
 use std::io::{self, ErrorKind, IoSlice};
 use std::os::fd::{AsFd, BorrowedFd};
 
-use super::Pool;
 use super::slices::Slices;
+use super::{Cut, Pool, STAGE_MAX};
 use crate::books::tally::Tally;
 use crate::output::sink::Sink;
 
 impl Pool {
-    /// The rest of the item begun in slot `i`: up to its end, to that worker (or nowhere,
-    /// if it exited).
-    pub(super) fn rest_of_item(&mut self, i: usize, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    /// The rest of the item begun: up to its end, to the worker it began with (or nowhere,
+    /// if that worker exited). Waits (`WouldBlock`) while that worker has `STAGE_MAX`
+    /// staged: a line longer than a pipe goes at the worker's pace, not into memory.
+    fn rest_of_item(&mut self, cut: Cut, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let s = Slices(bufs);
         let end = s.find(self.delim, 0).map_or(s.len(), |p| p + 1);
-        if end < s.len() || s.byte(end - 1) == Some(self.delim) {
-            self.cut = None;
-        }
-        let slot = &mut self.slots[i];
-        if !slot.alive() || !slot.open() {
-            self.cut_lost.bytes += end as u64;
-            if self.cut.is_none() {
-                self.recalled += std::mem::take(&mut self.cut_lost);
+        let ends = end < s.len() || s.byte(end - 1) == Some(self.delim);
+        let i = match cut {
+            Cut::To(i) if self.slots[i].alive() && self.slots[i].open() => i,
+            _ => {
+                self.cut_lost.bytes += end as u64;
+                if ends {
+                    self.cut = None;
+                    self.recalled += std::mem::take(&mut self.cut_lost);
+                }
+                return Ok(end);
             }
-            return Ok(end);
+        };
+        let slot = &mut self.slots[i];
+        if slot.stage.len() >= STAGE_MAX && !slot.flush() {
+            self.want_room = true;
+            self.update_interest();
+            return Err(ErrorKind::WouldBlock.into());
+        }
+        if ends {
+            self.cut = None;
         }
         let mut written = 0;
         if slot.stage.is_empty() {
@@ -52,7 +63,7 @@ impl Pool {
             false => match s.find(self.delim, n) {
                 Some(p) => p + 1,
                 None => {
-                    self.cut = Some(i);
+                    self.cut = Some(Cut::To(i));
                     s.len()
                 }
             },
@@ -73,8 +84,8 @@ impl Sink for Pool {
         if Slices(bufs).is_empty() {
             return Ok(0);
         }
-        if let Some(i) = self.cut {
-            return self.rest_of_item(i, bufs);
+        if let Some(cut) = self.cut {
+            return self.rest_of_item(cut, bufs);
         }
         let n = self.slots.len();
         let mut any = false;
@@ -125,9 +136,18 @@ impl Sink for Pool {
         std::mem::take(&mut self.recalled)
     }
 
-    fn finish(&mut self) -> io::Result<()> {
+    fn finish(&mut self, complete: bool) -> io::Result<()> {
+        if let (true, Some(Cut::To(i))) = (complete, self.cut) {
+            // The input ended: the item begun (a last line without its delimiter) is whole.
+            self.cut = None;
+            self.slots[i].items += 1;
+        }
         self.close_all();
         Ok(())
+    }
+
+    fn abandon(&mut self) {
+        self.give_up();
     }
 
     fn settle_time(&self) -> std::time::Duration {
