@@ -318,7 +318,7 @@ fn a_stop_is_passed_on_to_the_workers_and_what_they_never_read_is_undelivered() 
     let dir = temp_dir("workers-stop");
     let stats = dir.join("stats.json");
     // Each worker reads one line, says so, and then reads nothing more.
-    let script = "read -r _; echo ready; exec sleep 1000";
+    let script = "if read -r _; then echo ready; else echo \"eof or error\"; fi; exec sleep 1000";
     let mut cmd = bpipe(&[
         "-q",
         "--drain-timeout",
@@ -345,7 +345,7 @@ fn a_stop_is_passed_on_to_the_workers_and_what_they_never_read_is_undelivered() 
     for _ in 0..2 {
         line.clear();
         stdout.read_line(&mut line).unwrap();
-        assert_eq!(line, "ready\n");
+        assert_eq!(line, "ready\n", "a worker could not read a line");
     }
     // SAFETY: kill(2) on a child we spawned and have not reaped.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
