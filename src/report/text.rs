@@ -188,6 +188,8 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
         parts.push(super::workers::text_part(snap.workers));
     }
     match snap.end {
+        End::OutputClosed if !snap.workers.is_empty() => parts.push("no worker left".into()),
+        End::OutputClosed if !snap.workers.is_empty() => parts.push("no worker left".into()),
         End::OutputClosed => parts.push("output closed".into()),
         End::Signal(number) => parts.push(format!("stopped by signal {number}")),
         End::Running | End::Finished => {}

@@ -16,6 +16,13 @@ impl Pool {
         if self.cut == Some(Cut::To(i)) {
             self.cut = Some(Cut::Lost);
         }
+        if self.cut == Some(Cut::Last(i)) {
+            // The last item has no delimiter: if any of it is left, it is undelivered too.
+            self.cut = None;
+            if !left.is_empty() && left.last() != Some(&self.delim) {
+                lost.items += 1;
+            }
+        }
         if self.cut == Some(Cut::Lost) && left.last() != Some(&self.delim) {
             // An item begun: booked once its last bytes have come (and gone nowhere).
             let tail = left.len()
@@ -37,11 +44,14 @@ impl Pool {
         // when its stdout closes.
         // Nor does one that died of the stop signal bpipe passed on.
         let stop = self.stop.load(Ordering::Relaxed);
-        let failed = code != 0 && code != 128 + libc::SIGPIPE && (stop == 0 || code != 128 + stop);
+        let stopped = stop != 0 && (code == 128 + stop || code == 128 + libc::SIGKILL);
+        let failed = code != 0 && code != 128 + libc::SIGPIPE && !stopped;
         slot.failures += u32::from(failed);
-        slot.streak = match failed {
-            true => slot.streak + 1,
-            false => 0,
+        // Failures in a row: one after a worker that ran a while starts the count again.
+        slot.streak = match (failed, slot.lived_long()) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => slot.streak + 1,
         };
         // Before its input was closed: early, worth telling even with status 0.
         let early = matches!(slot.state, State::Running);
@@ -62,7 +72,7 @@ impl Pool {
             failed,
         );
         if gave_up {
-            self.tell(i, What::GaveUp(GIVE_UP), true);
+            self.tell_failure(i, What::GaveUp(GIVE_UP), true, true);
         }
         self.publish();
     }
@@ -82,6 +92,10 @@ impl Pool {
         }
         // Each stdin closes as soon as what is staged for it has gone.
         loop {
+            if signal.is_none() && self.stop.load(Ordering::Relaxed) != 0 {
+                // A stop came while workers were being waited for.
+                return self.close_all();
+            }
             let mut waiting = None;
             for i in 0..self.slots.len() {
                 let slot = &mut self.slots[i];
@@ -101,41 +115,60 @@ impl Pool {
                 None => break,
             }
         }
-        if let Some(signal) = signal {
-            self.pass_on(signal);
+        match signal {
+            Some(signal) => self.pass_on(signal),
+            None => self.wait_all(),
         }
+        self.publish();
+    }
+
+    /// Waits for every worker to exit, or for a stop (then passed on).
+    fn wait_all(&mut self) {
+        while self.slots.iter().any(Slot::alive) {
+            let stop = self.stop.load(Ordering::Relaxed);
+            if stop != 0 {
+                for slot in self.slots.iter_mut().filter(|s| s.alive()) {
+                    slot.close();
+                }
+                return self.pass_on(stop);
+            }
+            self.reap();
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Books the workers that have exited.
+    fn reap(&mut self) {
         for i in 0..self.slots.len() {
             if self.slots[i].alive()
-                && let Some(status) = self.slots[i].wait()
+                && let Some(status) = self.slots[i].exited()
             {
                 self.exited(i, status);
             }
         }
-        self.publish();
     }
 
     /// Passes a stop signal on to the workers; those still running after [`KILL_AFTER`]
     /// are killed.
     fn pass_on(&mut self, signal: i32) {
-        for slot in self.slots.iter().filter(|s| s.alive()) {
+        for slot in &self.slots {
             slot.signal(signal);
         }
+        // Each worker's whole process group: a member that outlives its leader is killed too.
         let deadline = Instant::now() + KILL_AFTER;
         while Instant::now() < deadline {
-            for i in 0..self.slots.len() {
-                if self.slots[i].alive()
-                    && let Some(status) = self.slots[i].exited()
-                {
-                    self.exited(i, status);
-                }
-            }
-            if !self.slots.iter().any(Slot::alive) {
+            self.reap();
+            if !self.slots.iter().any(|s| s.alive() || s.group_alive()) {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(POLL);
         }
-        for slot in self.slots.iter().filter(|s| s.alive()) {
+        for slot in &self.slots {
             slot.signal(libc::SIGKILL);
+        }
+        while self.slots.iter().any(Slot::alive) {
+            self.reap();
+            std::thread::sleep(POLL);
         }
     }
 }
@@ -159,3 +192,6 @@ pub const GIVE_UP: u32 = 10;
 
 /// How long workers have to exit after a stop signal is passed on, before they are killed.
 const KILL_AFTER: Duration = Duration::from_secs(2);
+
+/// How often the end looks at the workers.
+const POLL: Duration = Duration::from_millis(10);

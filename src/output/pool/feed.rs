@@ -148,6 +148,7 @@ impl Feed for Process {
             unsafe { libc::kill(-(child.id() as libc::pid_t), signal) };
         }
     }
+    // (The slot signals the group itself, by number, even after the child is reaped.)
 }
 
 /// The shell's number for an exit status: the code, or 128+N for signal N.

@@ -78,6 +78,8 @@ enum Cut {
     To(usize),
     /// Nowhere: that worker exited (a worker started in its slot must not get it).
     Lost,
+    /// The input's last item, without its delimiter, given whole to this worker.
+    Last(usize),
 }
 
 /// The most a worker may have staged (besides one gather) before the rest of an item waits.
@@ -107,18 +109,6 @@ pub struct Pool {
     shared: Shared,
     over_half_since: Option<Instant>,
     stop: Stop,
-}
-
-/// Whether bpipe's stdout, which the workers write to, is a pipe whose reader has gone.
-fn stdout_gone() -> bool {
-    let mut fd = libc::pollfd {
-        fd: 1,
-        events: 0,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd; fd 1 is open (Rust's runtime sees to that).
-    let n = unsafe { libc::poll(&mut fd, 1, 0) };
-    n == 1 && fd.revents & libc::POLLERR != 0
 }
 
 impl Pool {
@@ -259,10 +249,6 @@ impl Pool {
             }
         }
         if ready.tick {
-            if stdout_gone() {
-                // The workers' output (bpipe's stdout) closed: as for bpipe's own, the end.
-                return Err(ErrorKind::BrokenPipe.into());
-            }
             self.scale(fill);
             room |= self.restart_due();
             self.publish();

@@ -71,7 +71,15 @@ impl Feed for Model {
         self.with(|w| w.open = false);
     }
     fn exited(&mut self) -> Option<i32> {
-        self.with(|w| w.exit)
+        // A worker whose input closed reads to the end and exits.
+        self.with(|w| {
+            if !w.open && w.exit.is_none() {
+                let rest: Vec<u8> = w.pipe.drain(..).collect();
+                w.read.extend(rest);
+                w.exit = Some(0);
+            }
+            w.exit
+        })
     }
     fn wait(&mut self) -> Option<i32> {
         // A worker whose input closed reads to the end and exits.

@@ -82,6 +82,7 @@ impl Pool {
                 let slot = &mut self.slots[i];
                 slot.failures += 1;
                 slot.streak += 1;
+                slot.status = Some(127);
                 slot.state = State::Exited {
                     status: 127,
                     again: None,

@@ -25,14 +25,20 @@ impl Slices<'_, '_> {
         None
     }
 
-    /// Where the first `delim` at or after `from` is.
-    pub fn find(&self, delim: u8, from: usize) -> Option<usize> {
+    /// Where the first `delim` at or after `from`, and before `until`, is.
+    pub fn find(&self, delim: u8, from: usize, until: usize) -> Option<usize> {
         let mut base = 0;
         for s in self.0 {
             let end = base + s.len();
+            if base >= until {
+                break;
+            }
             if from < end {
                 let skip = from.saturating_sub(base);
-                if let Some(i) = memchr::memchr(delim, &s[skip..]) {
+                let stop = s.len().min(until - base);
+                if skip < stop
+                    && let Some(i) = memchr::memchr(delim, &s[skip..stop])
+                {
                     return Some(base + skip + i);
                 }
             }
@@ -89,10 +95,13 @@ mod tests {
         let s = Slices(&bufs);
         assert_eq!(s.len(), 9);
         assert_eq!((s.byte(4), s.byte(9)), (Some(b'd'), None));
-        assert_eq!(s.find(b'\n', 0), Some(2));
-        assert_eq!(s.find(b'\n', 3), Some(5));
-        assert_eq!(s.find(b'\n', 6), Some(8));
-        assert_eq!(s.find(b'\n', 9), None);
+        assert_eq!(s.find(b'\n', 0, 9), Some(2));
+        assert_eq!(s.find(b'\n', 3, 9), Some(5));
+        assert_eq!(s.find(b'\n', 6, 9), Some(8));
+        assert_eq!(s.find(b'\n', 9, 9), None);
+        // Not looked for past `until`.
+        assert_eq!(s.find(b'\n', 3, 5), None);
+        assert_eq!(s.find(b'\n', 3, 6), Some(5));
         assert_eq!(s.count(b'\n', 0, 9), 3);
         assert_eq!(s.count(b'\n', 3, 8), 1);
         let head: Vec<u8> = s.head(6).iter().flat_map(|s| s.to_vec()).collect();

@@ -62,6 +62,9 @@ pub struct Slot {
     pub streak: u32,
     /// The epoll events asked for now.
     pub interest: u32,
+    /// Its process group (the first worker's pid), kept after it exits, for a stop.
+    group: Option<u32>,
+    launched: Instant,
 }
 
 impl Slot {
@@ -85,12 +88,16 @@ impl Slot {
             failures: 0,
             streak: 0,
             interest: 0,
+            group: None,
+            launched: Instant::now(),
         }
     }
 
     /// A worker starts here.
     pub fn start(&mut self, feed: Box<dyn Feed>) {
         let now = Instant::now();
+        self.group = feed.pid();
+        self.launched = now;
         self.feed = Some(feed);
         self.state = State::Running;
         self.stage.clear();
@@ -205,11 +212,24 @@ impl Slot {
         self.stage.is_empty() && self.feed.as_ref().is_some_and(|f| f.drained())
     }
 
-    /// Sends signal `signal` to the worker, if it runs.
+    /// Sends signal `signal` to the worker's process group, if any of it runs.
     pub fn signal(&self, signal: i32) {
-        if let Some(feed) = &self.feed {
-            feed.signal(signal);
+        if let Some(group) = self.group.filter(|_| self.group_alive()) {
+            // SAFETY: kill(2) on a process group this pool started.
+            unsafe { libc::kill(-(group as libc::pid_t), signal) };
         }
+    }
+
+    /// Whether anything of the worker's process group still runs.
+    pub fn group_alive(&self) -> bool {
+        // SAFETY: kill(2) with signal 0 only checks.
+        self.group
+            .is_some_and(|g| unsafe { libc::kill(-(g as libc::pid_t), 0) } == 0)
+    }
+
+    /// Whether the worker ran long enough that a failure starts `--restart`'s count anew.
+    pub fn lived_long(&self) -> bool {
+        self.launched.elapsed() >= Duration::from_secs(5)
     }
 
     pub fn figures(&self) -> Figures {

@@ -6,6 +6,9 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use super::slices::Slices;
 use super::{Cut, Pool, STAGE_MAX};
+
+/// How far the rest of an item is looked into at once: a pipe's worth and a stage.
+const LOOK_AHEAD: usize = 4 * STAGE_MAX;
 use crate::books::tally::Tally;
 use crate::output::sink::Sink;
 
@@ -15,8 +18,11 @@ impl Pool {
     /// staged: a line longer than a pipe goes at the worker's pace, not into memory.
     fn rest_of_item(&mut self, cut: Cut, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let s = Slices(bufs);
-        let end = s.find(self.delim, 0).map_or(s.len(), |p| p + 1);
-        let ends = end < s.len() || s.byte(end - 1) == Some(self.delim);
+        // Looked for no further than one write and a stage can take: a long item's rest
+        // is not scanned again at every write.
+        let until = s.len().min(LOOK_AHEAD);
+        let end = s.find(self.delim, 0, until).map_or(until, |p| p + 1);
+        let ends = s.byte(end - 1) == Some(self.delim);
         let i = match cut {
             Cut::To(i) if self.slots[i].alive() && self.slots[i].open() => i,
             _ => {
@@ -34,9 +40,6 @@ impl Pool {
             self.update_interest();
             return Err(ErrorKind::WouldBlock.into());
         }
-        if ends {
-            self.cut = None;
-        }
         let mut written = 0;
         if slot.stage.is_empty() {
             match slot.write(&s.head(end)) {
@@ -45,12 +48,15 @@ impl Pool {
                 Err(e) => return Err(e),
             }
         }
-        s.each(written, end, |piece| slot.stage.extend_from_slice(piece));
-        if self.cut.is_none() {
+        // At most STAGE_MAX more is staged; the rest of a long item waits for the worker.
+        let taken = end.min(written + STAGE_MAX);
+        s.each(written, taken, |piece| slot.stage.extend_from_slice(piece));
+        slot.bytes += taken as u64;
+        if ends && taken == end {
+            self.cut = None;
             slot.items += 1;
         }
-        slot.bytes += end as u64;
-        Ok(end)
+        Ok(taken)
     }
 
     /// Slot `i`'s pipe took `n` bytes of `bufs`: the rest of the item they end in is staged
@@ -58,16 +64,21 @@ impl Pool {
     pub(super) fn taken(&mut self, i: usize, bufs: &[IoSlice<'_>], n: usize) -> usize {
         let s = Slices(bufs);
         let whole = s.byte(n - 1) == Some(self.delim);
-        let end = match whole {
+        let mut end = match whole {
             true => n,
-            false => match s.find(self.delim, n) {
-                Some(p) => p + 1,
-                None => {
-                    self.cut = Some(Cut::To(i));
-                    s.len()
-                }
-            },
+            false => {
+                let until = s.len().min(n + STAGE_MAX);
+                s.find(self.delim, n, until).map_or(until, |p| p + 1)
+            }
         };
+        if end > n + STAGE_MAX {
+            // A long item: at most STAGE_MAX of it is staged; the rest follows at the
+            // worker's pace.
+            end = n + STAGE_MAX;
+        }
+        if s.byte(end - 1) != Some(self.delim) {
+            self.cut = Some(Cut::To(i));
+        }
         let slot = &mut self.slots[i];
         s.each(n, end, |piece| slot.stage.extend_from_slice(piece));
         slot.items += s.count(self.delim, 0, end);
@@ -139,7 +150,7 @@ impl Sink for Pool {
     fn finish(&mut self, complete: bool) -> io::Result<()> {
         if let (true, Some(Cut::To(i))) = (complete, self.cut) {
             // The input ended: the item begun (a last line without its delimiter) is whole.
-            self.cut = None;
+            self.cut = Some(Cut::Last(i));
             self.slots[i].items += 1;
         }
         self.close_all();
