@@ -5,6 +5,7 @@ mod util;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use util::*;
@@ -35,6 +36,27 @@ fn balanced(r: &serde_json::Value) -> bool {
     let n = |k: &str| r[k].as_u64().unwrap();
     n("in_items") == n("out_items") + n("dropped_items") + n("undelivered_items")
         && n("in_bytes") == n("out_bytes") + n("dropped_bytes") + n("undelivered_bytes")
+}
+
+/// `bpipe OPTIONS --stats-format json --stats-file STATS --workers N -- sh -c SCRIPT`, with a
+/// PATH for the script's commands.
+fn pool(options: &[&str], stats: &std::path::Path, workers: &str, script: &str) -> Command {
+    let mut args = options.to_vec();
+    args.extend([
+        "--stats-format",
+        "json",
+        "--stats-file",
+        stats.to_str().unwrap(),
+        "--workers",
+        workers,
+        "--",
+        SH,
+        "-c",
+        script,
+    ]);
+    let mut cmd = bpipe(&args);
+    cmd.env("PATH", "/usr/bin:/bin");
+    cmd
 }
 
 #[test]
@@ -100,21 +122,7 @@ fn a_stuck_worker_gets_little_and_the_others_take_the_rest() {
         gate.display()
     );
     let stats = dir.join("stats.json");
-    let mut cmd = bpipe(&[
-        "-q",
-        "--stats-format",
-        "json",
-        "--stats-file",
-        stats.to_str().unwrap(),
-        "--workers",
-        "4",
-        "--",
-        SH,
-        "-c",
-        &script,
-    ]);
-    cmd.env("PATH", "/usr/bin:/bin");
-    let mut child = spawn(cmd);
+    let mut child = spawn(pool(&["-q"], &stats, "4", &script));
     let lines = 200_000;
     let mut stdin = child.stdin.take().unwrap();
     let feeder = std::thread::spawn(move || {
@@ -156,21 +164,8 @@ fn a_worker_that_dies_is_reported_and_the_others_finish() {
     let dir = temp_dir("workers-die");
     let stats = dir.join("stats.json");
     let script = "if [ \"$BPIPE_WORKER\" = 2 ]; then head -n 10 >/dev/null; exit 7; fi; wc -l";
-    let mut cmd = bpipe(&[
-        "--stats-format",
-        "json",
-        "--stats-file",
-        stats.to_str().unwrap(),
-        "--workers",
-        "3",
-        "--",
-        SH,
-        "-c",
-        script,
-    ]);
-    cmd.env("PATH", "/usr/bin:/bin");
     let lines = 300_000;
-    let out = run(cmd, numbered_lines(lines));
+    let out = run(pool(&[], &stats, "3", script), numbered_lines(lines));
     assert_eq!(out.status.code(), Some(6), "{}", out.stderr);
     assert!(
         out.stderr.contains("worker 2 exited with status 7"),
@@ -319,22 +314,7 @@ fn a_stop_is_passed_on_to_the_workers_and_what_they_never_read_is_undelivered() 
     let stats = dir.join("stats.json");
     // Each worker reads one line, says so, and then reads nothing more.
     let script = "if read -r _; then echo ready; else echo \"eof or error\"; fi; exec sleep 1000";
-    let mut cmd = bpipe(&[
-        "-q",
-        "--drain-timeout",
-        "0",
-        "--stats-format",
-        "json",
-        "--stats-file",
-        stats.to_str().unwrap(),
-        "--workers",
-        "2",
-        "--",
-        SH,
-        "-c",
-        script,
-    ]);
-    cmd.env("PATH", "/usr/bin:/bin");
+    let cmd = pool(&["-q", "--drain-timeout", "0"], &stats, "2", script);
     let mut child = spawn(cmd);
     let mut stdin = child.stdin.take().unwrap();
     let feeder = std::thread::spawn(move || {
@@ -377,22 +357,8 @@ fn a_failed_worker_is_restarted_with_restart_and_the_status_still_says_it_failed
         "if [ ! -e {0} ]; then : > {0}; exit 3; fi; wc -l",
         flag.display()
     );
-    let mut cmd = bpipe(&[
-        "-q",
-        "--restart",
-        "--stats-format",
-        "json",
-        "--stats-file",
-        stats.to_str().unwrap(),
-        "--workers",
-        "1",
-        "--",
-        SH,
-        "-c",
-        &script,
-    ]);
-    cmd.env("PATH", "/usr/bin:/bin");
     let lines = 50_000;
+    let cmd = pool(&["-q", "--restart"], &stats, "1", &script);
     let out = run(cmd, numbered_lines(lines));
     assert_eq!(out.status.code(), Some(6), "{}", out.stderr);
     assert!(

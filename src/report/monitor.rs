@@ -11,7 +11,7 @@ use crate::books::stats::Stats;
 use crate::cli::StatsFormat;
 use crate::config::Config;
 use crate::control::signals::Signal;
-use crate::output::pool::{self, slot::Figures};
+use crate::output::pool::slot::Figures;
 use crate::queue::policy::{Policy, Shed};
 use crate::queue::{Bounds, Queue};
 use crate::report::out::{self, Records};
@@ -57,7 +57,7 @@ pub struct Monitor {
     dropped: u64,
     dropping_since: Option<Instant>,
     /// `--workers`: what happens to workers, and their figures (as last read).
-    pool: Option<(Receiver<pool::Event>, pool::Shared, pool::Stop)>,
+    pool: Option<PoolWatch>,
     figures: Vec<Figures>,
 }
 
@@ -171,8 +171,8 @@ impl Monitor {
     /// The final record's interval is the whole run: a last tick a moment before the end
     /// would leave it a few milliseconds of noise.
     fn emit(&mut self, event: Event, mut stats: Stats, end: End) {
-        if let Some((_, shared, _)) = &self.pool {
-            self.figures = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(pool) = &self.pool {
+            self.figures = pool.figures();
         }
         let mut snap = self.snapshot(stats, end);
         if event == Event::Final {
@@ -229,10 +229,7 @@ impl Monitor {
             tick(POLL)
         };
         let mut signals = self.signals.clone();
-        let workers = self
-            .pool
-            .as_ref()
-            .map_or_else(never, |(events, _, _)| events.clone());
+        let workers = self.pool.as_ref().map_or_else(never, |p| p.events.clone());
         let stop = loop {
             let stalled = select! {
                 recv(workers) -> event => {
@@ -268,8 +265,8 @@ impl Monitor {
             };
             if stalled {
                 // --on-stall fail: stop as a closed output would (workers are told to stop).
-                if let Some((_, _, signal)) = &self.pool {
-                    signal.store(libc::SIGTERM, std::sync::atomic::Ordering::Relaxed);
+                if let Some(pool) = &self.pool {
+                    pool.stop(libc::SIGTERM);
                 }
                 queue.abandon();
                 return Some(Halt::Stalled);
@@ -283,9 +280,8 @@ impl Monitor {
             }
         };
         queue.stop_input();
-        if let Some((_, _, signal)) = &self.pool {
-            // Passed on to the workers once the queue is drained.
-            signal.store(stop, std::sync::atomic::Ordering::Relaxed);
+        if let Some(pool) = &self.pool {
+            pool.stop(stop);
         }
         // The line goes now: a terminal's ^C echo would leave a frame behind.
         if let Some(mut live) = self.live.take() {
@@ -313,50 +309,6 @@ impl Monitor {
         Some(Halt::Signal(stop))
     }
 
-    /// `--workers`: the pool's events become records, and its figures part of every record.
-    pub fn watch_workers(
-        &mut self,
-        events: Receiver<pool::Event>,
-        shared: pool::Shared,
-        stop: pool::Stop,
-    ) {
-        self.pool = Some((events, shared, stop));
-    }
-
-    /// A worker started, was retired or exited: a line on stderr (unless quiet; a failure
-    /// always), and a record in the stats file.
-    fn tell_of_worker(&mut self, event: &pool::Event) {
-        let prefix = self.snapshot(Stats::default(), End::Running).prefix();
-        if event.notable && !self.quiet || event.failed {
-            self.say(&report::workers::text_event(&prefix, event, self.noun));
-        }
-        match &self.file {
-            Some(file) if self.format == StatsFormat::Json => {
-                let elapsed = (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e6;
-                file.send(&report::workers::json_event(
-                    self.name.as_deref(),
-                    elapsed,
-                    event,
-                ));
-            }
-            Some(file) if self.format == StatsFormat::Text => {
-                file.send(&report::workers::text_event(&prefix, event, self.noun));
-            }
-            _ => {}
-        }
-    }
-
-    /// Any events left (at the end of the run).
-    pub fn drain_worker_events(&mut self) {
-        let events: Vec<pool::Event> = match &self.pool {
-            Some((rx, _, _)) => rx.try_iter().collect(),
-            None => return,
-        };
-        for event in &events {
-            self.tell_of_worker(event);
-        }
-    }
-
     /// A periodic (or asked-for) record; its interval figures start anew.
     fn tick(&mut self, queue: &Queue) {
         let stats = queue.stats();
@@ -371,10 +323,11 @@ impl Monitor {
         let stats = queue.stats();
         let now = Instant::now();
         if let Some(live) = &self.live {
-            let workers = match &self.pool {
-                Some((_, shared, _)) => shared.lock().unwrap_or_else(|e| e.into_inner()).clone(),
-                None => Vec::new(),
-            };
+            let workers = self
+                .pool
+                .as_ref()
+                .map(PoolWatch::figures)
+                .unwrap_or_default();
             live.send(Frame::Update(
                 Box::new(stats),
                 self.started.elapsed(),
@@ -478,3 +431,6 @@ impl Monitor {
         file && (stderr || self.file.is_some())
     }
 }
+
+mod workers;
+use workers::PoolWatch;
