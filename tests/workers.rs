@@ -32,6 +32,15 @@ fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The sum of the numbers the workers printed (`wc -l` each).
+fn sum_of_counts(stdout: &[u8]) -> u64 {
+    std::str::from_utf8(stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum()
+}
+
 fn balanced(r: &serde_json::Value) -> bool {
     let n = |k: &str| r[k].as_u64().unwrap();
     n("in_items") == n("out_items") + n("dropped_items") + n("undelivered_items")
@@ -172,11 +181,7 @@ fn a_worker_that_dies_is_reported_and_the_others_finish() {
         "{}",
         out.stderr
     );
-    let counted: u64 = String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .map(|n| n.parse::<u64>().unwrap())
-        .sum();
+    let counted = sum_of_counts(&out.stdout);
     let records = records(&stats);
     let last = records.last().unwrap();
     assert!(balanced(last), "{last}");
@@ -366,11 +371,7 @@ fn a_failed_worker_is_restarted_with_restart_and_the_status_still_says_it_failed
         "{}",
         out.stderr
     );
-    let counted: u64 = String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let counted = sum_of_counts(&out.stdout);
     let last = records(&stats).pop().unwrap();
     assert!(balanced(&last), "{last}");
     let w = &last["workers"][0];

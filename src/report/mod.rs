@@ -165,18 +165,28 @@ impl Snapshot<'_> {
 
     /// `1 line`, `2 lines`.
     pub fn count(&self, n: u64) -> String {
-        let noun = match n {
-            1 => self.noun.strip_suffix('s').unwrap_or(self.noun),
-            _ => self.noun,
-        };
-        format!("{n} {noun}")
+        count(n, self.noun)
     }
 
     fn prefix(&self) -> String {
-        match self.name {
-            Some(name) => format!("bpipe[{}]:", printable(name)),
-            None => "bpipe:".to_string(),
-        }
+        prefix(self.name)
+    }
+}
+
+/// `1 line`, `2 lines`, for a plural `noun`.
+pub fn count(n: u64, noun: &str) -> String {
+    let noun = match n {
+        1 => noun.strip_suffix('s').unwrap_or(noun),
+        _ => noun,
+    };
+    format!("{n} {noun}")
+}
+
+/// `bpipe:`, or `bpipe[NAME]:` with `-N`.
+fn prefix(name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("bpipe[{}]:", printable(name)),
+        None => "bpipe:".to_string(),
     }
 }
 

@@ -19,8 +19,8 @@ pub fn text_event(prefix: &str, event: &Event, noun: &str) -> String {
             status,
             undelivered,
         } => format!(
-            "exited with status {status} ({undelivered} {} undelivered)",
-            one_or_many(*undelivered, noun)
+            "exited with status {status} ({} undelivered)",
+            super::count(*undelivered, noun)
         ),
         What::Failed(reason) => format!("could not start: {reason}"),
         What::GaveUp(failures) => {
@@ -31,14 +31,6 @@ pub fn text_event(prefix: &str, event: &Event, noun: &str) -> String {
         "{prefix} worker {} {what}; {} running",
         event.slot, event.running
     )
-}
-
-/// `lines`, or `line` for one.
-fn one_or_many(n: u64, noun: &str) -> &str {
-    match n {
-        1 => noun.strip_suffix('s').unwrap_or(noun),
-        _ => noun,
-    }
 }
 
 pub fn json_event(name: Option<&str>, elapsed_s: f64, event: &Event) -> String {

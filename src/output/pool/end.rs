@@ -78,24 +78,10 @@ impl Pool {
     }
 
     /// The end: writes out what is staged (waiting for each worker to take it, or exit),
-    /// closes every stdin, sends `signal` if given, and waits for every worker.
+    /// closing each stdin once what is staged for it has gone, and waits for every worker.
+    /// A stop, before or meanwhile, closes them all at once and is passed on.
     pub fn close_all(&mut self) {
-        let signal = match self.stop.load(Ordering::Relaxed) {
-            0 => None,
-            n => Some(n),
-        };
-        if signal.is_some() {
-            // Stopped: what is staged is not waited for (it is undelivered).
-            for slot in self.slots.iter_mut().filter(|s| s.alive()) {
-                slot.close();
-            }
-        }
-        // Each stdin closes as soon as what is staged for it has gone.
-        loop {
-            if signal.is_none() && self.stop.load(Ordering::Relaxed) != 0 {
-                // A stop came while workers were being waited for.
-                return self.close_all();
-            }
+        while self.stop.load(Ordering::Relaxed) == 0 {
             let mut waiting = None;
             for i in 0..self.slots.len() {
                 let slot = &mut self.slots[i];
@@ -115,22 +101,23 @@ impl Pool {
                 None => break,
             }
         }
-        match signal {
-            Some(signal) => self.pass_on(signal),
-            None => self.wait_all(),
-        }
+        self.wait_all();
         self.publish();
     }
 
-    /// Waits for every worker to exit, or for a stop (then passed on).
+    /// Waits for every worker to exit, or for a stop: then what is staged is not waited for
+    /// (it is undelivered), and the signal is passed on.
     fn wait_all(&mut self) {
-        while self.slots.iter().any(Slot::alive) {
+        loop {
             let stop = self.stop.load(Ordering::Relaxed);
             if stop != 0 {
                 for slot in self.slots.iter_mut().filter(|s| s.alive()) {
                     slot.close();
                 }
                 return self.pass_on(stop);
+            }
+            if !self.slots.iter().any(Slot::alive) {
+                return;
             }
             self.reap();
             std::thread::sleep(POLL);

@@ -21,8 +21,6 @@ pub trait Feed: Send {
     fn close(&mut self);
     /// Its exit status as the shell shows it (128+N for signal N), once it has exited.
     fn exited(&mut self) -> Option<i32>;
-    /// Waits for it to exit.
-    fn wait(&mut self) -> Option<i32>;
     /// Once it has exited: what it left unread in its pipe.
     fn unread(&mut self) -> Vec<u8>;
     /// Whether it has read all it was given.
@@ -31,8 +29,8 @@ pub trait Feed: Send {
     fn fd(&self) -> Option<BorrowedFd<'_>>;
     /// Waits at most `timeout` for its pipe to have room.
     fn wait_for_room(&self, timeout: Duration);
+    /// Its pid, which is also its process group's (the pool signals the group).
     fn pid(&self) -> Option<u32>;
-    fn signal(&self, signal: i32);
 }
 
 /// Starts a worker in a slot (numbered from 1).
@@ -95,12 +93,6 @@ impl Feed for Process {
         Some(shell_status(status))
     }
 
-    fn wait(&mut self) -> Option<i32> {
-        let status = self.child.as_mut()?.wait().ok();
-        self.child = None;
-        status.map(shell_status)
-    }
-
     fn unread(&mut self) -> Vec<u8> {
         let mut left = Vec::new();
         if let Some(mut held) = self.held.take().filter(|h| non_blocking(h).is_ok()) {
@@ -141,14 +133,6 @@ impl Feed for Process {
     fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
-
-    fn signal(&self, signal: i32) {
-        if let Some(child) = &self.child {
-            // SAFETY: kill(2) on the process group of a child not yet reaped (its pid).
-            unsafe { libc::kill(-(child.id() as libc::pid_t), signal) };
-        }
-    }
-    // (The slot signals the group itself, by number, even after the child is reaped.)
 }
 
 /// The shell's number for an exit status: the code, or 128+N for signal N.

@@ -81,17 +81,6 @@ impl Feed for Model {
             w.exit
         })
     }
-    fn wait(&mut self) -> Option<i32> {
-        // A worker whose input closed reads to the end and exits.
-        self.with(|w| {
-            if w.exit.is_none() {
-                let rest: Vec<u8> = w.pipe.drain(..).collect();
-                w.read.extend(rest);
-                w.exit = Some(0);
-            }
-            w.exit
-        })
-    }
     fn unread(&mut self) -> Vec<u8> {
         self.with(|w| {
             w.open = false;
@@ -110,7 +99,6 @@ impl Feed for Model {
     fn pid(&self) -> Option<u32> {
         None
     }
-    fn signal(&self, _: i32) {}
 }
 
 #[derive(Clone, Debug)]

@@ -194,11 +194,6 @@ impl Slot {
         self.feed.as_mut()?.exited()
     }
 
-    /// Waits for it to exit.
-    pub fn wait(&mut self) -> Option<i32> {
-        self.feed.as_mut()?.wait()
-    }
-
     /// It exited: what it left unread (then its staged bytes); its pipe is freed.
     pub fn unread(&mut self) -> Vec<u8> {
         let mut left = self.feed.take().map(|mut f| f.unread()).unwrap_or_default();

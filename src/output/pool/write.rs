@@ -64,18 +64,15 @@ impl Pool {
     pub(super) fn taken(&mut self, i: usize, bufs: &[IoSlice<'_>], n: usize) -> usize {
         let s = Slices(bufs);
         let whole = s.byte(n - 1) == Some(self.delim);
-        let mut end = match whole {
+        let end = match whole {
             true => n,
             false => {
+                // A long item: at most STAGE_MAX of it is staged; the rest follows at the
+                // worker's pace.
                 let until = s.len().min(n + STAGE_MAX);
                 s.find(self.delim, n, until).map_or(until, |p| p + 1)
             }
         };
-        if end > n + STAGE_MAX {
-            // A long item: at most STAGE_MAX of it is staged; the rest follows at the
-            // worker's pace.
-            end = n + STAGE_MAX;
-        }
         if s.byte(end - 1) != Some(self.delim) {
             self.cut = Some(Cut::To(i));
         }

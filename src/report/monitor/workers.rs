@@ -4,10 +4,9 @@
 use crossbeam_channel::Receiver;
 
 use super::Monitor;
-use crate::books::stats::Stats;
 use crate::cli::StatsFormat;
 use crate::output::pool::{self, slot::Figures};
-use crate::report::{self, End};
+use crate::report;
 
 /// What the monitor sees of a worker pool: its events, its figures, and where a stop signal
 /// is left for it.
@@ -50,7 +49,7 @@ impl Monitor {
     /// A worker started, was retired or exited: a line on stderr (unless quiet; a failure
     /// always), and a record in the stats file.
     pub(super) fn tell_of_worker(&mut self, event: &pool::Event) {
-        let prefix = self.snapshot(Stats::default(), End::Running).prefix();
+        let prefix = report::prefix(self.name.as_deref());
         if event.notable && !self.quiet || event.failed {
             self.say(&report::workers::text_event(&prefix, event, self.noun));
         }
