@@ -17,6 +17,11 @@ use std::os::unix::fs::FileTypeExt;
 pub trait Sink {
     /// Writes what can go now without waiting; `WouldBlock` when nothing can.
     fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Moves `len` bytes of `file`, from `offset`, as many as go now without waiting and
+    /// without copying them through memory (`splice`); `Unsupported` when the sink cannot.
+    fn splice_now(&mut self, _file: &File, _offset: u64, _len: usize) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
     /// What to poll for room (readable or writable) and for a reader that left, if anything.
     fn fd(&self) -> Option<BorrowedFd<'_>>;
     /// Whether the sink has work of its own even when the writer has nothing for it (a
@@ -139,6 +144,35 @@ impl Sink for Stdout {
                 result => result,
             },
             Mode::NonBlocking(_) | Mode::Always => self.file.write_vectored(bufs),
+        }
+    }
+
+    /// A pipe or socket only: a file or terminal always takes data, and is written.
+    fn splice_now(&mut self, file: &File, offset: u64, len: usize) -> io::Result<usize> {
+        if self.mode == Mode::Always {
+            return Err(io::ErrorKind::Unsupported.into());
+        }
+        let mut offset = offset as libc::loff_t;
+        // SAFETY: both descriptors are open for the call; the offset is ours.
+        let n = unsafe {
+            libc::splice(
+                file.as_raw_fd(),
+                &mut offset,
+                self.file.as_raw_fd(),
+                std::ptr::null_mut(),
+                len,
+                libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        match n {
+            0.. => Ok(n as usize),
+            _ => match io::Error::last_os_error() {
+                // A file system or descriptor that cannot splice.
+                e if e.raw_os_error() == Some(libc::EINVAL) => {
+                    Err(io::ErrorKind::Unsupported.into())
+                }
+                e => Err(e),
+            },
         }
     }
 

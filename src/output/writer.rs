@@ -46,6 +46,7 @@ pub fn run(
         waits: Vec::with_capacity(GATHER_BATCHES),
         owed: Tally::ZERO,
         delivered: Tally::ZERO,
+        splices: true,
     };
     let result = writer.run();
     // However the run ended, a pool's workers are seen off (and what they never read is
@@ -74,6 +75,8 @@ struct Writer<'a, S, W> {
     /// the books have counted delivered that a recall may take from.
     owed: Tally,
     delivered: Tally,
+    /// Batches on disk may be spliced to the sink (until it refuses).
+    splices: bool,
 }
 
 /// Why writing the hand stopped short (the hand is settled in the books by then).
@@ -142,11 +145,18 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 Err(_) => continue,
             };
             after_idle = false;
-            let taken = self.queue.take(limit, &mut self.hand);
-            if let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Items) {
-                limiter.spend(taken.items);
-            }
-            match self.write_hand(Progress::default()) {
+            let result = match self.take_spilled() {
+                Some(disk) => self.write_spilled(disk),
+                None => {
+                    let taken = self.queue.take(limit, &mut self.hand);
+                    if let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Items)
+                    {
+                        limiter.spend(taken.items);
+                    }
+                    self.write_hand(Progress::default())
+                }
+            };
+            match result {
                 Ok(done) => written = done,
                 Err(Short::Abandoned) => return Ok(()),
                 Err(Short::Failed(error)) => {
@@ -373,6 +383,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     }
 }
 
+mod disk;
 mod stall;
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ use crate::output::marker::Marker;
 
 pub use self::bounds::{Bound, Bounds, Take};
 pub use self::push::Pushed;
+pub use self::spill::OnDisk;
 use self::state::{Input, Output};
 pub use self::state::{Stop, Writer};
 pub use self::take::Next;

@@ -17,8 +17,9 @@ enum Op {
     /// The reader pushes a read of items with these extra lengths (or, while it waits,
     /// tries its parked read again).
     Read(Vec<usize>),
-    /// The writer comes for work and takes at most this many items.
-    Take(usize),
+    /// The writer comes for work and takes at most this many items (`false`), or the oldest
+    /// batch on disk, its bytes left there, if the queue gives it (`true`).
+    Take(usize, bool),
     /// Stdout takes this many of the items in hand (and the rest of a cut item), then is full
     /// after `cut` bytes of the next one: the writer gives back the rest and stalls.
     Stall(usize, usize),
@@ -37,7 +38,7 @@ fn op() -> impl Strategy<Value = Op> {
     let read = proptest::collection::vec(0usize..12, 1..20).prop_map(Op::Read);
     prop_oneof![
         6 => read,
-        4 => (1usize..30).prop_map(Op::Take),
+        4 => (1usize..30, any::<bool>()).prop_map(|(n, disk)| Op::Take(n, disk)),
         3 => (0usize..8, 0usize..6).prop_map(|(n, cut)| Op::Stall(n, cut)),
         3 => Just(Op::WriteAll),
         3 => Just(Op::Resume),
@@ -67,6 +68,8 @@ fn id(item: &[u8]) -> usize {
 #[derive(Default)]
 struct Hand {
     batches: Vec<Batch>,
+    /// A batch taken with its bytes on disk (its segment is kept until it is released).
+    disk: Option<OnDisk>,
     /// Whole items written since the last `next`.
     written: Tally,
     /// An item cut by a full stdout: its size and id, finished before anything else.
@@ -125,9 +128,23 @@ impl Model {
                     Err(_) => self.reader_done = true,
                 }
             }
-            Op::Take(n) if self.hand.batches.is_empty() && self.hand.cut.is_none() => {
+            Op::Take(n, disk)
+                if self.hand.batches.is_empty()
+                    && self.hand.cut.is_none()
+                    && self.hand.disk.is_none() =>
+            {
                 let written = std::mem::take(&mut self.hand.written);
                 match self.q.next(written, &mut self.hand.batches) {
+                    Next::Ready(_)
+                        if disk
+                            && self
+                                .q
+                                .take_spilled()
+                                .map(|d| self.hand.disk = Some(d))
+                                .is_some() =>
+                    {
+                        self.pressure = false;
+                    }
                     Next::Ready(_) => {
                         self.pressure = false;
                         let limit = Take {
@@ -142,8 +159,9 @@ impl Model {
                     Next::Done => self.ended = true,
                 }
             }
-            Op::Take(_) => {}
+            Op::Take(..) => {}
             Op::WriteAll => {
+                self.load_disk();
                 if let Some((item, id)) = self.hand.cut.take() {
                     self.hand.written += item;
                     self.out.push(id);
@@ -160,6 +178,7 @@ impl Model {
                 self.hand.batches.retain(|_| false);
             }
             Op::Stall(n, cut) => {
+                self.load_disk();
                 if let Some((item, id)) = self.hand.cut.take() {
                     self.hand.written += item;
                     self.out.push(id);
@@ -214,6 +233,7 @@ impl Model {
             Op::Abandon => {
                 // The writer is woken and settles its hand: a cut item is torn.
                 self.q.abandon();
+                self.load_disk();
                 let mut lost = Tally::ZERO;
                 for batch in self.hand.batches.drain(..) {
                     lost += batch.tally();
@@ -223,6 +243,7 @@ impl Model {
                 self.q.settle_hand(written, torn, lost);
             }
             Op::CloseOutput => {
+                self.load_disk();
                 let mut lost = self.hand.cut.take().map(|c| c.0).unwrap_or_default();
                 for batch in self.hand.batches.drain(..) {
                     lost += batch.tally();
@@ -231,6 +252,16 @@ impl Model {
                 self.q.settle_hand(written, None, lost);
                 self.q.close_output();
             }
+        }
+    }
+
+    /// The writer looks at a batch it took on disk (to write it, or as the real writer does
+    /// once stdout is full): loaded into memory, its segment released.
+    fn load_disk(&mut self) {
+        if let Some(disk) = self.hand.disk.take() {
+            let batch = disk.load(Vec::new()).expect("a spilled batch reads back");
+            self.q.release(disk);
+            self.hand.batches.insert(0, batch);
         }
     }
 
@@ -362,8 +393,8 @@ proptest! {
             }
             m.step(Op::WriteAll);
             let before = m.q.stats();
-            m.step(Op::Take(usize::MAX));
-            m.check(&before, &Op::Take(usize::MAX))?;
+            m.step(Op::Take(usize::MAX, true));
+            m.check(&before, &Op::Take(usize::MAX, true))?;
             if m.ended {
                 break;
             }

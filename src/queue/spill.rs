@@ -8,14 +8,15 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::books::tally::Tally;
+use self::record::{HEADER, Header, write_all_at};
 use crate::input::batch::Batch;
 
-/// Bytes of the header before each batch (see [`Header`]); then each item's end (8 bytes),
-/// then the data.
-const HEADER: usize = 6 * 8;
+mod record;
+
+pub use self::record::OnDisk;
 
 /// Why a batch did not go to disk.
 #[derive(Debug)]
@@ -26,67 +27,10 @@ pub enum Refused {
     Failed(io::Error),
 }
 
-/// A batch's header on disk.
-#[derive(Clone, Copy, Debug)]
-struct Header {
-    items: usize,
-    bytes: usize,
-    pos: Tally,
-    /// Nanoseconds after the spill began.
-    arrived: u64,
-    kept: bool,
-}
-
-impl Header {
-    fn of(batch: &Batch, arrived: u64) -> Header {
-        Header {
-            items: batch.items(),
-            bytes: batch.bytes(),
-            pos: batch.pos,
-            arrived,
-            kept: batch.kept,
-        }
-    }
-
-    fn encode(&self) -> [u8; HEADER] {
-        let fields = [
-            self.items as u64,
-            self.bytes as u64,
-            self.pos.items,
-            self.pos.bytes,
-            self.arrived,
-            u64::from(self.kept),
-        ];
-        let mut out = [0u8; HEADER];
-        for (chunk, field) in out.chunks_exact_mut(8).zip(fields) {
-            chunk.copy_from_slice(&field.to_le_bytes());
-        }
-        out
-    }
-
-    fn decode(raw: &[u8; HEADER]) -> Header {
-        let field = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap());
-        Header {
-            items: field(0) as usize,
-            bytes: field(1) as usize,
-            pos: Tally {
-                items: field(2),
-                bytes: field(3),
-            },
-            arrived: field(4),
-            kept: field(5) & 1 == 1,
-        }
-    }
-
-    /// Bytes the record takes on disk.
-    fn record_len(&self) -> u64 {
-        (HEADER + 8 * self.items + self.bytes) as u64
-    }
-}
-
 #[derive(Debug)]
 struct Segment {
-    file: File,
+    /// Shared with the batch the writer has taken from it, if any ([`OnDisk`]).
+    file: Arc<File>,
     /// Bytes written, and bytes read back.
     written: u64,
     read: u64,
@@ -167,8 +111,8 @@ impl Spill {
         self.base.checked_add(Duration::from_nanos(head.arrived))
     }
 
-    /// Writes `batch` at the end of the spill: its header and item ends, then its bytes as
-    /// they are (two writes, no copy).
+    /// Writes `batch` at the end of the spill: its header and item ends (none when they can
+    /// be found again by the delimiter), then its bytes as they are, in one write.
     pub fn push(&mut self, batch: &Batch) -> Result<(), Refused> {
         if !self.takes(batch) {
             self.room_gone |= self.batches > 0 && !self.failed;
@@ -178,13 +122,7 @@ impl Spill {
             t.saturating_duration_since(self.base).as_nanos() as u64
         });
         let header = Header::of(batch, arrived);
-        let mut front = Vec::with_capacity(HEADER + 8 * batch.items());
-        front.extend_from_slice(&header.encode());
-        let mut end = 0u64;
-        for len in batch.iter().map(<[u8]>::len) {
-            end += len as u64;
-            front.extend_from_slice(&end.to_le_bytes());
-        }
+        let front = header.front(batch);
         let start_new = self
             .segments
             .back()
@@ -192,16 +130,14 @@ impl Spill {
         let result = (|| {
             if start_new {
                 self.segments.push_back(Segment {
-                    file: tempfile::tempfile_in(&self.dir)?,
+                    file: Arc::new(tempfile::tempfile_in(&self.dir)?),
                     written: 0,
                     read: 0,
                 });
             }
             let segment = self.segments.back_mut().expect("a segment");
-            segment.file.write_all_at(&front, segment.written)?;
-            let at = segment.written + front.len() as u64;
-            segment.file.write_all_at(batch.as_bytes(), at)?;
-            segment.written = at + batch.bytes() as u64;
+            write_all_at(&segment.file, &[&front, batch.as_bytes()], segment.written)?;
+            segment.written += header.record_len();
             Ok(())
         })();
         match result {
@@ -228,52 +164,63 @@ impl Spill {
         }
     }
 
-    /// Reads the oldest batch back (into `buffer`'s allocation if it is large enough), frees
-    /// its segment once read to the end, and reads the next batch's header ahead.
-    pub fn pop(&mut self, buffer: Vec<u8>) -> io::Result<Option<Batch>> {
-        let Some(header) = self.head else {
+    /// Takes the oldest batch off the spill with its bytes left on disk, and reads the next
+    /// batch's header ahead. Its segment is kept until the batch is given back
+    /// ([`Spill::release`]).
+    pub fn take(&mut self) -> io::Result<Option<OnDisk>> {
+        let Some(header) = self.head.take() else {
             return Ok(None);
         };
-        let only = self.segments.len() == 1;
-        let segment = self.segments.front_mut().expect("a segment under the head");
-        let mut ends = vec![0u8; header.items * 8];
-        segment
-            .file
-            .read_exact_at(&mut ends, segment.read + HEADER as u64)?;
-        let mut data = buffer;
-        data.clear();
-        data.resize(header.bytes, 0);
-        let at = segment.read + (HEADER + ends.len()) as u64;
-        segment.file.read_exact_at(&mut data, at)?;
+        // The first segment not read to the end (one before it may be kept for the writer).
+        let segment = self
+            .segments
+            .iter_mut()
+            .find(|s| s.read < s.written)
+            .expect("a segment under the head");
+        let disk = OnDisk {
+            file: Arc::clone(&segment.file),
+            header,
+            at: segment.read,
+            base: self.base,
+        };
         segment.read += header.record_len();
         self.batches -= 1;
-        // Disk space comes back a segment at a time, once it is read to the end.
-        if segment.read >= segment.written {
-            self.disk_bytes -= segment.written;
-            self.room_gone = false;
-            if only {
-                // The only segment: start it over (freeing its blocks).
-                segment.file.set_len(0)?;
-                (segment.read, segment.written) = (0, 0);
-            } else {
-                self.segments.pop_front();
-            }
-        }
-        self.head = None;
         if self.batches > 0 {
-            let segment = self.segments.front().expect("a segment with batches");
+            let next = self
+                .segments
+                .iter()
+                .find(|s| s.read < s.written)
+                .expect("a segment with batches");
             let mut raw = [0u8; HEADER];
-            segment.file.read_exact_at(&mut raw, segment.read)?;
+            next.file.read_exact_at(&mut raw, next.read)?;
             self.head = Some(Header::decode(&raw));
         }
-        let ends = ends
-            .chunks_exact(8)
-            .map(|e| u64::from_le_bytes(e.try_into().unwrap()) as usize);
-        let mut batch = Batch::from_parts(data, ends);
-        batch.pos = header.pos;
-        batch.arrived = self.base.checked_add(Duration::from_nanos(header.arrived));
-        batch.kept = header.kept;
-        Ok(Some(batch))
+        Ok(Some(disk))
+    }
+
+    /// The writer is done with `disk`: segments read to the end that no batch taken from
+    /// them still needs are freed. Disk space comes back a segment at a time.
+    pub fn release(&mut self, disk: OnDisk) {
+        drop(disk);
+        while let Some(segment) = self.segments.front()
+            && segment.read >= segment.written
+            && Arc::strong_count(&segment.file) == 1
+        {
+            self.disk_bytes -= segment.written;
+            self.room_gone = false;
+            self.segments.pop_front();
+        }
+    }
+
+    /// Reads the oldest batch back into memory (into `buffer`'s allocation if it is large
+    /// enough), freeing its segment once read to the end.
+    pub fn pop(&mut self, buffer: Vec<u8>) -> io::Result<Option<Batch>> {
+        let Some(disk) = self.take()? else {
+            return Ok(None);
+        };
+        let batch = disk.load(buffer);
+        self.release(disk);
+        batch.map(Some)
     }
 
     /// A read failed: what is on disk is lost (the caller counts it undelivered), and the
@@ -302,7 +249,7 @@ impl Spill {
 
 /// Bytes a batch takes on disk.
 fn record_len(batch: &Batch) -> u64 {
-    (HEADER + 8 * batch.items() + batch.bytes()) as u64
+    Header::of(batch, 0).record_len()
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! (or waits, or is shed) until the writer has read the disk back.
 
 use super::policy::Shed;
-use super::spill::Refused;
-use super::{Bound, Inner, Pushed, Queue, Stop};
+use super::spill::{OnDisk, Refused};
+use super::{Bound, Inner, Pushed, Queue, Stop, Writer};
 use crate::books::ledger::Place;
 use crate::input::batch::Batch;
 
@@ -136,5 +136,51 @@ impl Queue {
                 }
             }
         }
+    }
+}
+
+impl Queue {
+    /// The writer's way to what is on disk without copying it: with nothing queued ahead of
+    /// it, takes the oldest batch on disk into the writer's hand, its bytes left on disk for
+    /// the writer to splice to stdout. `None` when the queue holds batches, nothing is on
+    /// disk, or items must be looked at on their way out (`--max-age`, `--mark-drops`): then
+    /// [`Queue::take`] brings them back into memory.
+    pub fn take_spilled(&self) -> Option<OnDisk> {
+        if self.max_age.is_some() || self.marks.is_some() {
+            return None;
+        }
+        let mut inner = self.lock();
+        if !inner.batches.is_empty() || inner.closed() {
+            return None;
+        }
+        let spill = inner.spill.as_mut()?;
+        let disk = match spill.take() {
+            Ok(disk) => disk?,
+            Err(e) => {
+                spill.lost(&e);
+                inner.books.lose_all(Place::Spilled);
+                return None;
+            }
+        };
+        inner.writer = Writer::Busy;
+        inner.pressed_since = None;
+        self.end_stall(&mut inner);
+        inner
+            .books
+            .shift(Place::Spilled, Place::InHand, disk.tally());
+        inner.hand_arrived = disk.arrived();
+        inner.pops += 1;
+        Some(disk)
+    }
+
+    /// The writer is done with a batch it took from disk (its bytes went out, or it loaded
+    /// them): its segment may be freed, and a read waiting for room on disk may go.
+    pub fn release(&self, disk: OnDisk) {
+        let mut inner = self.lock();
+        match inner.spill.as_mut() {
+            Some(spill) => spill.release(disk),
+            None => drop(disk),
+        }
+        self.wake_reader(&inner);
     }
 }

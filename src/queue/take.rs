@@ -293,7 +293,7 @@ impl Queue {
     }
 
     /// Stdout takes data again: the stall spell's time goes into the total.
-    fn end_stall(&self, inner: &mut Inner) {
+    pub(super) fn end_stall(&self, inner: &mut Inner) {
         if let Some(since) = inner.stalled_since.take() {
             inner.stalled_total += self.now().saturating_duration_since(since);
         }

@@ -19,6 +19,26 @@ impl Batch {
         }
     }
 
+    /// A batch of `items` items in `data`, each ending with `delim`: their ends are found
+    /// when first needed.
+    pub fn delimited(data: Vec<u8>, items: usize, delim: u8) -> Batch {
+        let len = data.len();
+        Batch {
+            data,
+            filled: len,
+            end: len,
+            unindexed: items,
+            delim,
+            ..Batch::default()
+        }
+    }
+
+    /// The delimiter that ends every live item, when no item's end is recorded yet (so that
+    /// the ends can be found again by it).
+    pub fn unindexed_delim(&self) -> Option<u8> {
+        (self.unindexed > 0 && self.ends.len() == self.first).then_some(self.delim)
+    }
+
     /// The `i`th live item.
     pub fn item(&mut self, i: usize) -> Option<&[u8]> {
         self.index();

@@ -303,3 +303,5 @@ fn after_an_idle_spell_only_the_burst_goes_at_once() {
         out.0.0
     );
 }
+
+mod spilled;

@@ -1,6 +1,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::books::tally::Tally;
 
 fn batch(lines: &[&str], pos: usize, arrived: Instant, kept: bool) -> Batch {
     let data: Vec<u8> = lines.concat().into_bytes();
@@ -77,4 +78,48 @@ fn the_disk_bound_refuses_a_batch_that_would_pass_it() {
     spill.pop(Vec::new()).unwrap();
     spill.pop(Vec::new()).unwrap();
     assert!(spill.takes(&one));
+}
+
+#[test]
+fn lines_not_yet_indexed_go_to_disk_without_their_ends_and_come_back_the_same() {
+    let data = b"one\ntwo\nthree\n".to_vec();
+    let lazy = Batch::delimited(data.clone(), 3, b'\n');
+    let indexed = Batch::from_parts(data, [4, 8, 14].into_iter());
+    assert_eq!(record_len(&indexed) - record_len(&lazy), 3 * 8);
+    let mut spill = Spill::new(&std::env::temp_dir(), 1 << 20).unwrap();
+    spill.push(&lazy).unwrap();
+    spill.push(&indexed).unwrap();
+    for _ in 0..2 {
+        let back = spill.pop(Vec::new()).unwrap().expect("a batch");
+        assert_eq!(items(&back), ["one\n", "two\n", "three\n"]);
+    }
+}
+
+#[test]
+fn a_batch_taken_keeps_its_segment_until_it_is_released() {
+    let big = "x".repeat((1 << 20) - 1) + "\n";
+    let mut spill = Spill::new(&std::env::temp_dir(), 8 << 20).unwrap();
+    let t0 = Instant::now();
+    spill.push(&batch(&[&big], 0, t0, false)).unwrap();
+    // The first segment is full: the next batch starts a second one.
+    spill.push(&batch(&["b\n"], 1, t0, false)).unwrap();
+    let all = spill.disk_bytes();
+    let first = spill.take().unwrap().expect("the first batch");
+    assert_eq!(first.tally(), Tally::new(1, 1 << 20));
+    let second = spill.take().unwrap().expect("the second batch");
+    assert!(spill.is_empty());
+    // Read to the end, but still lent to the writer: nothing is freed.
+    assert_eq!(spill.disk_bytes(), all);
+    spill.push(&batch(&["c\n"], 2, t0, false)).unwrap();
+    assert_eq!(items(&first.load(Vec::new()).unwrap()), [big.as_str()]);
+    spill.release(first);
+    let (file, at, len) = second.bytes_at();
+    let mut bytes = vec![0; len];
+    file.read_exact_at(&mut bytes, at).unwrap();
+    assert_eq!(bytes, b"b\n");
+    // The second segment holds the third batch still: only the first is freed.
+    assert!(spill.disk_bytes() < all);
+    spill.release(second);
+    assert_eq!(items(&spill.pop(Vec::new()).unwrap().unwrap()), ["c\n"]);
+    assert_eq!(spill.disk_bytes(), 0);
 }
