@@ -329,9 +329,6 @@ impl Config {
                 )
             }
         };
-        if args.spill.is_some() && !args.keep.is_empty() {
-            return usage("--keep does not work with --spill yet: use one or the other");
-        }
         if args.spill.is_some() && args.spill_max < 1 << 20 {
             return usage("--spill-max must be at least 1MiB, e.g. --spill-max 4GiB");
         }

@@ -230,6 +230,52 @@ fn drop_and_slide_shed_nothing_while_the_disk_has_room() {
 }
 
 #[test]
+fn keep_holds_with_a_full_spill_and_only_unkept_lines_are_shed() {
+    let dir = temp_dir("spill-keep");
+    // Every 50th line is an ERROR line.
+    let input: Vec<u8> = (0..300_000)
+        .flat_map(|i| match i % 50 {
+            0 => format!("{i:08} ERROR\n").into_bytes(),
+            _ => format!("{i:08} {}\n", "x".repeat(i * 7 % 90)).into_bytes(),
+        })
+        .collect();
+    for policy in ["drop", "slide"] {
+        let args = [
+            "--policy",
+            policy,
+            "--keep",
+            "ERROR",
+            "--cap-bytes",
+            "64KiB",
+            "--spill",
+            dir.to_str().unwrap(),
+            "--spill-max",
+            "1MiB",
+        ];
+        let (out, record, code) =
+            stalled_then_fast(&args, input.clone(), Duration::from_millis(500));
+        assert_eq!(code, Some(0), "{record}");
+        assert!(balanced(&record), "{policy}: {record}");
+        assert!(
+            record["dropped_items"].as_u64() > Some(0),
+            "{policy}: {record}"
+        );
+        assert!(
+            record["spilled_bytes"].as_u64() > Some(0),
+            "{policy}: {record}"
+        );
+        let got = items(&out, b'\n');
+        assert!(
+            is_subsequence(&got, &items(&input, b'\n')),
+            "{policy}: out of order"
+        );
+        let errors = |v: &[&[u8]]| v.iter().filter(|l| l.ends_with(b"ERROR\n")).count();
+        assert_eq!(errors(&got), 6000, "{policy}: kept lines shed");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn prometheus_shows_the_spill() {
     let dir = temp_dir("spill-prom");
     let prom = dir.join("bpipe.prom");

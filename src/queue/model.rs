@@ -355,9 +355,9 @@ proptest! {
                 .with_marks(Some(marker.unwrap()))
                 .with_dead_letter(Some(DeadLetter::open(&dead_path, u64::MAX, None).unwrap()));
         }
-        // A disk tier (not with --keep, which it does not support yet).
+        // A disk tier.
         let spill_dir = std::env::temp_dir();
-        let spills = spill_max.is_some() && !keep;
+        let spills = spill_max.is_some();
         if let Some(max) = spill_max.filter(|_| spills) {
             q = q.with_spill(Some(Spill::new(&spill_dir, max).unwrap()));
         }

@@ -2,6 +2,7 @@
 //! disk is full too. Order is kept: once anything is on disk, every later read goes there
 //! (or waits, or is shed) until the writer has read the disk back.
 
+use super::keep::Keep;
 use super::policy::Shed;
 use super::spill::{OnDisk, Refused};
 use super::{Bound, Inner, Pushed, Queue, Stop, Writer};
@@ -102,8 +103,11 @@ impl Queue {
                 Err(Refused::Full | Refused::Failed(_)) => {}
             }
             // The disk is full and holds older items: this read may not pass them.
+            if let (Some(Shed::Drop | Shed::Slide), Some(keep)) = (shedding, &self.keep) {
+                return Offered::Placed(Ok(self.shed_unkept_lead(inner, batch, keep)));
+            }
             match shedding {
-                Some(Shed::Slide) if self.keep.is_none() => {
+                Some(Shed::Slide) => {
                     // The oldest are on disk (the queue is empty while anything is).
                     let spill = inner.spill.as_mut().expect("a spill");
                     match spill.pop(Vec::new()) {
@@ -128,7 +132,7 @@ impl Queue {
                     };
                     return Offered::Placed(Err(Stop::Full(bound)));
                 }
-                // Block (and slide with --keep): wait for the writer to read the disk back.
+                // Block: wait for the writer to read the disk back.
                 _ => {
                     inner.parked = Some(batch);
                     self.wake_writer(inner);
@@ -140,6 +144,21 @@ impl Queue {
 }
 
 impl Queue {
+    /// `--keep` with the disk full of older items: what is on disk cannot be sifted
+    /// without reading it back into memory, so the read's own leading unkept items are shed
+    /// (under `slide` as under `drop`), and from its first kept item on it waits for room.
+    fn shed_unkept_lead(&self, inner: &mut Inner, mut batch: Batch, keep: &Keep) -> Pushed {
+        while let Some(front) = batch.item(0) {
+            if keep.spares(front) {
+                inner.parked = Some(batch);
+                self.wake_writer(inner);
+                return Pushed::Parked;
+            }
+            inner.shed_front(&mut batch, Place::Parked);
+        }
+        Pushed::Done
+    }
+
     /// The writer's way to what is on disk without copying it: with nothing queued ahead of
     /// it, takes the oldest batch on disk into the writer's hand, its bytes left on disk for
     /// the writer to splice to stdout. `None` when the queue holds batches, nothing is on
