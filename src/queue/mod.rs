@@ -333,6 +333,15 @@ impl Inner {
         self.kept_back = 0;
     }
 
+    /// Keeps a batch's buffer for the reader's next read, if it is of a size worth keeping.
+    fn recycle(&mut self, batch: Batch) {
+        let buffer = batch.into_buffer();
+        if self.spares.len() < MAX_SPARES && (MIN_SPARE_LEN..=MAX_SPARE_LEN).contains(&buffer.len())
+        {
+            self.spares.push(buffer);
+        }
+    }
+
     /// Stdout is gone for good: what is queued or parked will never be delivered.
     fn close_output(&mut self) {
         self.books.lose_all(Place::Queued);

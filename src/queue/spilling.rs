@@ -46,6 +46,7 @@ impl Queue {
         while let Some(batch) = tail.pop() {
             let spill = inner.spill.as_mut().expect("a spill");
             if spill.push(&batch).is_ok() {
+                inner.recycle(batch);
                 moved += 1;
                 continue;
             }
@@ -94,6 +95,7 @@ impl Queue {
                     inner
                         .books
                         .shift(Place::Parked, Place::Spilled, batch.tally());
+                    inner.recycle(batch);
                     self.wake_writer(inner);
                     return Offered::Placed(Ok(Pushed::Done));
                 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Inner, Input, MAX_SPARE_LEN, MAX_SPARES, MIN_SPARE_LEN, Output, Queue, Take, Writer};
+use super::{Inner, Input, Output, Queue, Take, Writer};
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
 use crate::input::batch::Batch;
@@ -282,12 +282,7 @@ impl Queue {
     fn settle(&self, inner: &mut Inner, written: Tally, done: &mut Vec<Batch>) {
         inner.hand_arrived = None;
         for batch in done.drain(..) {
-            let buffer = batch.into_buffer();
-            if inner.spares.len() < MAX_SPARES
-                && (MIN_SPARE_LEN..=MAX_SPARE_LEN).contains(&buffer.len())
-            {
-                inner.spares.push(buffer);
-            }
+            inner.recycle(batch);
         }
         inner.books.deliver(written);
     }
