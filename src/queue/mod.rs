@@ -110,6 +110,9 @@ struct Inner {
     /// Where the input stands after the last item taken by the writer: the next batch
     /// taken should start there, or there is a gap (`--mark-drops`).
     taken_to: Tally,
+    /// `--keep` with a full spill: the input item after the last kept one counted as spared
+    /// while its read waited for room on disk.
+    spared_to: u64,
 }
 
 /// The bounded queue. The reader calls [`Queue::push`] and [`Queue::finish_input`]; the
@@ -183,6 +186,7 @@ impl Queue {
                 kept_front: 0,
                 kept_back: 0,
                 taken_to: Tally::ZERO,
+                spared_to: 0,
             }),
             room: Condvar::new(),
             waker: Waker::new()?,

@@ -27,6 +27,16 @@ pub enum Refused {
     Failed(io::Error),
 }
 
+/// See [`Spill::mark`].
+#[derive(Debug)]
+pub struct Mark {
+    segments: usize,
+    written: u64,
+    disk_bytes: u64,
+    batches: usize,
+    head: Option<Header>,
+}
+
 #[derive(Debug)]
 struct Segment {
     /// Shared with the batch the writer has taken from it, if any ([`OnDisk`]).
@@ -62,7 +72,7 @@ pub struct Spill {
 impl Spill {
     /// A spill in `dir` of at most `max` bytes. Fails if `dir` cannot take a segment file.
     pub fn new(dir: &Path, max: u64) -> io::Result<Spill> {
-        let probe = tempfile::tempfile_in(dir)?;
+        let probe = segment_file(dir)?;
         // A disk with no room at all is refused now rather than at the first spill.
         probe.write_all_at(&[0; 4096], 0)?;
         drop(probe);
@@ -102,7 +112,40 @@ impl Spill {
 
     /// Whether `batch` would go to disk now (room, and no write error so far).
     pub fn takes(&self, batch: &Batch) -> bool {
-        !self.failed && !self.room_gone && self.disk_bytes + record_len(batch) <= self.max
+        record_len(batch) <= self.room()
+    }
+
+    /// Bytes of records the spill would take now.
+    pub fn room(&self) -> u64 {
+        match self.failed || self.room_gone {
+            true => 0,
+            false => self.max.saturating_sub(self.disk_bytes),
+        }
+    }
+
+    /// Where the end of the spill stands, to go back to ([`Spill::rollback`]) if a run of
+    /// batches cannot all be written.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            segments: self.segments.len(),
+            written: self.segments.back().map_or(0, |s| s.written),
+            disk_bytes: self.disk_bytes,
+            batches: self.batches,
+            head: self.head,
+        }
+    }
+
+    /// Forgets the batches written since `mark`, freeing their space.
+    pub fn rollback(&mut self, mark: Mark) {
+        self.segments.truncate(mark.segments);
+        if let Some(last) = self.segments.back_mut()
+            && last.written > mark.written
+        {
+            // What is cut was never taken: no batch taken from the segment reaches it.
+            let _ = last.file.set_len(mark.written);
+            last.written = mark.written;
+        }
+        (self.disk_bytes, self.batches, self.head) = (mark.disk_bytes, mark.batches, mark.head);
     }
 
     /// When the oldest batch on disk arrived.
@@ -130,7 +173,7 @@ impl Spill {
         let result = (|| {
             if start_new {
                 self.segments.push_back(Segment {
-                    file: Arc::new(tempfile::tempfile_in(&self.dir)?),
+                    file: Arc::new(segment_file(&self.dir)?),
                     written: 0,
                     read: 0,
                 });
@@ -247,8 +290,27 @@ impl Spill {
     }
 }
 
+/// A new segment file in `dir`, private (mode 0600) and unlinked: `O_TMPFILE` where the
+/// file system has it (`tempfile` would create it with the umask's mode), else created
+/// and unlinked at once.
+fn segment_file(dir: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let unlinked = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir);
+    match unlinked {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {
+            tempfile::tempfile_in(dir)
+        }
+        result => result,
+    }
+}
+
 /// Bytes a batch takes on disk.
-fn record_len(batch: &Batch) -> u64 {
+pub fn record_len(batch: &Batch) -> u64 {
     Header::of(batch, 0).record_len()
 }
 

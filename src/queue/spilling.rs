@@ -4,7 +4,7 @@
 
 use super::keep::Keep;
 use super::policy::Shed;
-use super::spill::{OnDisk, Refused};
+use super::spill::{OnDisk, Refused, Spill, record_len};
 use super::{Bound, Inner, Pushed, Queue, Stop, Writer};
 use crate::books::ledger::Place;
 use crate::input::batch::Batch;
@@ -20,8 +20,10 @@ pub(super) enum Offered {
 impl Queue {
     /// The writer gave back what it held and the queue is over its bounds under pressure:
     /// with a spill, its newest batches go to disk rather than to the policy (when the disk
-    /// is empty: order), or the queue holds them (when the disk already holds newer items,
-    /// which the queue's must precede). False when the policy must trim after all.
+    /// is empty: order), as many as the disk has room for, all or none; or the queue holds
+    /// them (when the disk already holds newer items, which the queue's must precede, or
+    /// when only its oldest batch is left). False when the policy must trim the queue after
+    /// all (the disk is full).
     pub(super) fn spill_overflow(&self, inner: &mut Inner) -> bool {
         let Some(spill) = inner.spill.as_ref() else {
             return false;
@@ -33,41 +35,39 @@ impl Queue {
             let depth = inner.books.held(Place::Queued);
             depth.items > self.bounds.items as u64 || depth.bytes > self.bounds.bytes as u64
         };
+        // The newest batches that bring the queue within its bounds, as far as they fit.
+        let mut room = spill.room();
         let mut tail = Vec::new();
+        let mut full = false;
         while over(inner) && inner.batches.len() > 1 {
-            let batch = inner.batches.pop_back().expect("a batch");
-            inner
-                .books
-                .shift(Place::Queued, Place::Spilled, batch.tally());
-            tail.push(batch);
+            let len = record_len(inner.batches.back().expect("a batch"));
+            if len > room {
+                full = true;
+                break;
+            }
+            room -= len;
+            tail.push(inner.batches.pop_back().expect("a batch"));
+        }
+        let spill = inner.spill.as_mut().expect("a spill");
+        let mark = spill.mark();
+        let written = tail.iter().rev().all(|batch| spill.push(batch).is_ok());
+        if !written {
+            // A write failed midway (the disk is full): none of them stays on disk.
+            spill.rollback(mark);
+        }
+        for batch in tail.into_iter().rev() {
+            if written {
+                inner
+                    .books
+                    .shift(Place::Queued, Place::Spilled, batch.tally());
+                inner.recycle(batch);
+            } else {
+                inner.batches.push_back(batch);
+            }
         }
         inner.kept_back = 0;
-        let mut moved = 0;
-        while let Some(batch) = tail.pop() {
-            let spill = inner.spill.as_mut().expect("a spill");
-            if spill.push(&batch).is_ok() {
-                inner.recycle(batch);
-                moved += 1;
-                continue;
-            }
-            tail.push(batch);
-            if moved == 0 {
-                // The disk takes nothing: back into the queue, in order, for the policy.
-                for batch in tail.into_iter().rev() {
-                    inner
-                        .books
-                        .shift(Place::Spilled, Place::Queued, batch.tally());
-                    inner.batches.push_back(batch);
-                }
-                return false;
-            }
-            // The disk filled midway: what is left is newer than what went there, so it
-            // cannot go back ahead of it; it is shed (the newest, as drop would).
-            for batch in tail.drain(..).rev() {
-                inner.shed_all(batch, Place::Spilled, false);
-            }
-        }
-        true
+        // Over its bounds by its oldest batch alone, the queue holds it.
+        written && !full
     }
 
     /// Places `batch` on disk if it belongs there: the queue is full and the writer is
@@ -108,8 +108,11 @@ impl Queue {
             if let (Some(Shed::Drop | Shed::Slide), Some(keep)) = (shedding, &self.keep) {
                 return Offered::Placed(Ok(self.shed_unkept_lead(inner, batch, keep)));
             }
+            let failed = inner.spill.as_ref().is_some_and(Spill::has_failed);
             match shedding {
-                Some(Shed::Slide) => {
+                // After a write error the disk takes nothing more: shedding what is there
+                // would make no room, so the read is shed instead, as under drop.
+                Some(Shed::Slide) if !failed => {
                     // The oldest are on disk (the queue is empty while anything is).
                     let spill = inner.spill.as_mut().expect("a spill");
                     match spill.pop(Vec::new()) {
@@ -121,7 +124,7 @@ impl Queue {
                         }
                     }
                 }
-                Some(Shed::Drop) => {
+                Some(Shed::Drop | Shed::Slide) => {
                     inner.shed_all(batch, Place::Parked, false);
                     return Offered::Placed(Ok(Pushed::Done));
                 }
@@ -152,6 +155,11 @@ impl Queue {
     fn shed_unkept_lead(&self, inner: &mut Inner, mut batch: Batch, keep: &Keep) -> Pushed {
         while let Some(front) = batch.item(0) {
             if keep.spares(front) {
+                // Spared: counted once, however often the read is tried again.
+                if batch.pos.items >= inner.spared_to {
+                    inner.books.spare(1);
+                    inner.spared_to = batch.pos.items + 1;
+                }
                 inner.parked = Some(batch);
                 self.wake_writer(inner);
                 return Pushed::Parked;

@@ -12,7 +12,7 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     let prefix = snap.prefix();
     match event {
         Event::Stall => {
-            let waiting = s.depth + s.in_flight + s.parked;
+            let waiting = s.depth + s.in_flight + s.parked + s.spilled;
             return format!(
                 "{prefix} consumer stalled for {}, {} waiting",
                 super::stall_length(s.stalled_now),

@@ -123,3 +123,22 @@ fn a_batch_taken_keeps_its_segment_until_it_is_released() {
     assert_eq!(items(&spill.pop(Vec::new()).unwrap().unwrap()), ["c\n"]);
     assert_eq!(spill.disk_bytes(), 0);
 }
+
+#[test]
+fn a_rollback_forgets_what_was_written_since_the_mark() {
+    let mut spill = Spill::new(&std::env::temp_dir(), 1 << 20).unwrap();
+    let t0 = Instant::now();
+    spill.push(&batch(&["a\n"], 0, t0, false)).unwrap();
+    let (bytes, mark) = (spill.disk_bytes(), spill.mark());
+    spill.push(&batch(&["b\n"], 1, t0, false)).unwrap();
+    spill.push(&batch(&["c\n"], 2, t0, false)).unwrap();
+    spill.rollback(mark);
+    assert_eq!(spill.disk_bytes(), bytes);
+    spill.push(&batch(&["d\n"], 3, t0, false)).unwrap();
+    let mut got = Vec::new();
+    while let Some(back) = spill.pop(Vec::new()).unwrap() {
+        got.extend(items(&back));
+    }
+    assert_eq!(got, ["a\n", "d\n"]);
+    assert_eq!(spill.disk_bytes(), 0);
+}

@@ -94,14 +94,14 @@ pub(super) fn line(
     // (priority, text) in the order shown; priority 0 is kept longest.
     let mut fields: Vec<(u8, String)> = Vec::new();
     if let Some(name) = snap.name {
-        fields.push((3, format!("[{}]", crate::report::printable(name))));
+        fields.push((4, format!("[{}]", crate::report::printable(name))));
     }
     fields.push((0, queue_bar));
     if let Some(max) = snap.spill_max {
         // The disk tier's own bar, with what it holds: kept long while it holds anything.
         // The fill is of what --spill-max bounds; the size, of what waits there.
         let disk_fill = (s.spill_disk as f64 / max.max(1) as f64).clamp(0.0, 1.0);
-        let priority = if s.spill_disk > 0 { 1 } else { 3 };
+        let priority = if s.spill_disk > 0 { 1 } else { 4 };
         let text = format!("disk {} {}", bar(disk_fill), size(s.spilled.bytes as f64));
         fields.push((priority, text));
     }
@@ -111,10 +111,10 @@ pub(super) fn line(
     if !snap.workers.is_empty() {
         let running = snap.workers.iter().filter(|w| w.running).count();
         let noun = if running == 1 { "worker" } else { "workers" };
-        fields.push((1, format!("{running} {noun}")));
+        fields.push((2, format!("{running} {noun}")));
     }
     fields.push((
-        1,
+        2,
         format!(
             "{}/{} {}",
             compact(held.items as f64),
@@ -126,24 +126,24 @@ pub(super) fn line(
         fields.push((1, format!("stalled {}s", s.stalled_now.as_secs())));
     }
     if !spark.is_empty() {
-        fields.push((3, spark.to_string()));
+        fields.push((4, spark.to_string()));
     }
-    fields.push((2, format!("in {}/s", compact(in_items))));
-    fields.push((2, format!("out {}/s", compact(out_items))));
+    fields.push((3, format!("in {}/s", compact(in_items))));
+    fields.push((3, format!("out {}/s", compact(out_items))));
     if s.interval_wait.items > 0 {
-        fields.push((3, format!("wait p99 {}", short(s.interval_wait.p99))));
+        fields.push((4, format!("wait p99 {}", short(s.interval_wait.p99))));
     }
     fields.push((
-        4,
+        5,
         format!("{}/s in {}/s out", size(in_bytes), size(out_bytes)),
     ));
-    fields.push((5, format!("total {}", compact(s.input.items as f64))));
-    fields.push((6, snap.policy.to_string()));
+    fields.push((6, format!("total {}", compact(s.input.items as f64))));
+    fields.push((7, snap.policy.to_string()));
     fields.push((
         0,
         format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
     ));
-    for cut in (0..=6).rev() {
+    for cut in (0..=7).rev() {
         let kept: Vec<&String> = fields
             .iter()
             .filter(|(p, _)| *p <= cut)

@@ -102,6 +102,12 @@ fn a_spill_has_a_second_bar_for_the_disk_kept_while_it_holds_anything() {
     assert!(narrow.chars().count() <= 85, "{narrow}");
     let narrowest = line(&snap, [0.0; 4], "", 40, false);
     assert_eq!(narrowest, "[######--] 75%  dropped 1.53k  00:00:01");
+    // A full disk and a stall on 80 columns: both are still shown.
+    snap.stats.spill_disk = 1 << 30;
+    snap.stats.stalled_now = std::time::Duration::from_secs(3);
+    let eighty = line(&snap, [0.0; 4], "", 80, false);
+    assert!(eighty.contains("disk [########] 100% 250MiB"), "{eighty}");
+    assert!(eighty.contains("stalled 3s"), "{eighty}");
 }
 
 #[test]
