@@ -142,6 +142,39 @@ fn errors_always_arrive_and_every_gap_is_marked_and_dead_lettered() {
 }
 
 #[test]
+fn drop_counts_each_kept_line_spared_once_at_most() {
+    // A read whose first line is kept waits while drop sheds newer unkept lines for it, and
+    // is tried again and again: its line is counted spared once.
+    let input = log_lines(16_000);
+    let errors = items(&input, b'\n')
+        .iter()
+        .filter(|l| l.windows(5).any(|w| w == b"ERROR"))
+        .count() as u64;
+    let args = [
+        "--policy",
+        "drop",
+        "--keep",
+        "ERROR",
+        "--cap-bytes",
+        "1MiB",
+        "--stats-format",
+        "json",
+        "--summary",
+    ];
+    let run = run_stalled_for(bpipe(&args), input, Duration::from_millis(500));
+    let record: serde_json::Value =
+        serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
+    let kept = record["kept_items"].as_u64().unwrap();
+    assert!(
+        kept > 0 && kept <= errors,
+        "{kept} spared of {errors}: {record}"
+    );
+    let out = items(&run.stdout, b'\n');
+    let delivered = out.iter().filter(|l| l.windows(5).any(|w| w == b"ERROR"));
+    assert_eq!(delivered.count() as u64, errors, "an ERROR line was shed");
+}
+
+#[test]
 fn a_consumer_that_keeps_up_sees_no_marker_and_no_dead_letter() {
     let input = log_lines(50_000);
     let dead = temp_path("no-dead-letters");

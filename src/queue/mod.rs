@@ -110,8 +110,8 @@ struct Inner {
     /// Where the input stands after the last item taken by the writer: the next batch
     /// taken should start there, or there is a gap (`--mark-drops`).
     taken_to: Tally,
-    /// `--keep` with a full spill: the input item after the last kept one counted as spared
-    /// while its read waited for room on disk.
+    /// `--keep`: the input item after the last kept one counted as spared at the front of
+    /// a read waiting to be placed (see [`Inner::spare_front`]).
     spared_to: u64,
 }
 

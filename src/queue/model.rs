@@ -409,6 +409,9 @@ proptest! {
         );
         prop_assert!(m.out.windows(2).all(|w| w[0] < w[1]), "out of order: {:?}", m.out);
         if keep {
+            // Each kept item is counted spared once at most.
+            let kept_in = (0..m.next_id).filter(|id| id % 3 == 0).count() as u64;
+            prop_assert!(stats.kept <= kept_in, "{} spared of {}", stats.kept, kept_in);
             let dead = std::fs::read(&dead_path).unwrap();
             let _ = std::fs::remove_file(&dead_path);
             m.check_kept(&stats, &dead, lifecycle)?;

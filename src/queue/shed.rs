@@ -145,6 +145,15 @@ impl Inner {
         Some(idx + 1)
     }
 
+    /// The first item of a read waiting to be placed is kept and was spared: counted once,
+    /// however often the read is tried again.
+    pub(super) fn spare_front(&mut self, batch: &Batch) {
+        if batch.pos.items >= self.spared_to {
+            self.books.spare(1);
+            self.spared_to = batch.pos.items + 1;
+        }
+    }
+
     /// Sheds the newest queued item that `keep` does not spare.
     pub(super) fn drop_newest(&mut self, keep: Option<&Keep>) -> Tally {
         // Every batch from `len - kept_back` on is kept; the scan extends it.
@@ -260,7 +269,12 @@ impl Queue {
             }
             let fit = batch.fitting_prefix(room_items, room_bytes);
             if fit > 0 {
-                inner.enqueue(batch.split_front(fit));
+                // A front counted spared while it waited goes in a batch of its own, marked
+                // kept, so that no later look counts it again.
+                let spared = batch.pos.items + 1 == inner.spared_to;
+                let mut front = batch.split_front(if spared { 1 } else { fit });
+                front.kept |= spared;
+                inner.enqueue(front);
                 self.wake_writer(inner);
                 continue;
             }
@@ -269,7 +283,7 @@ impl Queue {
             if !keep.spares(front) {
                 inner.shed_front(&mut batch, Place::Parked);
             } else if shed == Shed::Drop && !inner.drop_newest(Some(keep)).is_zero() {
-                inner.books.spare(1);
+                inner.spare_front(&batch);
             } else {
                 inner.parked = Some(batch);
                 self.wake_writer(inner);

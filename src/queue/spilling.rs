@@ -155,11 +155,7 @@ impl Queue {
     fn shed_unkept_lead(&self, inner: &mut Inner, mut batch: Batch, keep: &Keep) -> Pushed {
         while let Some(front) = batch.item(0) {
             if keep.spares(front) {
-                // Spared: counted once, however often the read is tried again.
-                if batch.pos.items >= inner.spared_to {
-                    inner.books.spare(1);
-                    inner.spared_to = batch.pos.items + 1;
-                }
+                inner.spare_front(&batch);
                 inner.parked = Some(batch);
                 self.wake_writer(inner);
                 return Pushed::Parked;
