@@ -119,6 +119,17 @@ impl<F: FnMut()> Wait for Turns<F> {
 
 /// Runs the writer against a pipe of `capacity` bytes; `stalled` runs at each stall.
 fn through_pipe(q: &Queue, capacity: usize, stalled: impl FnMut()) -> (String, usize) {
+    let (out, stalls, _) = through_pipe_as(q, capacity, stalled, PipeSink);
+    (out, stalls)
+}
+
+/// [`through_pipe`], writing by the sink `sink` makes of the pipe; returns the sink too.
+fn through_pipe_as<S: Sink>(
+    q: &Queue,
+    capacity: usize,
+    stalled: impl FnMut(),
+    sink: impl FnOnce(Rc<RefCell<Pipe>>) -> S,
+) -> (String, usize, S) {
     let pipe = Rc::new(RefCell::new(Pipe {
         held: Vec::new(),
         read: Vec::new(),
@@ -129,11 +140,13 @@ fn through_pipe(q: &Queue, capacity: usize, stalled: impl FnMut()) -> (String, u
         stalled,
         stalls: 0,
     };
-    run(&mut PipeSink(Rc::clone(&pipe)), q, &mut turns, None).unwrap();
+    let mut sink = sink(Rc::clone(&pipe));
+    run(&mut sink, q, &mut turns, None).unwrap();
     let mut pipe = pipe.borrow_mut();
     let held = std::mem::take(&mut pipe.held);
     pipe.read.extend(held);
-    (String::from_utf8(pipe.read.clone()).unwrap(), turns.stalls)
+    let out = String::from_utf8(pipe.read.clone()).unwrap();
+    (out, turns.stalls, sink)
 }
 
 #[test]

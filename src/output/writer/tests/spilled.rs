@@ -50,30 +50,21 @@ fn spilled_then_written(capacity: usize, splices: bool) -> (String, usize) {
     }
     assert_eq!(q.stats().spilled.items, 40);
     q.finish_input();
-    let pipe = Rc::new(RefCell::new(Pipe {
-        held: Vec::new(),
-        read: Vec::new(),
+    let (out, _, sink) = through_pipe_as(
+        &q,
         capacity,
-    }));
-    let mut turns = Turns {
-        pipe: Rc::clone(&pipe),
-        stalled: || {},
-        stalls: 0,
-    };
-    let mut sink = SplicePipe {
-        pipe: Rc::clone(&pipe),
-        splices,
-        spliced: 0,
-    };
-    run(&mut sink, &q, &mut turns, None).unwrap();
+        || {},
+        |pipe| SplicePipe {
+            pipe,
+            splices,
+            spliced: 0,
+        },
+    );
     let stats = q.stats();
     assert_eq!(stats.output.items, 40);
     assert_eq!(stats.spilled_total.items, 40);
     assert!(stats.balanced(), "{stats:?}");
-    let mut pipe = pipe.borrow_mut();
-    let held = std::mem::take(&mut pipe.held);
-    pipe.read.extend(held);
-    (String::from_utf8(pipe.read.clone()).unwrap(), sink.spliced)
+    (out, sink.spliced)
 }
 
 #[test]
