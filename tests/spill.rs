@@ -246,33 +246,53 @@ fn drop_and_slide_shed_nothing_while_the_disk_has_room() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Runs `input` through `--keep ERROR --spill DIR --spill-max 1MiB` and `args` under drop
+/// and slide, the consumer stalled for `stall`: each run ends with status 0, exact books,
+/// a subsequence of the input, and every ERROR line. Returns each policy's final record.
+fn kept_through_a_full_spill(
+    name: &str,
+    input: &[u8],
+    args: &[&str],
+    stall: Duration,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let dir = temp_dir(name);
+    let errors = |data: &[u8]| {
+        items(data, b'\n')
+            .iter()
+            .filter(|l| l.windows(5).any(|w| w == b"ERROR"))
+            .count()
+    };
+    let mut records = Vec::new();
+    for policy in ["drop", "slide"] {
+        let mut all = vec!["--policy", policy, "--keep", "ERROR"];
+        all.extend(args);
+        all.extend(["--spill", dir.to_str().unwrap(), "--spill-max", "1MiB"]);
+        let (out, record, code) = stalled_then_fast(&all, input.to_vec(), stall);
+        assert_eq!(code, Some(0), "{record}");
+        assert!(balanced(&record), "{policy}: {record}");
+        assert!(
+            is_subsequence(&items(&out, b'\n'), &items(input, b'\n')),
+            "{policy}: out of order"
+        );
+        assert_eq!(errors(&out), errors(input), "{policy}: kept lines shed");
+        records.push((policy, record));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    records
+}
+
 #[test]
 fn keep_holds_with_a_full_spill_and_only_unkept_lines_are_shed() {
-    let dir = temp_dir("spill-keep");
-    // Every 50th line is an ERROR line.
+    // Every 50th line is an ERROR line: 6000 of them.
     let input: Vec<u8> = (0..300_000)
         .flat_map(|i| match i % 50 {
             0 => format!("{i:08} ERROR\n").into_bytes(),
             _ => format!("{i:08} {}\n", "x".repeat(i * 7 % 90)).into_bytes(),
         })
         .collect();
-    for policy in ["drop", "slide"] {
-        let args = [
-            "--policy",
-            policy,
-            "--keep",
-            "ERROR",
-            "--cap-bytes",
-            "64KiB",
-            "--spill",
-            dir.to_str().unwrap(),
-            "--spill-max",
-            "1MiB",
-        ];
-        let (out, record, code) =
-            stalled_then_fast(&args, input.clone(), Duration::from_millis(500));
-        assert_eq!(code, Some(0), "{record}");
-        assert!(balanced(&record), "{policy}: {record}");
+    let args = ["--cap-bytes", "64KiB"];
+    let stall = Duration::from_millis(500);
+    for (policy, record) in kept_through_a_full_spill("spill-keep", &input, &args, stall) {
         // The kept lines a read waited with were counted as spared, once each.
         let kept = record["kept_items"].as_u64().unwrap();
         assert!(kept > 0 && kept <= 6000, "{policy}: {record}");
@@ -284,23 +304,14 @@ fn keep_holds_with_a_full_spill_and_only_unkept_lines_are_shed() {
             record["spilled_bytes"].as_u64() > Some(0),
             "{policy}: {record}"
         );
-        let got = items(&out, b'\n');
-        assert!(
-            is_subsequence(&got, &items(&input, b'\n')),
-            "{policy}: out of order"
-        );
-        let errors = |v: &[&[u8]]| v.iter().filter(|l| l.ends_with(b"ERROR\n")).count();
-        assert_eq!(errors(&got), 6000, "{policy}: kept lines shed");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_long_line_given_back_to_a_small_spill_sheds_no_kept_line_and_stays_in_bounds() {
     // 1024 lines of 64 bytes fill the consumer's pipe; the writer gives back the 3 MiB line
-    // after them, and what follows it: more than a 1 MiB spill takes. The newest that fit go to disk, all or none; the rest stays in
-    // memory for the policy, which spares kept lines.
-    let dir = temp_dir("spill-give-back");
+    // after them, and what follows it: more than a 1 MiB spill takes. The newest that fit go
+    // to disk, all or none; the rest stays in memory for the policy, which spares kept lines.
     let line = |n: usize| {
         let kind = if n % 5 == 0 { "ERROR" } else { "INFO " };
         format!("{kind} seq={n:07} {}\n", "p".repeat(45)).into_bytes()
@@ -308,42 +319,14 @@ fn a_long_line_given_back_to_a_small_spill_sheds_no_kept_line_and_stays_in_bound
     let mut input: Vec<u8> = (0..1024).flat_map(line).collect();
     input.extend(format!("BIG {}\n", "q".repeat(3 << 20)).into_bytes());
     input.extend((1025..57025).flat_map(line));
-    for policy in ["drop", "slide"] {
-        let args = [
-            "--policy",
-            policy,
-            "--keep",
-            "ERROR",
-            "--max-line",
-            "4MiB",
-            "--cap-bytes",
-            "4MiB",
-            "--spill",
-            dir.to_str().unwrap(),
-            "--spill-max",
-            "1MiB",
-        ];
-        let (out, record, code) =
-            stalled_then_fast(&args, input.clone(), Duration::from_millis(600));
-        assert_eq!(code, Some(0), "{record}");
-        assert!(balanced(&record), "{policy}: {record}");
-        let errors = |data: &[u8]| {
-            items(data, b'\n')
-                .iter()
-                .filter(|l| l.starts_with(b"ERROR"))
-                .count()
-        };
-        assert_eq!(errors(&out), errors(&input), "{policy}: kept lines shed");
-        assert!(
-            is_subsequence(&items(&out, b'\n'), &items(&input, b'\n')),
-            "{policy}"
-        );
+    let args = ["--max-line", "4MiB", "--cap-bytes", "4MiB"];
+    let stall = Duration::from_millis(600);
+    for (policy, record) in kept_through_a_full_spill("spill-give-back", &input, &args, stall) {
         assert!(
             record["max_spill_bytes"].as_u64() <= Some(1 << 20),
             "{policy}: {record}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

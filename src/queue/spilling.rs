@@ -5,7 +5,7 @@
 use super::keep::Keep;
 use super::policy::Shed;
 use super::spill::{OnDisk, Refused, Spill, record_len};
-use super::{Bound, Inner, Pushed, Queue, Stop, Writer};
+use super::{Bound, Inner, Pushed, Queue, Stop};
 use crate::books::ledger::Place;
 use crate::input::batch::Batch;
 
@@ -187,9 +187,7 @@ impl Queue {
                 return None;
             }
         };
-        inner.writer = Writer::Busy;
-        inner.pressed_since = None;
-        self.end_stall(&mut inner);
+        self.busy(&mut inner);
         inner
             .books
             .shift(Place::Spilled, Place::InHand, disk.tally());

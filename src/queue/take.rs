@@ -57,9 +57,7 @@ impl Queue {
     /// queue; returns what was taken. The writer is busy from now on.
     pub fn take(&self, limit: Take, hand: &mut Vec<Batch>) -> Tally {
         let mut inner = self.lock();
-        inner.writer = Writer::Busy;
-        inner.pressed_since = None;
-        self.end_stall(&mut inner);
+        self.busy(&mut inner);
         self.unspill(&mut inner);
         if let Some(limit) = self.max_age.and_then(|age| self.now().checked_sub(age)) {
             if inner.expire(limit, self.keep.as_ref()) {
@@ -255,9 +253,7 @@ impl Queue {
     pub fn resumed(&self) {
         let mut inner = self.lock();
         if inner.writer != Writer::Done {
-            inner.writer = Writer::Busy;
-            inner.pressed_since = None;
-            self.end_stall(&mut inner);
+            self.busy(&mut inner);
         }
     }
 
@@ -287,8 +283,15 @@ impl Queue {
         inner.books.deliver(written);
     }
 
+    /// The writer takes or writes again: no longer held, its stall (if any) over.
+    pub(super) fn busy(&self, inner: &mut Inner) {
+        inner.writer = Writer::Busy;
+        inner.pressed_since = None;
+        self.end_stall(inner);
+    }
+
     /// Stdout takes data again: the stall spell's time goes into the total.
-    pub(super) fn end_stall(&self, inner: &mut Inner) {
+    fn end_stall(&self, inner: &mut Inner) {
         if let Some(since) = inner.stalled_since.take() {
             inner.stalled_total += self.now().saturating_duration_since(since);
         }
