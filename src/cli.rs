@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum, ValueHint};
 
-use crate::output::rate::Rate;
-use crate::units::{parse_count, parse_size};
+use crate::values::rate::Rate;
+use crate::values::units::{parse_count, parse_size};
 
 /// Default `--cap`: items the queue may hold.
 pub const DEFAULT_CAP: usize = 65_536;
@@ -204,7 +204,7 @@ pub struct Args {
         value_name = "TEMPLATE",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = crate::output::marker::DEFAULT,
+        default_missing_value = crate::queue::marker::DEFAULT,
         value_hint = ValueHint::Other,
         help_heading = "Shedding"
     )]
@@ -355,10 +355,10 @@ pub struct Args {
         long,
         value_enum,
         value_name = "FORMAT",
-        default_value_t = StatsFormat::Text,
+        default_value_t = FormatArg::Text,
         help_heading = "Reporting"
     )]
-    pub stats_format: StatsFormat,
+    pub stats_format: FormatArg,
 
     /// Append stats records to PATH instead of stderr, e.g. /var/log/bpipe.jsonl (replaced
     /// whole at every record under --stats-format prometheus).
@@ -398,7 +398,7 @@ pub enum OnStall {
 
 /// `--stats-format` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StatsFormat {
+pub enum FormatArg {
     /// One greppable line per record.
     Text,
     /// One JSON object per line.

@@ -6,25 +6,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    Args, DEFAULT_CAP, DEFAULT_CAP_BYTES, DEFAULT_MAX_LINE, PolicyArg, ShedArg, StatsFormat,
+    Args, DEFAULT_CAP, DEFAULT_CAP_BYTES, DEFAULT_MAX_LINE, FormatArg, PolicyArg, ShedArg,
 };
 use crate::input::framing::{Framing, Overlong};
-use crate::output::marker::Marker;
-use crate::output::rate::{Rate, Unit};
 use crate::queue::Bounds;
 use crate::queue::keep::Keep;
+use crate::queue::marker::Marker;
 use crate::queue::policy::{Policy, Shed};
-use crate::units::{is_plain_number, parse_count, parse_size};
+use crate::report::StatsFormat;
+use crate::values::rate::{Rate, Unit};
+use crate::values::units::{is_plain_number, parse_count, parse_size};
 
 /// Bytes asked of one `read`: a full default pipe buffer.
 const READ_SIZE: usize = 64 * 1024;
 /// Largest `read` in `--chunk` mode, however large the chunk.
 const MAX_CHUNK_READ: usize = 1024 * 1024;
 
-/// Longest duration any flag takes: every deadline bpipe computes stays far from the edge of
-/// what the clock can hold.
-/// Ten years of 365.25 days, as humantime counts `10y`.
-pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600 + 10 * 6 * 3600);
 /// Shortest `--stats-interval`: records more often than this are noise, not information.
 const MIN_STATS_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -262,7 +259,7 @@ impl Config {
                  --stats-file; give a path, e.g. --stats-file stats.jsonl",
             );
         }
-        if args.stats_format == StatsFormat::Prometheus && args.stats_file.is_none() {
+        if args.stats_format == FormatArg::Prometheus && args.stats_file.is_none() {
             return usage(
                 "--stats-format prometheus writes a file: add --stats-file, e.g. \
                  --stats-file /var/lib/node_exporter/textfile/bpipe.prom",
@@ -278,7 +275,7 @@ impl Config {
             ("--max-age", args.max_age),
             ("--stall-timeout", args.stall_timeout),
         ] {
-            if value.is_some_and(|d| d > MAX_DURATION) {
+            if value.is_some_and(|d| d > crate::values::MAX_DURATION) {
                 return usage(format!("{flag} must be at most 10 years, e.g. {flag} 5s"));
             }
         }
@@ -371,7 +368,11 @@ impl Config {
                     _ => None,
                 },
                 interval: args.stats_interval,
-                format: args.stats_format,
+                format: match args.stats_format {
+                    FormatArg::Text => StatsFormat::Text,
+                    FormatArg::Json => StatsFormat::Json,
+                    FormatArg::Prometheus => StatsFormat::Prometheus,
+                },
                 file: args.stats_file.clone(),
                 drops_exit: args.drops_exit,
                 stall: args

@@ -13,6 +13,7 @@
 
 #![recursion_limit = "256"] // serde_json::json! for the record of every figure
 
+pub mod batch;
 pub mod books;
 pub mod cli;
 pub mod config;
@@ -22,4 +23,4 @@ pub mod input;
 pub mod output;
 pub mod queue;
 pub mod report;
-pub mod units;
+pub mod values;

@@ -31,7 +31,7 @@ impl Inputs {
                 })
             };
             files.push_back(
-                file.map_err(|e| format!("{}: {}", path.display(), crate::report::reason(&e)))?,
+                file.map_err(|e| format!("{}: {}", path.display(), crate::values::reason(&e)))?,
             );
         }
         Ok(Inputs { files })

@@ -6,8 +6,8 @@
 
 use memchr::{memchr, memchr_iter, memrchr};
 
+use crate::batch::Batch;
 use crate::books::tally::Tally;
-use crate::input::batch::Batch;
 
 /// How the stream is cut into items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

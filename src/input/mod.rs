@@ -1,6 +1,5 @@
 //! Reading and framing: stdin → items, a batch per read.
 
-pub mod batch;
 pub mod files;
 pub mod framing;
 pub mod reader;

@@ -2,7 +2,7 @@
 
 use std::io::{self, ErrorKind, Read};
 
-use crate::input::batch::Batch;
+use crate::batch::Batch;
 use crate::input::framing::Framer;
 use crate::queue::{Bound, Queue, Stop};
 

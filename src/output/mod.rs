@@ -1,7 +1,5 @@
 //! Writing, pacing and sinks: the writer, where it writes, the rate limit, and how it waits.
 
-pub mod dead_letter;
-pub mod marker;
 pub mod pool;
 pub mod rate;
 pub mod sink;

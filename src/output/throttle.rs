@@ -38,8 +38,8 @@ pub fn grant(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::rate::Rate;
     use crate::output::wait::FakeWait;
+    use crate::values::rate::Rate;
     use std::time::Duration;
 
     fn limiter(rate: &str, burst: Option<u64>) -> Limiter {

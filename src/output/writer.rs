@@ -6,13 +6,14 @@
 use std::io::{self, ErrorKind, IoSlice};
 use std::time::Duration;
 
+use crate::batch::Batch;
 use crate::books::tally::Tally;
-use crate::input::batch::Batch;
-use crate::output::rate::{Limiter, Unit};
+use crate::output::rate::Limiter;
 use crate::output::sink::Sink;
 use crate::output::throttle;
 use crate::output::wait::{Wait, Woke};
 use crate::queue::{Next, Queue, Take};
+use crate::values::rate::Unit;
 
 /// How many bytes of queued batches one write may gather.
 const GATHER_BYTES: usize = 256 * 1024;

@@ -14,8 +14,10 @@
 
 mod bounds;
 pub mod clock;
+pub mod dead_letter;
 mod figures;
 pub mod keep;
+pub mod marker;
 pub mod policy;
 mod push;
 mod shed;
@@ -40,13 +42,13 @@ use self::clock::{Clock, Monotonic};
 use self::keep::Keep;
 use self::policy::{Policy, Shed};
 use self::spill::Spill;
+use crate::batch::Batch;
 use crate::books::ledger::{Ledger, Place};
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
 use crate::books::wait::Waits;
-use crate::input::batch::Batch;
-use crate::output::dead_letter::DeadLetter;
-use crate::output::marker::Marker;
+use crate::queue::dead_letter::DeadLetter;
+use crate::queue::marker::Marker;
 
 pub use self::bounds::{Bound, Bounds, Take};
 pub use self::push::Pushed;

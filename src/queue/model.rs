@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::output::marker::Marker;
+use crate::queue::marker::Marker;
 use crate::queue::spill::Spill;
 
 #[derive(Clone, Debug)]

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use super::spilling::Offered;
 use super::{Inner, Input, Output, Queue, Stop, Writer};
+use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
-use crate::input::batch::Batch;
 use crate::queue::policy::{Policy, Shed};
 
 /// Where a pushed batch went.

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use super::keep::Keep;
 use super::{Inner, Pushed, Queue, Stop};
+use crate::batch::Batch;
 use crate::books::ledger::{Ledger, Place};
 use crate::books::tally::Tally;
-use crate::input::batch::Batch;
-use crate::output::dead_letter::DeadLetter;
+use crate::queue::dead_letter::DeadLetter;
 use crate::queue::policy::Shed;
 
 /// Which end of a batch an item is shed from.

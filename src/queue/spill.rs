@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use self::record::{HEADER, Header, write_all_at};
-use crate::input::batch::Batch;
+use crate::batch::Batch;
 
 mod record;
 
@@ -200,7 +200,7 @@ impl Spill {
                 self.failed = true;
                 self.notice = Some(format!(
                     "--spill: {}; the spill counts as full from now on",
-                    crate::report::reason(&e)
+                    crate::values::reason(&e)
                 ));
                 Err(Refused::Failed(e))
             }
@@ -273,7 +273,7 @@ impl Spill {
         self.failed = true;
         self.notice = Some(format!(
             "--spill: reading back failed: {}; what was on disk is undelivered",
-            crate::report::reason(error)
+            crate::values::reason(error)
         ));
     }
 

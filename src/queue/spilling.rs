@@ -6,8 +6,8 @@ use super::keep::Keep;
 use super::policy::Shed;
 use super::spill::{OnDisk, Refused, Spill, record_len};
 use super::{Bound, Inner, Pushed, Queue, Stop};
+use crate::batch::Batch;
 use crate::books::ledger::Place;
-use crate::input::batch::Batch;
 
 /// What became of a read offered to the spill.
 pub(super) enum Offered {

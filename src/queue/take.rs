@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::{Inner, Input, Output, Queue, Take, Writer};
+use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
-use crate::input::batch::Batch;
 
 /// Bytes brought back from disk at once, at most (what one write gathers).
 const UNSPILL_BYTES: usize = 256 * 1024;

@@ -20,7 +20,6 @@ use bytesize::ByteSize;
 
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
-use crate::cli::StatsFormat;
 use crate::queue::Bounds;
 use crate::queue::policy::Policy;
 
@@ -36,14 +35,7 @@ pub fn error_line(line: &str) {
         .write_all(format!("{line}\n").as_bytes());
 }
 
-/// An I/O error as a person reads it: the OS's words without Rust's ` (os error N)`.
-pub fn reason(error: &io::Error) -> String {
-    let text = error.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
-}
+pub use crate::values::reason;
 
 /// A stall's length as messages give it: whole seconds, or milliseconds below one.
 pub fn stall_length(d: Duration) -> String {
@@ -52,6 +44,17 @@ pub fn stall_length(d: Duration) -> String {
         secs => Duration::from_secs(secs),
     };
     humantime::format_duration(rounded).to_string()
+}
+
+/// How records are written (`--stats-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatsFormat {
+    /// One greppable line per record.
+    Text,
+    /// One JSON object per line.
+    Json,
+    /// The Prometheus text format, the `--stats-file` replaced whole at every record.
+    Prometheus,
 }
 
 /// Why a record is printed.

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, after, never, select, tick};
 
 use crate::books::stats::Stats;
-use crate::cli::StatsFormat;
 use crate::config::Config;
 use crate::control::signals::Signal;
 use crate::output::pool::slot::Figures;
 use crate::queue::policy::{Policy, Shed};
 use crate::queue::{Bounds, Queue};
+use crate::report::StatsFormat;
 use crate::report::out::{self, Records};
 use crate::report::progress::{self, Drawer, Fixed, Frame, LiveView};
 use crate::report::{self, End, Event, Snapshot};

@@ -87,7 +87,7 @@ impl Pool {
                     status: 127,
                     again: None,
                 };
-                self.tell_failure(i, What::Failed(crate::report::reason(&e)), true, true);
+                self.tell_failure(i, What::Failed(crate::values::reason(&e)), true, true);
             }
         }
     }

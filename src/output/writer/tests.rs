@@ -4,11 +4,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::output::rate::Rate;
 use crate::output::sink::Always;
 use crate::output::wait::FakeWait;
 use crate::queue::policy::{Policy, Shed};
 use crate::queue::{Bounds, Pushed};
+use crate::values::rate::Rate;
 
 fn queue(items: usize, bytes: usize, policy: Policy) -> Queue {
     Queue::new(Bounds { items, bytes }, policy)

@@ -9,8 +9,8 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::batch::Batch;
 use crate::books::tally::Tally;
-use crate::input::batch::Batch;
 
 /// Bytes of the header before each batch.
 pub(super) const HEADER: usize = 6 * 8;

@@ -4,9 +4,9 @@
 use crossbeam_channel::Receiver;
 
 use super::Monitor;
-use crate::cli::StatsFormat;
 use crate::output::pool::{self, slot::Figures};
 use crate::report;
+use crate::report::StatsFormat;
 
 /// What the monitor sees of a worker pool: its events, its figures, and where a stop signal
 /// is left for it.

@@ -110,7 +110,7 @@ impl DeadLetter {
             Err(e) => {
                 self.notice = Some(format!(
                     "{}; shed items are only counted from now on",
-                    crate::report::reason(&e)
+                    crate::values::reason(&e)
                 ));
                 self.file = None;
                 Tally::ZERO
