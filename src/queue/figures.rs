@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::pressure::Reader;
 use super::{Inner, Queue};
 use crate::books::ledger::Place;
 use crate::books::stats::Stats;
@@ -14,39 +15,37 @@ impl Queue {
     pub fn stats(&self) -> Stats {
         let inner = self.lock();
         inner
+            .books
             .frozen
-            .unwrap_or_else(|| self.figures(&inner, inner.books.stats()))
+            .unwrap_or_else(|| self.figures(&inner, inner.books.ledger.stats()))
     }
 
     /// `stats` with the figures that are not books: waits, ages, stalls, the bytes sent.
     fn figures(&self, inner: &Inner, mut stats: Stats) -> Stats {
         let now = self.now();
-        (stats.wait, stats.interval_wait) = inner.waits.figures();
+        (stats.wait, stats.interval_wait) = inner.books.waits.figures();
         let oldest = [
-            inner.hand_arrived,
-            inner.batches.front().and_then(|b| b.arrived),
-            inner.parked.as_ref().and_then(|b| b.arrived),
-            inner.spill.as_ref().and_then(|s| s.oldest()),
+            inner.books.hand_arrived,
+            inner.store.batches.front().and_then(|b| b.arrived),
+            inner.store.parked.as_ref().and_then(|b| b.arrived),
+            inner.store.oldest_on_disk(),
         ]
         .into_iter()
         .flatten()
         .min();
         stats.oldest_age = oldest.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-        stats.stalled_now = inner
-            .stalled_since
-            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-        stats.stalled = inner.stalled_total + stats.stalled_now;
-        if let Some(since) = inner.reader_waiting_since {
+        (stats.stalled_now, stats.stalled) = inner.pressure.stalled(now);
+        if let Reader::Waiting(since) = inner.pressure.reader {
             stats.blocked += now.saturating_duration_since(since);
         }
         stats.sent_bytes = self.sent.load(Ordering::Relaxed);
-        stats.spill_disk = inner.spill.as_ref().map_or(0, |s| s.disk_bytes());
+        stats.spill_disk = inner.store.disk_bytes();
         stats
     }
 
     /// A record was taken: the next interval's figures start now.
     pub fn next_interval(&self) {
-        self.lock().waits.next_interval();
+        self.lock().books.waits.next_interval();
     }
 
     /// The writer wrote `bytes` (whole items or not).
@@ -58,10 +57,10 @@ impl Queue {
     /// final counters. Later changes are refused.
     pub fn freeze(&self) -> Stats {
         let mut inner = self.lock();
-        inner.books.lose_all(Place::InHand);
+        inner.books.ledger.lose_all(Place::InHand);
         inner.flush_dead();
-        let books = inner.books.freeze();
+        let books = inner.books.ledger.freeze();
         let stats = self.figures(&inner, books);
-        *inner.frozen.get_or_insert(stats)
+        *inner.books.frozen.get_or_insert(stats)
     }
 }

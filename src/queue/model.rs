@@ -9,6 +9,8 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::books::stats::Stats;
+use crate::books::tally::Tally;
 use crate::queue::marker::Marker;
 use crate::queue::spill::Spill;
 

@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use super::pressure::Reader;
+use super::rules::Spills;
 use super::spilling::Offered;
 use super::{Inner, Input, Output, Queue, Stop, Writer};
 use crate::batch::Batch;
@@ -27,7 +29,7 @@ impl Queue {
         let mut inner = self.lock();
         let mut pushed = self.offer(&mut inner, batch);
         let since = self.now();
-        let timeout = match self.policy {
+        let timeout = match self.rules.policy {
             Policy::Block { timeout, .. } => timeout,
             Policy::Shed(_) => None,
         };
@@ -35,24 +37,27 @@ impl Queue {
             let now = self.now();
             // Wake when the spell's grace ends, or when `--block-timeout` (which counts only
             // time under pressure) runs out.
-            let grace = match (self.policy, inner.writer) {
+            let grace = match (self.rules.policy, inner.pressure.writer) {
                 (Policy::Shed(_), Writer::Stalled) => self.grace_ends(&inner),
-                (_, Writer::Stalled) if self.spills => self.grace_ends(&inner),
+                (_, Writer::Stalled) if self.rules.spills == Spills::ToDisk => {
+                    self.grace_ends(&inner)
+                }
                 _ => None,
             };
-            let timed_out = match (timeout, inner.pressed_since) {
+            let timed_out = match (timeout, inner.pressure.pressed_since) {
                 (Some(timeout), Some(pressed)) => pressed.max(since).checked_add(timeout),
                 _ => None,
             };
             // Once per take: with --keep, what the timeout sheds may not make room (only
             // kept items queued), and the read then waits for the writer like any other.
-            if timed_out.is_some_and(|t| t <= now) && inner.shedding_at != Some(inner.pops) {
-                inner.shedding_at = Some(inner.pops);
+            if timed_out.is_some_and(|t| t <= now)
+                && inner.pressure.shedding_at != Some(inner.pressure.pops)
+            {
+                inner.pressure.shedding_at = Some(inner.pressure.pops);
                 pushed = self.settle_parked(&mut inner);
                 continue;
             }
-            inner.reader_waiting = true;
-            inner.reader_waiting_since = Some(now);
+            inner.pressure.reader = Reader::Waiting(now);
             // Only a deadline still to come is worth waiting for.
             let deadline = grace
                 .into_iter()
@@ -68,10 +73,10 @@ impl Queue {
                 }
                 None => self.room.wait(inner).unwrap_or_else(|e| e.into_inner()),
             };
-            inner.reader_waiting = false;
-            inner.reader_waiting_since = None;
+            inner.pressure.reader = Reader::Running;
             inner
                 .books
+                .ledger
                 .blocked(self.now().saturating_duration_since(now));
             pushed = self.settle_parked(&mut inner);
         }
@@ -93,18 +98,18 @@ impl Queue {
 
     fn offer(&self, inner: &mut Inner, mut batch: Batch) -> Result<Pushed, Stop> {
         batch.arrived = Some(self.now());
-        batch.pos = inner.books.input();
-        debug_assert!(inner.parked.is_none(), "one push at a time");
-        inner.books.admit(batch.tally());
+        batch.pos = inner.books.ledger.input();
+        debug_assert!(inner.store.parked.is_none(), "one push at a time");
+        inner.books.ledger.admit(batch.tally());
         if inner.closed() || inner.input == Input::Stopped {
-            inner.books.lose(Place::Parked, batch.tally());
+            inner.books.ledger.lose(Place::Parked, batch.tally());
             return Err(if inner.closed() {
                 Stop::Closed
             } else {
                 Stop::Stopped
             });
         }
-        inner.parked = Some(batch);
+        inner.store.parked = Some(batch);
         self.settle_parked(inner)
     }
 
@@ -120,7 +125,7 @@ impl Queue {
             return Err(Stop::Stopped);
         }
         // The batch stays parked in the books until it is queued or shed.
-        let Some(batch) = inner.parked.take() else {
+        let Some(batch) = inner.store.parked.take() else {
             // The writer took it.
             return Ok(Pushed::Done);
         };
@@ -133,7 +138,8 @@ impl Queue {
             // What the writer gave back when stdout filled may hold the queue over its bounds.
             self.trim(inner, shed);
         }
-        if let (Some(shed @ (Shed::Slide | Shed::Drop)), Some(keep)) = (shedding, &self.keep) {
+        if let (Some(shed @ (Shed::Slide | Shed::Drop)), Some(keep)) = (shedding, &self.rules.keep)
+        {
             return self.settle_kept(inner, batch, shed, keep);
         }
         if shedding == Some(Shed::Slide) {
@@ -147,7 +153,7 @@ impl Queue {
             };
             let (room_items, room_bytes) = self.room_in(inner);
             let Some(shed) = shedding else {
-                inner.parked = Some(batch);
+                inner.store.parked = Some(batch);
                 self.wake_writer(inner);
                 return Ok(Pushed::Parked);
             };
@@ -167,8 +173,8 @@ impl Queue {
                 }
                 Shed::Fail => {
                     // `fail` stops reading: the rest of this read is undelivered, not shed.
-                    inner.books.lose(Place::Parked, batch.tally());
-                    inner.full_since.get_or_insert(self.now());
+                    inner.books.ledger.lose(Place::Parked, batch.tally());
+                    inner.pressure.full_since.get_or_insert(self.now());
                     return Err(Stop::Full(self.full_bound(inner)));
                 }
                 Shed::Slide => unreachable!("slide is handled above"),
@@ -193,7 +199,7 @@ impl Queue {
     /// than the queue, then the oldest queued items until it fits. Never splits the batch, so
     /// a full queue does not turn each arriving item into a batch of its own.
     pub(super) fn slide_in(&self, inner: &mut Inner, mut batch: Batch) {
-        while batch.items() > self.bounds.items || batch.bytes() > self.bounds.bytes {
+        while batch.items() > self.rules.bounds.items || batch.bytes() > self.rules.bounds.bytes {
             inner.shed_front(&mut batch, Place::Parked);
         }
         loop {
@@ -216,13 +222,14 @@ impl Queue {
     /// newest under drop (fail stops at the next push that does not fit).
     pub(super) fn trim(&self, inner: &mut Inner, shed: Shed) {
         let over = |inner: &Inner| {
-            let depth = inner.books.held(Place::Queued);
-            depth.items > self.bounds.items as u64 || depth.bytes > self.bounds.bytes as u64
+            let depth = inner.books.ledger.held(Place::Queued);
+            depth.items > self.rules.bounds.items as u64
+                || depth.bytes > self.rules.bounds.bytes as u64
         };
         while over(inner) {
             let gone = match shed {
-                Shed::Slide => inner.drop_oldest(self.keep.as_ref()),
-                Shed::Drop => inner.drop_newest(self.keep.as_ref()),
+                Shed::Slide => inner.drop_oldest(self.rules.keep.as_ref()),
+                Shed::Drop => inner.drop_newest(self.rules.keep.as_ref()),
                 Shed::Fail => return,
             };
             if gone.is_zero() {
@@ -237,13 +244,13 @@ impl Queue {
         if gone.is_zero() {
             return;
         }
-        self.lock().books.discard(gone, overlong);
+        self.lock().books.ledger.discard(gone, overlong);
     }
 
     /// Counts items the reader had framed when `fail` stopped it: read, never delivered.
     pub fn refuse(&self, gone: Tally) {
         if !gone.is_zero() {
-            self.lock().books.refuse(gone);
+            self.lock().books.ledger.refuse(gone);
         }
     }
 
@@ -261,8 +268,8 @@ impl Queue {
     pub fn stop_input(&self) {
         let mut inner = self.lock();
         inner.input = Input::Stopped;
-        inner.parked = None;
-        inner.books.lose_all(Place::Parked);
+        inner.store.parked = None;
+        inner.books.ledger.lose_all(Place::Parked);
         self.waker.wake();
         self.room.notify_all();
     }
@@ -270,13 +277,13 @@ impl Queue {
     /// A buffer for the reader to read into: a recycled one if there is one, else a new one
     /// of `len` bytes.
     pub fn spare_buffer(&self, len: usize) -> Vec<u8> {
-        let spare = self.lock().spares.pop();
+        let spare = self.lock().store.spare();
         spare.unwrap_or_else(|| vec![0; len])
     }
 
     /// Since when `fail` has stopped the reader (the writer delivers what is queued).
     pub fn full_since(&self) -> Option<Instant> {
-        self.lock().full_since
+        self.lock().pressure.full_since
     }
 
     /// Whether stdout was found closed (by a failed write or the consumer leaving).

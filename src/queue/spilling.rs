@@ -25,30 +25,31 @@ impl Queue {
     /// when only its oldest batch is left). False when the policy must trim the queue after
     /// all (the disk is full).
     pub(super) fn spill_overflow(&self, inner: &mut Inner) -> bool {
-        let Some(spill) = inner.spill.as_ref() else {
+        let Some(spill) = inner.store.disk_ref() else {
             return false;
         };
         if !spill.is_empty() {
             return true;
         }
         let over = |inner: &Inner| {
-            let depth = inner.books.held(Place::Queued);
-            depth.items > self.bounds.items as u64 || depth.bytes > self.bounds.bytes as u64
+            let depth = inner.books.ledger.held(Place::Queued);
+            depth.items > self.rules.bounds.items as u64
+                || depth.bytes > self.rules.bounds.bytes as u64
         };
         // The newest batches that bring the queue within its bounds, as far as they fit.
         let mut room = spill.room();
         let mut tail = Vec::new();
         let mut full = false;
-        while over(inner) && inner.batches.len() > 1 {
-            let len = record_len(inner.batches.back().expect("a batch"));
+        while over(inner) && inner.store.batches.len() > 1 {
+            let len = record_len(inner.store.batches.back().expect("a batch"));
             if len > room {
                 full = true;
                 break;
             }
             room -= len;
-            tail.push(inner.batches.pop_back().expect("a batch"));
+            tail.push(inner.store.batches.pop_back().expect("a batch"));
         }
-        let spill = inner.spill.as_mut().expect("a spill");
+        let spill = inner.store.disk().expect("a spill");
         let mark = spill.mark();
         let written = tail.iter().rev().all(|batch| spill.push(batch).is_ok());
         if !written {
@@ -59,13 +60,14 @@ impl Queue {
             if written {
                 inner
                     .books
+                    .ledger
                     .shift(Place::Queued, Place::Spilled, batch.tally());
-                inner.recycle(batch);
+                inner.store.recycle(batch);
             } else {
-                inner.batches.push_back(batch);
+                inner.store.batches.push_back(batch);
             }
         }
-        inner.kept_back = 0;
+        inner.store.kept_back = 0;
         // Over its bounds by its oldest batch alone, the queue holds it.
         written && !full
     }
@@ -79,7 +81,7 @@ impl Queue {
         shedding: Option<Shed>,
     ) -> Offered {
         loop {
-            let Some(spill) = inner.spill.as_mut() else {
+            let Some(spill) = inner.store.disk() else {
                 return Offered::Declined(batch);
             };
             let on_disk = !spill.is_empty();
@@ -89,13 +91,14 @@ impl Queue {
             if !on_disk && (fits || !pressure) {
                 return Offered::Declined(batch);
             }
-            let spill = inner.spill.as_mut().expect("a spill");
+            let spill = inner.store.disk().expect("a spill");
             match spill.push(&batch) {
                 Ok(()) => {
                     inner
                         .books
+                        .ledger
                         .shift(Place::Parked, Place::Spilled, batch.tally());
-                    inner.recycle(batch);
+                    inner.store.recycle(batch);
                     self.wake_writer(inner);
                     return Offered::Placed(Ok(Pushed::Done));
                 }
@@ -105,22 +108,22 @@ impl Queue {
                 Err(Refused::Full | Refused::Failed(_)) => {}
             }
             // The disk is full and holds older items: this read may not pass them.
-            if let (Some(Shed::Drop | Shed::Slide), Some(keep)) = (shedding, &self.keep) {
+            if let (Some(Shed::Drop | Shed::Slide), Some(keep)) = (shedding, &self.rules.keep) {
                 return Offered::Placed(Ok(self.shed_unkept_lead(inner, batch, keep)));
             }
-            let failed = inner.spill.as_ref().is_some_and(Spill::has_failed);
+            let failed = inner.store.disk_ref().is_some_and(Spill::has_failed);
             match shedding {
                 // After a write error the disk takes nothing more: shedding what is there
                 // would make no room, so the read is shed instead, as under drop.
                 Some(Shed::Slide) if !failed => {
                     // The oldest are on disk (the queue is empty while anything is).
-                    let spill = inner.spill.as_mut().expect("a spill");
+                    let spill = inner.store.disk().expect("a spill");
                     match spill.pop(Vec::new()) {
                         Ok(Some(oldest)) => inner.shed_all(oldest, Place::Spilled, false),
                         Ok(None) => return Offered::Declined(batch),
                         Err(e) => {
                             spill.lost(&e);
-                            inner.books.lose_all(Place::Spilled);
+                            inner.books.ledger.lose_all(Place::Spilled);
                         }
                     }
                 }
@@ -129,9 +132,9 @@ impl Queue {
                     return Offered::Placed(Ok(Pushed::Done));
                 }
                 Some(Shed::Fail) => {
-                    inner.books.lose(Place::Parked, batch.tally());
-                    inner.full_since.get_or_insert(self.now());
-                    let bound = match inner.spill.as_ref() {
+                    inner.books.ledger.lose(Place::Parked, batch.tally());
+                    inner.pressure.full_since.get_or_insert(self.now());
+                    let bound = match inner.store.disk_ref() {
                         Some(spill) if spill.has_failed() => Bound::Disk,
                         spill => Bound::Spill(spill.map_or(0, |s| s.max())),
                     };
@@ -139,7 +142,7 @@ impl Queue {
                 }
                 // Block: wait for the writer to read the disk back.
                 _ => {
-                    inner.parked = Some(batch);
+                    inner.store.parked = Some(batch);
                     self.wake_writer(inner);
                     return Offered::Placed(Ok(Pushed::Parked));
                 }
@@ -156,7 +159,7 @@ impl Queue {
         while let Some(front) = batch.item(0) {
             if keep.spares(front) {
                 inner.spare_front(&batch);
-                inner.parked = Some(batch);
+                inner.store.parked = Some(batch);
                 self.wake_writer(inner);
                 return Pushed::Parked;
             }
@@ -171,28 +174,29 @@ impl Queue {
     /// disk, or items must be looked at on their way out (`--max-age`, `--mark-drops`): then
     /// [`Queue::take`] brings them back into memory.
     pub fn take_spilled(&self) -> Option<OnDisk> {
-        if self.max_age.is_some() || self.marks.is_some() {
+        if self.rules.max_age.is_some() || self.rules.marks.is_some() {
             return None;
         }
         let mut inner = self.lock();
-        if !inner.batches.is_empty() || inner.closed() {
+        if !inner.store.batches.is_empty() || inner.closed() {
             return None;
         }
-        let spill = inner.spill.as_mut()?;
+        let spill = inner.store.disk()?;
         let disk = match spill.take() {
             Ok(disk) => disk?,
             Err(e) => {
                 spill.lost(&e);
-                inner.books.lose_all(Place::Spilled);
+                inner.books.ledger.lose_all(Place::Spilled);
                 return None;
             }
         };
         self.busy(&mut inner);
         inner
             .books
+            .ledger
             .shift(Place::Spilled, Place::InHand, disk.tally());
-        inner.hand_arrived = disk.arrived();
-        inner.pops += 1;
+        inner.books.hand_arrived = disk.arrived();
+        inner.pressure.pops += 1;
         Some(disk)
     }
 
@@ -200,7 +204,7 @@ impl Queue {
     /// them): its segment may be freed, and a read waiting for room on disk may go.
     pub fn release(&self, disk: OnDisk) {
         let mut inner = self.lock();
-        match inner.spill.as_mut() {
+        match inner.store.disk() {
             Some(spill) => spill.release(disk),
             None => drop(disk),
         }

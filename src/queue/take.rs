@@ -30,26 +30,22 @@ impl Queue {
         self.settle(&mut inner, written, hand);
         if inner.closed() {
             inner.flush_dead();
-            inner.writer = Writer::Done;
+            inner.pressure.writer = Writer::Done;
             return Next::Done;
         }
-        let spilled = inner.spill.as_ref().is_some_and(|s| !s.is_empty());
-        if !inner.batches.is_empty() || inner.parked.is_some() || spilled {
-            let books = &inner.books;
+        if !inner.store.is_empty() {
+            let books = &inner.books.ledger;
             let waiting = [Place::Queued, Place::Parked, Place::Spilled].map(|p| books.held(p));
             return Next::Ready(waiting[0] + waiting[1] + waiting[2]);
         }
         if inner.input != Input::Open {
             inner.flush_dead();
-            inner.writer = Writer::Done;
+            inner.pressure.writer = Writer::Done;
             return Next::Done;
         }
         // Caught up: the spell, if any, is over, and dead letters gathered are written.
         inner.flush_dead();
-        self.end_stall(&mut inner);
-        inner.writer = Writer::Idle;
-        inner.spell_since = None;
-        inner.pressed_since = None;
+        inner.pressure.idle(self.now());
         Next::Empty
     }
 
@@ -59,8 +55,12 @@ impl Queue {
         let mut inner = self.lock();
         self.busy(&mut inner);
         self.unspill(&mut inner);
-        if let Some(limit) = self.max_age.and_then(|age| self.now().checked_sub(age)) {
-            if inner.expire(limit, self.keep.as_ref()) {
+        if let Some(limit) = self
+            .rules
+            .max_age
+            .and_then(|age| self.now().checked_sub(age))
+        {
+            if inner.expire(limit, self.rules.keep.as_ref()) {
                 self.wake_reader(&inner);
             }
         }
@@ -69,14 +69,14 @@ impl Queue {
         while hand.len() < limit.batches {
             let room_items = limit.items.saturating_sub(taken.items as usize);
             let room_bytes = limit.bytes.saturating_sub(taken.bytes as usize);
-            let parked = inner.batches.is_empty();
+            let parked = inner.store.batches.is_empty();
             // The parked read comes after what is on disk: the next take brings that back.
-            if parked && inner.spill.as_ref().is_some_and(|s| !s.is_empty()) {
+            if parked && inner.store.on_disk() {
                 break;
             }
             let Some(front) = (match parked {
-                false => inner.batches.front_mut(),
-                true => inner.parked.as_mut(),
+                false => inner.store.batches.front_mut(),
+                true => inner.store.parked.as_mut(),
             }) else {
                 break;
             };
@@ -98,20 +98,20 @@ impl Queue {
                 front.split_front(count)
             } else if parked {
                 took_parked = true;
-                inner.parked.take().expect("front exists")
+                inner.store.parked.take().expect("front exists")
             } else {
-                inner.kept_front = inner.kept_front.saturating_sub(1);
-                inner.kept_back = inner.kept_back.min(inner.batches.len() - 1);
-                inner.batches.pop_front().expect("front exists")
+                inner.store.kept_front = inner.store.kept_front.saturating_sub(1);
+                inner.store.kept_back = inner.store.kept_back.min(inner.store.batches.len() - 1);
+                inner.store.batches.pop_front().expect("front exists")
             };
             let mut batch = batch;
-            if self.marks.is_some() {
-                batch.gap = batch.pos.beyond(inner.taken_to);
-                inner.taken_to = batch.pos + batch.tally();
+            if self.rules.marks.is_some() {
+                batch.gap = batch.pos.beyond(inner.shedding.taken_to);
+                inner.shedding.taken_to = batch.pos + batch.tally();
             }
             let from = if parked { Place::Parked } else { Place::Queued };
-            inner.books.shift(from, Place::InHand, batch.tally());
-            inner.hand_arrived = match (inner.hand_arrived, batch.arrived) {
+            inner.books.ledger.shift(from, Place::InHand, batch.tally());
+            inner.books.hand_arrived = match (inner.books.hand_arrived, batch.arrived) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -119,7 +119,7 @@ impl Queue {
             hand.push(batch);
         }
         if !taken.is_zero() {
-            inner.pops += 1;
+            inner.pressure.pops += 1;
             if took_parked || self.reader_may_go(&inner) {
                 self.wake_reader(&inner);
             }
@@ -131,24 +131,24 @@ impl Queue {
     /// order): one, and more while they fit in the queue, up to what one write gathers. Wakes
     /// a reader waiting for room on disk. A read error loses what is on disk.
     fn unspill(&self, inner: &mut Inner) {
-        if !inner.batches.is_empty() || inner.spill.as_ref().is_none_or(|s| s.is_empty()) {
+        if !inner.store.batches.is_empty() || !inner.store.on_disk() {
             return;
         }
         let mut brought = 0;
         while brought < UNSPILL_BYTES {
-            let buffer = inner.spares.pop().unwrap_or_default();
-            let spill = inner.spill.as_mut().expect("a spill");
+            let buffer = inner.store.spare().unwrap_or_default();
+            let spill = inner.store.disk().expect("a spill");
             match spill.pop(buffer) {
                 Ok(Some(batch)) => {
                     brought += batch.bytes();
-                    inner.books.unspill(batch.tally());
-                    inner.batches.push_back(batch);
-                    inner.kept_back = 0;
+                    inner.books.ledger.unspill(batch.tally());
+                    inner.store.batches.push_back(batch);
+                    inner.store.kept_back = 0;
                 }
                 Ok(None) => break,
                 Err(e) => {
                     spill.lost(&e);
-                    inner.books.lose_all(Place::Spilled);
+                    inner.books.ledger.lose_all(Place::Spilled);
                     break;
                 }
             }
@@ -164,28 +164,28 @@ impl Queue {
     /// (unless the queue is empty) a quarter of the queue is free, so that a full queue moving
     /// one batch at a time does not cost two context switches per batch.
     fn reader_may_go(&self, inner: &Inner) -> bool {
-        let Some(parked) = &inner.parked else {
+        let Some(parked) = &inner.store.parked else {
             return false;
         };
         let (items, bytes) = self.room_in(inner);
         parked.items() <= items
             && parked.bytes() <= bytes
-            && (inner.batches.is_empty()
-                || (items >= self.bounds.items / 4 && bytes >= self.bounds.bytes / 4))
+            && (inner.store.batches.is_empty()
+                || (items >= self.rules.bounds.items / 4 && bytes >= self.rules.bounds.bytes / 4))
     }
 
     /// Stdout is full: a stall spell begins, or goes on. Returns when the spell's grace ends
     /// (`None` if it has): until then nothing is shed for it.
     pub fn stalled(&self) -> Option<Instant> {
         let mut inner = self.lock();
-        if inner.writer == Writer::Done {
+        if inner.pressure.writer == Writer::Done {
             return None;
         }
         let now = self.now();
-        inner.writer = Writer::Stalled;
-        inner.stalled_since.get_or_insert(now);
-        inner.spell_since.get_or_insert(now);
-        inner.pressed_since.get_or_insert(now);
+        inner.pressure.writer = Writer::Stalled;
+        inner.pressure.stalled_since.get_or_insert(now);
+        inner.pressure.spell_since.get_or_insert(now);
+        inner.pressure.pressed_since.get_or_insert(now);
         self.wake_reader(&inner);
         self.grace_ends(&inner).filter(|&end| end > now)
     }
@@ -195,12 +195,12 @@ impl Queue {
     /// `--max-age` gets what the writer holds when stdout takes data again: see
     /// [`Queue::expired`].)
     pub fn sheds(&self) -> bool {
-        self.policy.can_shed()
+        self.rules.policy.can_shed()
     }
 
     /// Whether an item that arrived at `arrived` is past `--max-age` at `now`.
     pub fn expired(&self, arrived: Option<Instant>, now: Instant) -> bool {
-        match (self.max_age, arrived) {
+        match (self.rules.max_age, arrived) {
             (Some(age), Some(arrived)) => now.saturating_duration_since(arrived) > age,
             _ => false,
         }
@@ -218,13 +218,13 @@ impl Queue {
         if let Some(first) = back.peek() {
             // The gap before the first, if the writer had not yet marked it, is marked anew
             // when it is taken again.
-            inner.taken_to = first.pos.beyond(first.gap);
+            inner.shedding.taken_to = first.pos.beyond(first.gap);
         }
         for mut batch in back.rev() {
             batch.gap = Tally::ZERO;
-            inner.books.give_back(batch.tally());
-            inner.batches.push_front(batch);
-            inner.kept_front = 0;
+            inner.books.ledger.give_back(batch.tally());
+            inner.store.batches.push_front(batch);
+            inner.store.kept_front = 0;
         }
         if let Some(shed) = self.shedding(&inner, self.now())
             && !self.spill_overflow(&mut inner)
@@ -233,8 +233,8 @@ impl Queue {
         }
         // Under a policy that never sheds, a give-back is for --max-age, and the writer takes
         // again at once: not a depth the queue held.
-        if self.policy.can_shed() {
-            inner.books.measure();
+        if self.rules.policy.can_shed() {
+            inner.books.ledger.measure();
         }
         self.wake_reader(&inner);
     }
@@ -242,9 +242,9 @@ impl Queue {
     /// The rate limit holds the writer: items that find the queue full are shed.
     pub fn throttled(&self) {
         let mut inner = self.lock();
-        if inner.writer != Writer::Done {
-            inner.writer = Writer::Throttled;
-            inner.pressed_since.get_or_insert(self.now());
+        if inner.pressure.writer != Writer::Done {
+            inner.pressure.writer = Writer::Throttled;
+            inner.pressure.pressed_since.get_or_insert(self.now());
             self.wake_reader(&inner);
         }
     }
@@ -252,14 +252,14 @@ impl Queue {
     /// Stdout takes data again (or the rate allows it).
     pub fn resumed(&self) {
         let mut inner = self.lock();
-        if inner.writer != Writer::Done {
+        if inner.pressure.writer != Writer::Done {
             self.busy(&mut inner);
         }
     }
 
     /// The writer wrote these items whole (before it comes back with [`Queue::next`]).
     pub fn deliver(&self, written: Tally) {
-        self.lock().books.deliver(written);
+        self.lock().books.ledger.deliver(written);
     }
 
     /// Items went out whole after these waits (`(wait, items)`, as the writer noted each
@@ -270,31 +270,22 @@ impl Queue {
         }
         let mut inner = self.lock();
         for (wait, items) in waits.drain(..) {
-            inner.waits.record(wait, items);
+            inner.books.waits.record(wait, items);
         }
     }
 
     /// Counts `written` as delivered and keeps the buffers of `done` for the reader.
     fn settle(&self, inner: &mut Inner, written: Tally, done: &mut Vec<Batch>) {
-        inner.hand_arrived = None;
+        inner.books.hand_arrived = None;
         for batch in done.drain(..) {
-            inner.recycle(batch);
+            inner.store.recycle(batch);
         }
-        inner.books.deliver(written);
+        inner.books.ledger.deliver(written);
     }
 
     /// The writer takes or writes again: no longer held, its stall (if any) over.
     pub(super) fn busy(&self, inner: &mut Inner) {
-        inner.writer = Writer::Busy;
-        inner.pressed_since = None;
-        self.end_stall(inner);
-    }
-
-    /// Stdout takes data again: the stall spell's time goes into the total.
-    fn end_stall(&self, inner: &mut Inner) {
-        if let Some(since) = inner.stalled_since.take() {
-            inner.stalled_total += self.now().saturating_duration_since(since);
-        }
+        inner.pressure.busy(self.now());
     }
 
     /// Gives up on delivering (a stop's drain timed out): what is queued or parked is
@@ -316,41 +307,44 @@ impl Queue {
 
     /// What `--dead-letter` must tell the user (a write error, its limit), once.
     pub fn dead_letter_notice(&self) -> Option<String> {
-        self.lock().dead.as_mut().and_then(|d| d.take_notice())
+        self.lock().shedding.dead_letter_notice()
     }
 
     /// What `--spill` must tell the user (a write or read error), once.
     pub fn spill_notice(&self) -> Option<String> {
-        self.lock().spill.as_mut().and_then(|s| s.take_notice())
+        self.lock().store.disk_notice()
     }
 
     /// Bytes the spill holds on disk now (headers included).
     pub fn spill_disk_bytes(&self) -> u64 {
-        self.lock().spill.as_ref().map_or(0, |s| s.disk_bytes())
+        self.lock().store.disk_bytes()
     }
 
     /// `--mark-drops`: the marker for `gap`, appended to `out`.
     pub fn mark(&self, gap: Tally, out: &mut Vec<u8>) {
-        if let Some(marker) = &self.marks {
+        if let Some(marker) = &self.rules.marks {
             marker.render(gap, out);
         }
     }
 
     /// The writer wrote a marker of `bytes` bytes.
     pub fn marked(&self, bytes: usize) {
-        self.lock().books.mark(bytes);
+        self.lock().books.ledger.mark(bytes);
     }
 
     /// `--mark-drops` at the end of the input: what was shed after the last item delivered
     /// (nothing once marked; nothing on a stop or a closed output).
     pub fn trailing_gap(&self) -> Tally {
         let mut inner = self.lock();
-        if self.marks.is_none() || inner.closed() || inner.input != Input::Finished {
+        if self.rules.marks.is_none() || inner.closed() || inner.input != Input::Finished {
             return Tally::ZERO;
         }
-        let books = inner.books.stats();
-        let gap = books.input.beyond(inner.taken_to).beyond(books.undelivered);
-        inner.taken_to = books.input;
+        let books = inner.books.ledger.stats();
+        let gap = books
+            .input
+            .beyond(inner.shedding.taken_to)
+            .beyond(books.undelivered);
+        inner.shedding.taken_to = books.input;
         gap
     }
 
@@ -358,16 +352,16 @@ impl Queue {
     /// (an item and how many of its bytes) went out in part, `lost` did not go out.
     pub fn settle_hand(&self, written: Tally, torn: Option<(Tally, u64)>, lost: Tally) {
         let mut inner = self.lock();
-        inner.books.deliver(written);
+        inner.books.ledger.deliver(written);
         if let Some((item, bytes)) = torn {
-            inner.books.tear(item, bytes);
+            inner.books.ledger.tear(item, bytes);
         }
-        inner.books.lose(Place::InHand, lost);
+        inner.books.ledger.lose(Place::InHand, lost);
     }
 
     /// Items delivered to a worker that exited before reading them (`--workers`).
     pub fn recall(&self, t: Tally) {
-        self.lock().books.recall(t);
+        self.lock().books.ledger.recall(t);
     }
 
     /// How full the queue is, counting what the writer holds and the read waiting for
@@ -376,9 +370,11 @@ impl Queue {
         let inner = self.lock();
         let depth = [Place::Queued, Place::InHand, Place::Parked]
             .into_iter()
-            .fold(Tally::ZERO, |sum, place| sum + inner.books.held(place));
-        (depth.items as f64 / self.bounds.items as f64)
-            .max(depth.bytes as f64 / self.bounds.bytes as f64)
+            .fold(Tally::ZERO, |sum, place| {
+                sum + inner.books.ledger.held(place)
+            });
+        (depth.items as f64 / self.rules.bounds.items as f64)
+            .max(depth.bytes as f64 / self.rules.bounds.bytes as f64)
     }
 
     /// Stdout is gone: what is still queued or parked will never be delivered. The writer

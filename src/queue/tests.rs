@@ -3,6 +3,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::*;
+use crate::books::tally::Tally;
 use crate::queue::policy::Shed;
 
 fn batch(items: &[&str]) -> Batch {
@@ -328,8 +329,8 @@ fn a_batch_thinned_by_drop_does_not_keep_its_large_buffer() {
     q2.push(batch(&["x"])).unwrap();
     q2.push(batch(&[&big, "z"])).unwrap();
     let inner = q2.lock();
-    assert_eq!(inner.books.held(Place::Queued), Tally::new(2, 2));
-    let held: usize = inner.batches.iter().map(|b| b.data.capacity()).sum();
+    assert_eq!(inner.books.ledger.held(Place::Queued), Tally::new(2, 2));
+    let held: usize = inner.store.batches.iter().map(|b| b.data.capacity()).sum();
     assert!(
         held < 128 * 1024,
         "the queue holds {held} bytes of buffers for 2 bytes"

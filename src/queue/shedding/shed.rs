@@ -6,13 +6,13 @@
 
 use std::time::Instant;
 
+use super::dead_letter::DeadLetter;
 use super::keep::Keep;
-use super::{Inner, Pushed, Queue, Stop};
+use super::policy::Shed;
 use crate::batch::Batch;
 use crate::books::ledger::{Ledger, Place};
 use crate::books::tally::Tally;
-use crate::queue::dead_letter::DeadLetter;
-use crate::queue::policy::Shed;
+use crate::queue::{Inner, Pushed, Queue, Stop};
 
 /// Which end of a batch an item is shed from.
 #[derive(Clone, Copy)]
@@ -47,49 +47,49 @@ fn flush_full(books: &mut Ledger, dead: &mut Option<DeadLetter>) {
 }
 
 impl Inner {
-    /// Writes the dead letters gathered: when the writer catches up or finishes, and at the
-    /// end (a buffer's worth is written as soon as it gathers).
-    pub(super) fn flush_dead(&mut self) {
-        if let Some(dead) = self.dead.as_mut().filter(|d| d.has_some()) {
-            self.books.dead_letter(dead.flush());
-        }
+    /// Writes the dead letters gathered (see [`super::Shedding::flush_dead`]).
+    pub(in crate::queue) fn flush_dead(&mut self) {
+        self.shedding.flush_dead(&mut self.books.ledger);
     }
 
     /// The first item of `batch` (out of the queue), shed.
-    pub(super) fn shed_front(&mut self, batch: &mut Batch, from: Place) -> Tally {
-        shed_one(&mut self.books, &mut self.dead, from, |gone| {
-            batch.pop_front_with(gone)
-        })
+    pub(in crate::queue) fn shed_front(&mut self, batch: &mut Batch, from: Place) -> Tally {
+        shed_one(
+            &mut self.books.ledger,
+            &mut self.shedding.dead,
+            from,
+            |gone| batch.pop_front_with(gone),
+        )
     }
 
     /// All of `batch` (out of the queue) shed, as expired if `expired`.
-    pub(super) fn shed_all(&mut self, batch: Batch, from: Place, expired: bool) {
-        if let Some(dead) = self.dead.as_mut() {
+    pub(in crate::queue) fn shed_all(&mut self, batch: Batch, from: Place, expired: bool) {
+        if let Some(dead) = self.shedding.dead.as_mut() {
             for item in batch.iter() {
                 dead.take(item);
             }
         }
         match expired {
-            true => self.books.expire(from, batch.tally()),
-            false => self.books.shed(from, batch.tally()),
+            true => self.books.ledger.expire(from, batch.tally()),
+            false => self.books.ledger.shed(from, batch.tally()),
         }
-        flush_full(&mut self.books, &mut self.dead);
+        flush_full(&mut self.books.ledger, &mut self.shedding.dead);
     }
 
     /// Sheds the first or last item of queued batch `idx` (dropping the batch if that
     /// empties it).
     fn shed_queued(&mut self, idx: usize, end: End) -> Tally {
-        let Inner {
-            batches,
-            books,
-            dead,
-            ..
-        } = self;
+        let batches = &mut self.store.batches;
         let batch = &mut batches[idx];
-        let gone = shed_one(books, dead, Place::Queued, |g| match end {
-            End::Front => batch.pop_front_with(g),
-            End::Back => batch.pop_back_with(g),
-        });
+        let gone = shed_one(
+            &mut self.books.ledger,
+            &mut self.shedding.dead,
+            Place::Queued,
+            |g| match end {
+                End::Front => batch.pop_front_with(g),
+                End::Back => batch.pop_back_with(g),
+            },
+        );
         if batches[idx].is_empty() {
             batches.remove(idx);
         }
@@ -97,25 +97,31 @@ impl Inner {
     }
 
     /// Sheds the oldest queued item that `keep` does not spare.
-    pub(super) fn drop_oldest(&mut self, keep: Option<&Keep>) -> Tally {
+    pub(in crate::queue) fn drop_oldest(&mut self, keep: Option<&Keep>) -> Tally {
         let Some(keep) = keep else {
-            return match self.batches.is_empty() {
+            return match self.store.batches.is_empty() {
                 true => Tally::ZERO,
                 false => self.shed_queued(0, End::Front),
             };
         };
         // Every batch before `kept_front` is kept; the scan extends it while it finds more.
-        debug_assert!(self.batches.iter().take(self.kept_front).all(|b| b.kept));
-        let mut idx = self.kept_front.min(self.batches.len());
-        while idx < self.batches.len() {
+        debug_assert!(
+            self.store
+                .batches
+                .iter()
+                .take(self.store.kept_front)
+                .all(|b| b.kept)
+        );
+        let mut idx = self.store.kept_front.min(self.store.batches.len());
+        while idx < self.store.batches.len() {
             match self.unkept_front(idx, keep) {
                 Some(at) => {
-                    self.kept_front = self.kept_front.max(at);
+                    self.store.kept_front = self.store.kept_front.max(at);
                     return self.shed_queued(at, End::Front);
                 }
                 None => {
                     idx += 1;
-                    self.kept_front = self.kept_front.max(idx);
+                    self.store.kept_front = self.store.kept_front.max(idx);
                 }
             }
         }
@@ -127,12 +133,12 @@ impl Inner {
     /// before it go into a batch of their own, marked kept, and the index of the batch that
     /// now begins with the unkept item is returned.
     fn unkept_front(&mut self, idx: usize, keep: &Keep) -> Option<usize> {
-        let batch = &mut self.batches[idx];
+        let batch = &mut self.store.batches[idx];
         if batch.kept {
             return None;
         }
         let Some(first) = batch.first_unkept(keep) else {
-            self.books.spare(batch.items());
+            self.books.ledger.spare(batch.items());
             return None;
         };
         if first == 0 {
@@ -140,49 +146,51 @@ impl Inner {
         }
         let mut spared = batch.split_front(first);
         spared.kept = true;
-        self.books.spare(first);
-        self.batches.insert(idx, spared);
+        self.books.ledger.spare(first);
+        self.store.batches.insert(idx, spared);
         Some(idx + 1)
     }
 
     /// The first item of a read waiting to be placed is kept and was spared: counted once,
     /// however often the read is tried again.
-    pub(super) fn spare_front(&mut self, batch: &Batch) {
-        if batch.pos.items >= self.spared_to {
-            self.books.spare(1);
-            self.spared_to = batch.pos.items + 1;
+    pub(in crate::queue) fn spare_front(&mut self, batch: &Batch) {
+        if batch.pos.items >= self.shedding.spared_to {
+            self.books.ledger.spare(1);
+            self.shedding.spared_to = batch.pos.items + 1;
         }
     }
 
     /// Sheds the newest queued item that `keep` does not spare.
-    pub(super) fn drop_newest(&mut self, keep: Option<&Keep>) -> Tally {
+    pub(in crate::queue) fn drop_newest(&mut self, keep: Option<&Keep>) -> Tally {
         // Every batch from `len - kept_back` on is kept; the scan extends it.
         debug_assert!(
-            self.batches
+            self.store
+                .batches
                 .iter()
                 .rev()
-                .take(self.kept_back)
+                .take(self.store.kept_back)
                 .all(|b| b.kept)
         );
-        let len = self.batches.len();
+        let len = self.store.batches.len();
         let mut idx = match keep {
-            Some(_) => len - self.kept_back.min(len),
+            Some(_) => len - self.store.kept_back.min(len),
             None => len,
         };
         while idx > 0 {
             idx -= 1;
-            let batch = &mut self.batches[idx];
+            let batch = &mut self.store.batches[idx];
             let after = match keep {
                 None => 0,
                 Some(_) if batch.kept => {
-                    self.kept_back = self.kept_back.max(self.batches.len() - idx);
+                    self.store.kept_back = self.store.kept_back.max(self.store.batches.len() - idx);
                     continue;
                 }
                 Some(keep) => match batch.last_unkept(keep) {
                     Some(j) => batch.items() - j - 1,
                     None => {
-                        self.books.spare(batch.items());
-                        self.kept_back = self.kept_back.max(self.batches.len() - idx);
+                        self.books.ledger.spare(batch.items());
+                        self.store.kept_back =
+                            self.store.kept_back.max(self.store.batches.len() - idx);
                         continue;
                     }
                 },
@@ -190,9 +198,9 @@ impl Inner {
             if after > 0 {
                 let mut spared = batch.split_back(after);
                 spared.kept = true;
-                self.books.spare(after);
-                self.batches.insert(idx + 1, spared);
-                self.kept_back = self.kept_back.max(self.batches.len() - idx - 1);
+                self.books.ledger.spare(after);
+                self.store.batches.insert(idx + 1, spared);
+                self.store.kept_back = self.store.kept_back.max(self.store.batches.len() - idx - 1);
             }
             return self.shed_queued(idx, End::Back);
         }
@@ -200,12 +208,12 @@ impl Inner {
     }
 
     /// `--max-age`: sheds the items that arrived before `limit`, but those `keep` spares.
-    pub(super) fn expire(&mut self, limit: Instant, keep: Option<&Keep>) -> bool {
+    pub(in crate::queue) fn expire(&mut self, limit: Instant, keep: Option<&Keep>) -> bool {
         let old = |b: &Batch| b.arrived.is_some_and(|t| t < limit);
         let mut idx = 0;
-        while idx < self.batches.len() && old(&self.batches[idx]) {
+        while idx < self.store.batches.len() && old(&self.store.batches[idx]) {
             let Some(keep) = keep else {
-                let batch = self.batches.remove(idx).expect("a batch");
+                let batch = self.store.batches.remove(idx).expect("a batch");
                 self.shed_all(batch, Place::Queued, true);
                 continue;
             };
@@ -214,20 +222,20 @@ impl Inner {
                 continue;
             };
             idx = at;
-            let batch = &mut self.batches[idx];
+            let batch = &mut self.store.batches[idx];
             let run = batch.iter().take_while(|item| !keep.spares(item)).count();
             let gone = batch.split_front(run);
             if batch.is_empty() {
-                self.batches.remove(idx);
+                self.store.batches.remove(idx);
             }
             self.shed_all(gone, Place::Queued, true);
         }
         // Batches were split and removed at the front: the hints start over.
-        (self.kept_front, self.kept_back) = (0, 0);
-        let on_disk = self.spill.as_ref().is_some_and(|s| !s.is_empty());
-        let parked_old = !on_disk && self.parked.as_ref().is_some_and(old);
-        if idx == self.batches.len() && parked_old {
-            let mut batch = self.parked.take().expect("parked");
+        (self.store.kept_front, self.store.kept_back) = (0, 0);
+        let on_disk = self.store.on_disk();
+        let parked_old = !on_disk && self.store.parked.as_ref().is_some_and(old);
+        if idx == self.store.batches.len() && parked_old {
+            let mut batch = self.store.parked.take().expect("parked");
             let run = match keep {
                 None => batch.items(),
                 Some(keep) => batch.iter().take_while(|item| !keep.spares(item)).count(),
@@ -239,7 +247,7 @@ impl Inner {
             let gone = batch.split_front(run);
             self.shed_all(gone, Place::Parked, true);
             if !batch.is_empty() {
-                self.parked = Some(batch);
+                self.store.parked = Some(batch);
             }
             return true;
         }
@@ -251,7 +259,7 @@ impl Queue {
     /// Places `batch` under pressure where `keep` spares some items: the oldest (slide) or
     /// newest (drop) unkept item goes to make room; an item kept that finds only kept items
     /// queued waits, with the rest of its read, for room.
-    pub(super) fn settle_kept(
+    pub(in crate::queue) fn settle_kept(
         &self,
         inner: &mut Inner,
         mut batch: Batch,
@@ -271,7 +279,7 @@ impl Queue {
             if fit > 0 {
                 // A front counted spared while it waited goes in a batch of its own, marked
                 // kept, so that no later look counts it again.
-                let spared = batch.pos.items + 1 == inner.spared_to;
+                let spared = batch.pos.items + 1 == inner.shedding.spared_to;
                 let mut front = batch.split_front(if spared { 1 } else { fit });
                 front.kept |= spared;
                 inner.enqueue(front);
@@ -285,7 +293,7 @@ impl Queue {
             } else if shed == Shed::Drop && !inner.drop_newest(Some(keep)).is_zero() {
                 inner.spare_front(&batch);
             } else {
-                inner.parked = Some(batch);
+                inner.store.parked = Some(batch);
                 self.wake_writer(inner);
                 return Ok(Pushed::Parked);
             }

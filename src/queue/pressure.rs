@@ -1,0 +1,93 @@
+//! Pressure: what the writer is doing as the policy sees it, and the times that decide when
+//! an item is shed. A stall spell begins when stdout is first found full and ends when the
+//! writer catches up (finds nothing waiting); it is pressure once it is older than the grace.
+//! Also the reader's waits, for the time it was blocked, and since when `fail` stopped it.
+
+use std::time::{Duration, Instant};
+
+use super::state::Writer;
+
+/// Whether the reader waits for the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reader {
+    Running,
+    /// Waiting (for room, for the writer to take its read, or for pressure) since then.
+    Waiting(Instant),
+}
+
+#[derive(Debug)]
+pub(super) struct Pressure {
+    pub(super) writer: Writer,
+    /// Number of times the writer has taken from the queue: a block timeout sheds until
+    /// this moves on.
+    pub(super) pops: u64,
+    /// Set by a block timeout: shed while `pops` still equals this.
+    pub(super) shedding_at: Option<u64>,
+    /// When the writer's current stall spell began: stdout was first found full, and the
+    /// writer has not caught up (found nothing waiting) since.
+    pub(super) spell_since: Option<Instant>,
+    /// While stdout is full or the rate holds the writer: since when.
+    pub(super) pressed_since: Option<Instant>,
+    pub(super) reader: Reader,
+    /// Time stdout was full, before the spell going on (since `stalled_since`).
+    pub(super) stalled_total: Duration,
+    pub(super) stalled_since: Option<Instant>,
+    /// When `fail` stopped the reader.
+    pub(super) full_since: Option<Instant>,
+}
+
+impl Pressure {
+    pub(super) fn new() -> Pressure {
+        Pressure {
+            writer: Writer::Busy,
+            pops: 0,
+            shedding_at: None,
+            spell_since: None,
+            pressed_since: None,
+            reader: Reader::Running,
+            stalled_total: Duration::ZERO,
+            stalled_since: None,
+            full_since: None,
+        }
+    }
+
+    /// Whether the reader waits (and must be woken when something it waits on changes).
+    pub(super) fn reader_waits(&self) -> bool {
+        matches!(self.reader, Reader::Waiting(_))
+    }
+
+    /// Stdout takes data again at `now`: the stall spell's time goes into the total.
+    pub(super) fn end_stall(&mut self, now: Instant) {
+        if let Some(since) = self.stalled_since.take() {
+            self.stalled_total += now.saturating_duration_since(since);
+        }
+    }
+
+    /// The writer takes or writes again: no longer held, its stall (if any) over.
+    pub(super) fn busy(&mut self, now: Instant) {
+        self.writer = Writer::Busy;
+        self.pressed_since = None;
+        self.end_stall(now);
+    }
+
+    /// The writer caught up (found nothing waiting): the spell, if any, is over.
+    pub(super) fn idle(&mut self, now: Instant) {
+        self.end_stall(now);
+        self.writer = Writer::Idle;
+        self.spell_since = None;
+        self.pressed_since = None;
+    }
+
+    /// When the current spell's grace ends.
+    pub(super) fn grace_ends(&self, grace: Duration) -> Option<Instant> {
+        self.spell_since.and_then(|since| since.checked_add(grace))
+    }
+
+    /// Stall figures at `now`: the stall going on, and all stalls together.
+    pub(super) fn stalled(&self, now: Instant) -> (Duration, Duration) {
+        let current = self
+            .stalled_since
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        (current, self.stalled_total + current)
+    }
+}
