@@ -50,7 +50,7 @@ fn exercise(config: &Config) {
     let queue = Queue::new(config.bounds, config.policy).expect("an eventfd");
     let item = vec![b'x'; config.framing.max_item().min(1 << 16)];
     let _ = queue.try_push(Batch::from_items([&item[..], &item[..]]));
-    queue.stalled();
+    queue.press(bpipe::queue::Press::Stalled);
     let _ = queue.retry();
     let mut hand = Vec::new();
     let _ = queue.next(Tally::ZERO, &mut hand);

@@ -12,7 +12,7 @@ use crate::output::rate::Limiter;
 use crate::output::sink::Sink;
 use crate::output::throttle;
 use crate::output::wait::{Wait, Woke};
-use crate::queue::{Next, Queue, Take};
+use crate::queue::{Disk, Next, Press, Queue, Take, Taken, Told};
 use crate::values::rate::Unit;
 
 /// How many bytes of queued batches one write may gather.
@@ -25,6 +25,7 @@ const GATHER: Take = Take {
     bytes: GATHER_BYTES,
     batches: GATHER_BATCHES,
     split: false,
+    disk: Disk::Load,
 };
 
 /// Writes everything the queue yields until the input is finished and drained, paced by
@@ -52,7 +53,7 @@ pub fn run(
     let result = writer.run();
     // However the run ended, a pool's workers are seen off (and what they never read is
     // recalled) before the books are settled.
-    if queue.abandoned() {
+    if queue.standing().abandoned {
         writer.sink.abandon();
     }
     let _ = writer.sink.finish(false);
@@ -110,10 +111,10 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         let mut written = Tally::ZERO;
         let mut after_idle = false;
         loop {
-            self.queue.waited(&mut self.waits);
+            self.queue.tell(Told::Waited(&mut self.waits));
             let waiting = match self.queue.next(written, &mut self.hand) {
-                Next::Done => {
-                    self.mark_the_end()?;
+                Next::Done(gap) => {
+                    self.mark_the_end(gap)?;
                     return self
                         .sink
                         .finish(true)
@@ -124,7 +125,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                     match self.wait.wait(self.sink.fd(), self.sink.busy(), None) {
                         Woke::Hangup => return Err(self.hung_up()),
                         Woke::Room => {
-                            let tended = self.sink.tend(self.queue.fill());
+                            let tended = self.sink.tend(self.queue.standing().fill);
                             self.settle_recalls(false);
                             if let Err(e) = tended {
                                 self.queue.close_output();
@@ -146,10 +147,9 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 Err(_) => continue,
             };
             after_idle = false;
-            let result = match self.take_spilled() {
-                Some(disk) => self.write_spilled(disk),
-                None => {
-                    let taken = self.queue.take(limit, &mut self.hand);
+            let result = match self.queue.take(limit, &mut self.hand) {
+                Taken::Disk(disk) => self.write_spilled(disk),
+                Taken::Items(taken) => {
                     if let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Items)
                     {
                         limiter.spend(taken.items);
@@ -169,12 +169,11 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     }
 
     /// `--mark-drops`: a marker for what was shed after the last item delivered.
-    fn mark_the_end(&mut self) -> io::Result<()> {
-        let gap = self.queue.trailing_gap();
+    fn mark_the_end(&mut self, gap: Tally) -> io::Result<()> {
         if gap.is_zero() {
             return Ok(());
         }
-        self.queue.mark(gap, &mut self.rest);
+        self.queue.rules().mark(gap, &mut self.rest);
         let at = Progress {
             cut: Some(Tally::ZERO),
             ..Progress::default()
@@ -199,7 +198,10 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     /// shed them.
     fn grant(&mut self, waiting: Tally, after_idle: bool) -> Result<Take, Woke> {
         let Some(limiter) = self.limiter.as_mut() else {
-            return Ok(GATHER);
+            return Ok(Take {
+                disk: self.disk(),
+                ..GATHER
+            });
         };
         let unit = limiter.unit();
         let want = match unit {
@@ -209,7 +211,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         let queue = self.queue;
         let allowed =
             throttle::grant(limiter, want, after_idle, self.wait, self.sink.fd(), || {
-                queue.throttled()
+                queue.press(Press::Throttled);
             })?;
         let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
         Ok(match unit {
@@ -239,15 +241,17 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 false,
                 self.wait,
                 self.sink.fd(),
-                || queue.throttled(),
+                || {
+                    queue.press(Press::Throttled);
+                },
             ) {
                 Ok(n) => {
-                    queue.resumed();
+                    queue.press(Press::Resumed);
                     return Ok(usize::try_from(n).unwrap_or(usize::MAX));
                 }
                 // The write will say what became of the sink.
                 Err(Woke::Hangup) => return Ok(remaining),
-                Err(_) if queue.abandoned() => return Err(self.abandoned(at)),
+                Err(_) if queue.standing().abandoned => return Err(self.abandoned(at)),
                 Err(_) => {}
             }
         }
@@ -264,7 +268,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 && !batch.gap.is_zero()
             {
                 let gap = std::mem::take(&mut batch.gap);
-                self.queue.mark(gap, &mut self.rest);
+                self.queue.rules().mark(gap, &mut self.rest);
                 at.cut = Some(Tally::ZERO);
                 at.rest_at = 0;
             }
@@ -304,7 +308,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             match result {
                 Ok(0) => return Err(self.failed(ErrorKind::WriteZero.into(), &mut at)),
                 Ok(n) => {
-                    self.queue.sent(n);
+                    self.queue.tell(Told::Sent(n));
                     if let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Bytes)
                     {
                         limiter.spend(n as u64);
@@ -324,9 +328,9 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     fn report(&mut self, at: &mut Progress) {
         if at.done != at.reported {
             let done = at.done.beyond(at.reported);
-            self.queue.deliver(done);
+            self.queue.tell(Told::Delivered(done));
             self.delivered += done;
-            self.queue.waited(&mut self.waits);
+            self.queue.tell(Told::Waited(&mut self.waits));
             at.reported = at.done;
         }
         self.settle_recalls(false);
@@ -344,7 +348,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             },
         };
         if !now.is_zero() {
-            self.queue.recall(now);
+            self.queue.tell(Told::Recalled(now));
             self.owed = self.owed.beyond(now);
             self.delivered = self.delivered.beyond(now);
         }
@@ -356,7 +360,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             at.rest_at += n;
             if at.rest_at == self.rest.len() {
                 if item.is_zero() {
-                    self.queue.marked(self.rest.len());
+                    self.queue.tell(Told::Marked(self.rest.len()));
                 }
                 at.done += item;
                 at.cut = None;

@@ -45,6 +45,18 @@ pub struct Take {
     /// Whether a batch may be split to meet the limits exactly; if not, whole batches are
     /// taken while they fit, and at least one whatever its size.
     pub split: bool,
+    /// How the writer takes what is on disk.
+    pub disk: Disk,
+}
+
+/// How the writer takes batches on disk (`--spill`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disk {
+    /// Loaded into memory, as every other batch.
+    Load,
+    /// The oldest, whole, its bytes left on disk for the writer to splice (when the queue
+    /// may give it so: see `Queue::take`).
+    Splice,
 }
 
 impl Take {
@@ -54,5 +66,6 @@ impl Take {
         bytes: usize::MAX,
         batches: usize::MAX,
         split: false,
+        disk: Disk::Load,
     };
 }

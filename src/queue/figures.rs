@@ -48,11 +48,6 @@ impl Queue {
         self.lock().books.waits.next_interval();
     }
 
-    /// The writer wrote `bytes` (whole items or not).
-    pub fn sent(&self, bytes: usize) {
-        self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
     /// Settles what is left in the writer's hand as undelivered and freezes the books: the
     /// final counters. Later changes are refused.
     pub fn freeze(&self) -> Stats {

@@ -16,6 +16,7 @@ mod books;
 mod bounds;
 pub mod clock;
 mod figures;
+mod lifecycle;
 mod pressure;
 mod push;
 mod rules;
@@ -25,6 +26,7 @@ mod spilling;
 mod state;
 mod store;
 mod take;
+mod told;
 mod wake;
 
 #[cfg(test)]
@@ -51,14 +53,15 @@ use self::store::Store;
 use crate::batch::Batch;
 use crate::books::ledger::Place;
 
-pub use self::bounds::{Bound, Bounds, Take};
+pub use self::bounds::{Bound, Bounds, Disk, Take};
 pub use self::push::Pushed;
 pub use self::rules::Rules;
 pub use self::shedding::{dead_letter, keep, marker, policy};
 pub use self::spill::OnDisk;
 use self::state::{Input, Output};
 pub use self::state::{Stop, Writer};
-pub use self::take::Next;
+pub use self::take::{Next, Taken};
+pub use self::told::{Press, Standing, Told};
 pub use self::wake::Waker;
 
 /// The state behind the queue's lock: a few parts, each owning what changes together.

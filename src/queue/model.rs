@@ -95,6 +95,8 @@ struct Model {
     reader_done: bool,
     pressure: bool,
     ended: bool,
+    /// What the writer was told to mark after the last item (`Next::Done`).
+    trailing: u64,
 }
 
 impl Model {
@@ -137,16 +139,6 @@ impl Model {
             {
                 let written = std::mem::take(&mut self.hand.written);
                 match self.q.next(written, &mut self.hand.batches) {
-                    Next::Ready(_)
-                        if disk
-                            && self
-                                .q
-                                .take_spilled()
-                                .map(|d| self.hand.disk = Some(d))
-                                .is_some() =>
-                    {
-                        self.pressure = false;
-                    }
                     Next::Ready(_) => {
                         self.pressure = false;
                         let limit = Take {
@@ -154,11 +146,17 @@ impl Model {
                             bytes: usize::MAX,
                             batches: 4,
                             split: true,
+                            disk: if disk { Disk::Splice } else { Disk::Load },
                         };
-                        self.q.take(limit, &mut self.hand.batches);
+                        if let Taken::Disk(d) = self.q.take(limit, &mut self.hand.batches) {
+                            self.hand.disk = Some(d);
+                        }
                     }
                     Next::Empty => self.pressure = false,
-                    Next::Done => self.ended = true,
+                    Next::Done(gap) => {
+                        self.trailing += gap.items;
+                        self.ended = true;
+                    }
                 }
             }
             Op::Take(..) => {}
@@ -219,16 +217,16 @@ impl Model {
                         }
                     }
                 }
-                self.q.stalled();
+                self.q.press(Press::Stalled);
                 self.q.give_back(back.into_iter());
                 self.pressure = true;
             }
             Op::Resume => {
-                self.q.resumed();
+                self.q.press(Press::Resumed);
                 self.pressure = false;
             }
             Op::Throttle => {
-                self.q.throttled();
+                self.q.press(Press::Throttled);
                 self.pressure = true;
             }
             Op::StopInput => self.q.stop_input(),
@@ -242,7 +240,11 @@ impl Model {
                 }
                 let torn = self.hand.cut.take().map(|(item, _)| (item, 1));
                 let written = std::mem::take(&mut self.hand.written);
-                self.q.settle_hand(written, torn, lost);
+                self.q.tell(Told::Settled {
+                    written,
+                    torn,
+                    lost,
+                });
             }
             Op::CloseOutput => {
                 self.load_disk();
@@ -251,7 +253,11 @@ impl Model {
                     lost += batch.tally();
                 }
                 let written = std::mem::take(&mut self.hand.written);
-                self.q.settle_hand(written, None, lost);
+                self.q.tell(Told::Settled {
+                    written,
+                    torn: None,
+                    lost,
+                });
                 self.q.close_output();
             }
         }
@@ -260,9 +266,9 @@ impl Model {
     /// The writer looks at a batch it took on disk (to write it, or as the real writer does
     /// once stdout is full): loaded into memory, its segment released.
     fn load_disk(&mut self) {
-        if let Some(disk) = self.hand.disk.take() {
-            let batch = disk.load(Vec::new()).expect("a spilled batch reads back");
-            self.q.release(disk);
+        if let Some(mut disk) = self.hand.disk.take() {
+            let batch = disk.load().expect("a spilled batch reads back");
+            self.q.tell(Told::Released(disk));
             self.hand.batches.insert(0, batch);
         }
     }
@@ -324,7 +330,7 @@ impl Model {
         }
         prop_assert!(marks.next().is_none(), "a marker after the last item");
         let tail = (self.next_id - last.map_or(0, |l| l + 1)) as u64;
-        prop_assert_eq!(self.q.trailing_gap().items, tail);
+        prop_assert_eq!(self.trailing, tail);
         Ok(())
     }
 }
@@ -377,6 +383,7 @@ proptest! {
             reader_done: false,
             pressure: false,
             ended: false,
+            trailing: 0,
         };
         let lifecycle = ops.iter().any(|op| {
             matches!(op, Op::StopInput | Op::Abandon | Op::CloseOutput)

@@ -1,12 +1,10 @@
 //! The reader's side of the queue: admitting a read's items, and the policy where they do not
 //! fit.
 
-use std::time::Instant;
-
 use super::pressure::Reader;
 use super::rules::Spills;
 use super::spilling::Offered;
-use super::{Inner, Input, Output, Queue, Stop, Writer};
+use super::{Inner, Input, Queue, Stop, Writer};
 use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
@@ -254,40 +252,10 @@ impl Queue {
         }
     }
 
-    /// The reader has reached the end of its input: the writer drains what is left.
-    pub fn finish_input(&self) {
-        let mut inner = self.lock();
-        if inner.input == Input::Open {
-            inner.input = Input::Finished;
-        }
-        self.waker.wake();
-    }
-
-    /// Stops the reading side (a signal asked bpipe to stop): the writer drains what is
-    /// queued, and whatever the reader holds or still brings counts as undelivered.
-    pub fn stop_input(&self) {
-        let mut inner = self.lock();
-        inner.input = Input::Stopped;
-        inner.store.parked = None;
-        inner.books.ledger.lose_all(Place::Parked);
-        self.waker.wake();
-        self.room.notify_all();
-    }
-
     /// A buffer for the reader to read into: a recycled one if there is one, else a new one
     /// of `len` bytes.
     pub fn spare_buffer(&self, len: usize) -> Vec<u8> {
         let spare = self.lock().store.spare();
         spare.unwrap_or_else(|| vec![0; len])
-    }
-
-    /// Since when `fail` has stopped the reader (the writer delivers what is queued).
-    pub fn full_since(&self) -> Option<Instant> {
-        self.lock().pressure.full_since
-    }
-
-    /// Whether stdout was found closed (by a failed write or the consumer leaving).
-    pub fn output_closed(&self) -> bool {
-        self.lock().output == Output::Closed
     }
 }

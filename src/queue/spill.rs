@@ -225,6 +225,7 @@ impl Spill {
             header,
             at: segment.read,
             base: self.base,
+            spare: None,
         };
         segment.read += header.record_len();
         self.batches -= 1;
@@ -261,7 +262,9 @@ impl Spill {
         let Some(disk) = self.take()? else {
             return Ok(None);
         };
-        let batch = disk.load(buffer);
+        let mut disk = disk;
+        disk.spare = Some(buffer);
+        let batch = disk.load();
         self.release(disk);
         batch.map(Some)
     }

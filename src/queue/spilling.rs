@@ -173,16 +173,15 @@ impl Queue {
     /// the writer to splice to stdout. `None` when the queue holds batches, nothing is on
     /// disk, or items must be looked at on their way out (`--max-age`, `--mark-drops`): then
     /// [`Queue::take`] brings them back into memory.
-    pub fn take_spilled(&self) -> Option<OnDisk> {
+    pub(super) fn take_spilled(&self, inner: &mut Inner) -> Option<OnDisk> {
         if self.rules.max_age.is_some() || self.rules.marks.is_some() {
             return None;
         }
-        let mut inner = self.lock();
         if !inner.store.batches.is_empty() || inner.closed() {
             return None;
         }
         let spill = inner.store.disk()?;
-        let disk = match spill.take() {
+        let mut disk = match spill.take() {
             Ok(disk) => disk?,
             Err(e) => {
                 spill.lost(&e);
@@ -190,7 +189,9 @@ impl Queue {
                 return None;
             }
         };
-        self.busy(&mut inner);
+        self.busy(inner);
+        // A buffer to load it into, should the writer have to.
+        disk.spare = inner.store.spare();
         inner
             .books
             .ledger
@@ -198,16 +199,5 @@ impl Queue {
         inner.books.hand_arrived = disk.arrived();
         inner.pressure.pops += 1;
         Some(disk)
-    }
-
-    /// The writer is done with a batch it took from disk (its bytes went out, or it loaded
-    /// them): its segment may be freed, and a read waiting for room on disk may go.
-    pub fn release(&self, disk: OnDisk) {
-        let mut inner = self.lock();
-        match inner.store.disk() {
-            Some(spill) => spill.release(disk),
-            None => drop(disk),
-        }
-        self.wake_reader(&inner);
     }
 }

@@ -124,6 +124,13 @@ impl Store {
         }
     }
 
+    /// Keeps a buffer the writer did not need, if there is room for it.
+    pub(super) fn give_spare(&mut self, buffer: Vec<u8>) {
+        if self.spares.len() < MAX_SPARES {
+            self.spares.push(buffer);
+        }
+    }
+
     /// A recycled buffer, if there is one.
     pub(super) fn spare(&mut self) -> Option<Vec<u8>> {
         self.spares.pop()

@@ -1,9 +1,8 @@
-//! The writer's side of the queue: taking items, giving back what stdout would not take, and
-//! telling the reader whether stdout takes data.
+//! The writer's side of the queue: coming for work, taking it, and giving back what stdout
+//! would not take. What the writer tells the queue meanwhile is in `told.rs`.
 
-use std::time::{Duration, Instant};
-
-use super::{Inner, Input, Output, Queue, Take, Writer};
+use super::spill::OnDisk;
+use super::{Disk, Inner, Input, Queue, Take, Writer};
 use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
@@ -18,8 +17,30 @@ pub enum Next {
     Ready(Tally),
     /// Nothing waits: the writer is idle until the queue's waker fires.
     Empty,
-    /// Nothing ever will: the input is finished and drained, or the output closed.
-    Done,
+    /// Nothing ever will: the input is finished and drained, or the output closed. With
+    /// `--mark-drops`, what was shed after the last item delivered, for the writer to mark
+    /// (nothing on a stop or a closed output).
+    Done(Tally),
+}
+
+/// What a take gave the writer.
+#[derive(Debug)]
+pub enum Taken {
+    /// These items, now in the writer's hand.
+    Items(Tally),
+    /// The oldest batch on disk, its bytes still there, for the writer to splice.
+    Disk(OnDisk),
+}
+
+#[cfg(test)]
+impl Taken {
+    /// What was taken, in memory or on disk.
+    pub fn tally(&self) -> Tally {
+        match self {
+            Taken::Items(tally) => *tally,
+            Taken::Disk(disk) => disk.tally(),
+        }
+    }
 }
 
 impl Queue {
@@ -31,7 +52,7 @@ impl Queue {
         if inner.closed() {
             inner.flush_dead();
             inner.pressure.writer = Writer::Done;
-            return Next::Done;
+            return Next::Done(Tally::ZERO);
         }
         if !inner.store.is_empty() {
             let books = &inner.books.ledger;
@@ -41,7 +62,7 @@ impl Queue {
         if inner.input != Input::Open {
             inner.flush_dead();
             inner.pressure.writer = Writer::Done;
-            return Next::Done;
+            return Next::Done(self.trailing_gap(&mut inner));
         }
         // Caught up: the spell, if any, is over, and dead letters gathered are written.
         inner.flush_dead();
@@ -49,10 +70,17 @@ impl Queue {
         Next::Empty
     }
 
-    /// Takes items into `hand` (see [`Take`]), oldest first, the parked batch after the
-    /// queue; returns what was taken. The writer is busy from now on.
-    pub fn take(&self, limit: Take, hand: &mut Vec<Batch>) -> Tally {
+    /// Takes what waits: with [`Disk::Splice`], the oldest batch on disk with its bytes left
+    /// there, if the writer may have it (see [`Queue::take_spilled`]); otherwise items into
+    /// `hand` (see [`Take`]), oldest first, the parked batch after the queue. The writer is
+    /// busy from now on.
+    pub fn take(&self, limit: Take, hand: &mut Vec<Batch>) -> Taken {
         let mut inner = self.lock();
+        if limit.disk == Disk::Splice
+            && let Some(disk) = self.take_spilled(&mut inner)
+        {
+            return Taken::Disk(disk);
+        }
         self.busy(&mut inner);
         self.unspill(&mut inner);
         if let Some(limit) = self
@@ -64,6 +92,11 @@ impl Queue {
                 self.wake_reader(&inner);
             }
         }
+        Taken::Items(self.take_items(&mut inner, limit, hand))
+    }
+
+    /// Takes items into `hand` within `limit`: whole batches, or split where it allows.
+    fn take_items(&self, inner: &mut Inner, limit: Take, hand: &mut Vec<Batch>) -> Tally {
         let mut taken = Tally::ZERO;
         let mut took_parked = false;
         while hand.len() < limit.batches {
@@ -120,8 +153,8 @@ impl Queue {
         }
         if !taken.is_zero() {
             inner.pressure.pops += 1;
-            if took_parked || self.reader_may_go(&inner) {
-                self.wake_reader(&inner);
+            if took_parked || self.reader_may_go(inner) {
+                self.wake_reader(inner);
             }
         }
         taken
@@ -174,38 +207,6 @@ impl Queue {
                 || (items >= self.rules.bounds.items / 4 && bytes >= self.rules.bounds.bytes / 4))
     }
 
-    /// Stdout is full: a stall spell begins, or goes on. Returns when the spell's grace ends
-    /// (`None` if it has): until then nothing is shed for it.
-    pub fn stalled(&self) -> Option<Instant> {
-        let mut inner = self.lock();
-        if inner.pressure.writer == Writer::Done {
-            return None;
-        }
-        let now = self.now();
-        inner.pressure.writer = Writer::Stalled;
-        inner.pressure.stalled_since.get_or_insert(now);
-        inner.pressure.spell_since.get_or_insert(now);
-        inner.pressure.pressed_since.get_or_insert(now);
-        self.wake_reader(&inner);
-        self.grace_ends(&inner).filter(|&end| end > now)
-    }
-
-    /// Whether the writer should give back what it has not begun when stdout stays full:
-    /// only where the policy may shed it. (Under `block` the queue stays within its bounds;
-    /// `--max-age` gets what the writer holds when stdout takes data again: see
-    /// [`Queue::expired`].)
-    pub fn sheds(&self) -> bool {
-        self.rules.policy.can_shed()
-    }
-
-    /// Whether an item that arrived at `arrived` is past `--max-age` at `now`.
-    pub fn expired(&self, arrived: Option<Instant>, now: Instant) -> bool {
-        match (self.rules.max_age, arrived) {
-            (Some(age), Some(arrived)) => now.saturating_duration_since(arrived) > age,
-            _ => false,
-        }
-    }
-
     /// The writer gives `back` what it took and has not begun to write (oldest first) and
     /// waits for stdout with nothing else in hand; under pressure the policy applies to the
     /// queue as if those items had just arrived.
@@ -239,41 +240,6 @@ impl Queue {
         self.wake_reader(&inner);
     }
 
-    /// The rate limit holds the writer: items that find the queue full are shed.
-    pub fn throttled(&self) {
-        let mut inner = self.lock();
-        if inner.pressure.writer != Writer::Done {
-            inner.pressure.writer = Writer::Throttled;
-            inner.pressure.pressed_since.get_or_insert(self.now());
-            self.wake_reader(&inner);
-        }
-    }
-
-    /// Stdout takes data again (or the rate allows it).
-    pub fn resumed(&self) {
-        let mut inner = self.lock();
-        if inner.pressure.writer != Writer::Done {
-            self.busy(&mut inner);
-        }
-    }
-
-    /// The writer wrote these items whole (before it comes back with [`Queue::next`]).
-    pub fn deliver(&self, written: Tally) {
-        self.lock().books.ledger.deliver(written);
-    }
-
-    /// Items went out whole after these waits (`(wait, items)`, as the writer noted each
-    /// batch's last byte going out). Empties `waits`.
-    pub fn waited(&self, waits: &mut Vec<(Duration, u64)>) {
-        if waits.is_empty() {
-            return;
-        }
-        let mut inner = self.lock();
-        for (wait, items) in waits.drain(..) {
-            inner.books.waits.record(wait, items);
-        }
-    }
-
     /// Counts `written` as delivered and keeps the buffers of `done` for the reader.
     fn settle(&self, inner: &mut Inner, written: Tally, done: &mut Vec<Batch>) {
         inner.books.hand_arrived = None;
@@ -288,54 +254,9 @@ impl Queue {
         inner.pressure.busy(self.now());
     }
 
-    /// Gives up on delivering (a stop's drain timed out): what is queued or parked is
-    /// undelivered now; the writer settles what it holds (it is woken) and stops.
-    pub fn abandon(&self) {
-        let mut inner = self.lock();
-        if inner.output != Output::Abandoned {
-            inner.output = Output::Abandoned;
-            inner.close_output();
-            self.waker.wake();
-            self.room.notify_all();
-        }
-    }
-
-    /// Whether the queue was given up on (the writer stops at once).
-    pub fn abandoned(&self) -> bool {
-        self.lock().output == Output::Abandoned
-    }
-
-    /// What `--dead-letter` must tell the user (a write error, its limit), once.
-    pub fn dead_letter_notice(&self) -> Option<String> {
-        self.lock().shedding.dead_letter_notice()
-    }
-
-    /// What `--spill` must tell the user (a write or read error), once.
-    pub fn spill_notice(&self) -> Option<String> {
-        self.lock().store.disk_notice()
-    }
-
-    /// Bytes the spill holds on disk now (headers included).
-    pub fn spill_disk_bytes(&self) -> u64 {
-        self.lock().store.disk_bytes()
-    }
-
-    /// `--mark-drops`: the marker for `gap`, appended to `out`.
-    pub fn mark(&self, gap: Tally, out: &mut Vec<u8>) {
-        if let Some(marker) = &self.rules.marks {
-            marker.render(gap, out);
-        }
-    }
-
-    /// The writer wrote a marker of `bytes` bytes.
-    pub fn marked(&self, bytes: usize) {
-        self.lock().books.ledger.mark(bytes);
-    }
-
     /// `--mark-drops` at the end of the input: what was shed after the last item delivered
     /// (nothing once marked; nothing on a stop or a closed output).
-    pub fn trailing_gap(&self) -> Tally {
-        let mut inner = self.lock();
+    fn trailing_gap(&self, inner: &mut Inner) -> Tally {
         if self.rules.marks.is_none() || inner.closed() || inner.input != Input::Finished {
             return Tally::ZERO;
         }
@@ -346,45 +267,5 @@ impl Queue {
             .beyond(books.undelivered);
         inner.shedding.taken_to = books.input;
         gap
-    }
-
-    /// The writer settles what it held when it stopped: `written` went out whole, `torn`
-    /// (an item and how many of its bytes) went out in part, `lost` did not go out.
-    pub fn settle_hand(&self, written: Tally, torn: Option<(Tally, u64)>, lost: Tally) {
-        let mut inner = self.lock();
-        inner.books.ledger.deliver(written);
-        if let Some((item, bytes)) = torn {
-            inner.books.ledger.tear(item, bytes);
-        }
-        inner.books.ledger.lose(Place::InHand, lost);
-    }
-
-    /// Items delivered to a worker that exited before reading them (`--workers`).
-    pub fn recall(&self, t: Tally) {
-        self.lock().books.ledger.recall(t);
-    }
-
-    /// How full the queue is, counting what the writer holds and the read waiting for
-    /// room: items or bytes, whichever is fuller (0 to 1, or more).
-    pub fn fill(&self) -> f64 {
-        let inner = self.lock();
-        let depth = [Place::Queued, Place::InHand, Place::Parked]
-            .into_iter()
-            .fold(Tally::ZERO, |sum, place| {
-                sum + inner.books.ledger.held(place)
-            });
-        (depth.items as f64 / self.rules.bounds.items as f64)
-            .max(depth.bytes as f64 / self.rules.bounds.bytes as f64)
-    }
-
-    /// Stdout is gone: what is still queued or parked will never be delivered. The writer
-    /// settles its hand first ([`Queue::settle_hand`]). Wakes a waiting reader.
-    pub fn close_output(&self) {
-        let mut inner = self.lock();
-        if inner.output == Output::Abandoned {
-            return;
-        }
-        inner.close_output();
-        self.room.notify_all();
     }
 }

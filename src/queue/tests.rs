@@ -18,7 +18,7 @@ fn queue(items: usize, bytes: usize, policy: Policy) -> Queue {
 
 /// The writer finds stdout full: from now on, items that find the queue full are shed.
 fn stall(q: &Queue) {
-    assert_eq!(q.stalled(), None, "no grace in these tests");
+    assert_eq!(q.press(Press::Stalled), None, "no grace in these tests");
 }
 
 /// Takes everything as the writer would, returning the items as strings.
@@ -26,7 +26,7 @@ fn take_all(q: &Queue) -> Vec<String> {
     let (mut hand, mut out) = (Vec::new(), Vec::new());
     let mut written = Tally::ZERO;
     while let Next::Ready(_) = q.next(written, &mut hand) {
-        written = q.take(Take::ALL, &mut hand);
+        written = q.take(Take::ALL, &mut hand).tally();
         out.extend(
             hand.iter()
                 .flat_map(|b| b.iter().map(|i| String::from_utf8(i.to_vec()).unwrap())),
@@ -61,7 +61,7 @@ fn nothing_is_shed_while_the_writer_is_ready() {
             q.next(Tally::ZERO, &mut hand),
             Next::Ready(Tally::new(10, 10))
         );
-        assert_eq!(q.take(Take::ALL, &mut hand), Tally::new(10, 10));
+        assert_eq!(q.take(Take::ALL, &mut hand).tally(), Tally::new(10, 10));
         assert_eq!(q.retry(), Ok(Pushed::Done));
         let stats = q.stats();
         assert_eq!(stats.dropped, Tally::ZERO, "{policy}");
@@ -132,10 +132,10 @@ fn slide_on_the_byte_bound_frees_just_enough() {
 #[test]
 fn a_throttled_writer_is_pressure_too() {
     let q = queue(1, 1000, DROP);
-    q.throttled();
+    q.press(Press::Throttled);
     q.push(batch(&["a", "b"])).unwrap();
     assert_eq!(q.stats().dropped, Tally::new(1, 1));
-    q.resumed();
+    q.press(Press::Resumed);
     assert_eq!(q.try_push(batch(&["c", "d"])), Ok(Pushed::Parked));
 }
 
@@ -181,10 +181,11 @@ fn block_loses_nothing_and_keeps_order() {
         bytes: usize::MAX,
         batches: 2,
         split: true,
+        disk: Disk::Load,
     };
     loop {
         match q.next(written, &mut hand) {
-            Next::Done => break,
+            Next::Done(_) => break,
             Next::Empty => {
                 written = Tally::ZERO;
                 thread::yield_now();
@@ -192,7 +193,7 @@ fn block_loses_nothing_and_keeps_order() {
             }
             Next::Ready(_) => {}
         }
-        written = q.take(limit, &mut hand);
+        written = q.take(limit, &mut hand).tally();
         let depth = q.stats().depth;
         assert!(
             depth.items <= 4 && depth.bytes <= 10,
@@ -228,7 +229,7 @@ fn block_timeout_counts_only_time_under_pressure() {
     assert!(!stats.blocked.is_zero(), "{stats:?}");
     // The consumer takes again: shedding ends; with the writer ready nothing times out.
     assert_eq!(take_all(&q), ["a"]);
-    q.resumed();
+    q.press(Press::Resumed);
     q.push(batch(&["e"])).unwrap();
     assert_eq!(q.try_push(batch(&["f"])), Ok(Pushed::Parked));
     assert_eq!(q.stats().dropped, Tally::new(3, 3));
@@ -277,19 +278,28 @@ fn abandoning_counts_everything_held_as_undelivered() {
         items: 1,
         bytes: 100,
         split: true,
+        disk: Disk::Load,
     };
-    assert_eq!(q.take(limit, &mut hand), Tally::new(1, 1));
+    assert_eq!(q.take(limit, &mut hand).tally(), Tally::new(1, 1));
     q.abandon();
     // What was queued is undelivered at once; the writer settles its hand (one item of
     // two bytes, one of which went out) and the books are frozen.
     assert_eq!(q.stats().undelivered, Tally::new(2, 2));
-    q.settle_hand(Tally::ZERO, Some((Tally::new(1, 1), 0)), Tally::ZERO);
+    q.tell(Told::Settled {
+        written: Tally::ZERO,
+        torn: Some((Tally::new(1, 1), 0)),
+        lost: Tally::ZERO,
+    });
     let stats = q.freeze();
     assert_eq!(stats.undelivered, Tally::new(3, 3));
     assert!(stats.balanced());
     // Nothing afterwards changes the books.
-    assert_eq!(q.next(Tally::new(1, 1), &mut hand), Next::Done);
-    q.settle_hand(Tally::ZERO, None, Tally::new(1, 1));
+    assert_eq!(q.next(Tally::new(1, 1), &mut hand), Next::Done(Tally::ZERO));
+    q.tell(Told::Settled {
+        written: Tally::ZERO,
+        torn: None,
+        lost: Tally::new(1, 1),
+    });
     q.close_output();
     assert_eq!(q.stats(), stats);
 }
@@ -305,8 +315,12 @@ fn closed_output_wakes_a_blocked_reader_and_counts_undelivered() {
     // Take "a" and pretend the write failed, while the reader may be waiting.
     let mut hand = Vec::new();
     q.next(Tally::ZERO, &mut hand);
-    let taken = q.take(Take::ALL, &mut hand);
-    q.settle_hand(Tally::ZERO, None, taken);
+    let taken = q.take(Take::ALL, &mut hand).tally();
+    q.tell(Told::Settled {
+        written: Tally::ZERO,
+        torn: None,
+        lost: taken,
+    });
     q.close_output();
     // "b c" may have been parked, taken or not yet pushed: either way it is undelivered.
     let result = reader.join().unwrap();

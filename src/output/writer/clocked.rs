@@ -171,12 +171,12 @@ fn stalled_time_adds_up_spells_of_a_full_stdout() {
     q.try_push(Batch::from_items([&b"a\n"[..]])).unwrap();
     let mut hand = Vec::new();
     q.take(Take::ALL, &mut hand);
-    q.stalled();
+    q.press(Press::Stalled);
     clock.advance(Duration::from_secs(2));
     assert_eq!(q.stats().stalled_now, Duration::from_secs(2));
-    q.resumed();
+    q.press(Press::Resumed);
     clock.advance(Duration::from_secs(5));
-    q.stalled();
+    q.press(Press::Stalled);
     clock.advance(Duration::from_secs(1));
     let stats = q.stats();
     assert_eq!(stats.stalled_now, Duration::from_secs(1));

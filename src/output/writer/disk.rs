@@ -9,20 +9,20 @@ use super::{Progress, Short, Writer};
 use crate::books::tally::Tally;
 use crate::output::sink::Sink;
 use crate::output::wait::Wait;
-use crate::queue::OnDisk;
+use crate::queue::{Disk, OnDisk, Told};
 
 impl<S: Sink, W: Wait> Writer<'_, S, W> {
-    /// The oldest batch on disk, if the writer may splice it: nothing is queued ahead of it,
-    /// no rate paces the writer, and the sink has not refused to splice.
-    pub(super) fn take_spilled(&mut self) -> Option<OnDisk> {
-        if !self.splices || self.limiter.is_some() {
-            return None;
+    /// How the writer takes batches on disk: by splice unless a rate paces the writer or the
+    /// sink has refused to splice.
+    pub(super) fn disk(&self) -> Disk {
+        match self.splices && self.limiter.is_none() {
+            true => Disk::Splice,
+            false => Disk::Load,
         }
-        self.queue.take_spilled()
     }
 
     /// Writes `disk`; returns the items written whole and not yet told to the books.
-    pub(super) fn write_spilled(&mut self, disk: OnDisk) -> Result<Tally, Short> {
+    pub(super) fn write_spilled(&mut self, mut disk: OnDisk) -> Result<Tally, Short> {
         let (_, offset, len) = disk.bytes_at();
         let mut done = 0;
         let failure: Option<io::Error> = loop {
@@ -33,7 +33,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             match self.sink.splice_now(file, offset + done as u64, len - done) {
                 Ok(0) => break Some(ErrorKind::WriteZero.into()),
                 Ok(n) => {
-                    self.queue.sent(n);
+                    self.queue.tell(Told::Sent(n));
                     done += n;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -47,13 +47,17 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         };
         // In memory from here on, `done` bytes of it written.
         let tally = disk.tally();
-        let loaded = disk.load(self.queue.spare_buffer(len));
-        self.queue.release(disk);
+        let loaded = disk.load();
+        self.queue.tell(Told::Released(disk));
         let batch = match loaded {
             Ok(batch) => batch,
             Err(e) => {
                 // What went out of it cannot be told apart without its bytes.
-                self.queue.settle_hand(Tally::ZERO, None, tally);
+                self.queue.tell(Told::Settled {
+                    written: Tally::ZERO,
+                    torn: None,
+                    lost: tally,
+                });
                 return Err(Short::Failed(e));
             }
         };
@@ -76,7 +80,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             let wait = self.wait.now().saturating_duration_since(arrived);
             self.waits.push((wait, tally.items));
         }
-        self.queue.release(disk);
+        self.queue.tell(Told::Released(disk));
         self.delivered += tally;
         tally
     }

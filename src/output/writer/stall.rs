@@ -7,36 +7,37 @@ use super::{Progress, Short, Writer};
 use crate::books::tally::Tally;
 use crate::output::sink::Sink;
 use crate::output::wait::{Wait, Woke};
+use crate::queue::{Press, Told};
 
 impl<S: Sink, W: Wait> Writer<'_, S, W> {
     /// Stdout is full: waits until it takes data again (or fails: the next write says how).
     /// Once the spell's grace is over, and where the policy may shed them, the items not yet
     /// begun go back to the queue, and the writer waits with only the rest of a cut item.
     pub(super) fn wait_for_room(&mut self, at: &mut Progress) -> Result<(), Short> {
-        let mut grace = self.queue.stalled();
+        let mut grace = self.queue.press(Press::Stalled);
         loop {
-            if grace.is_none() && self.queue.sheds() && at.first < self.hand.len() {
+            if grace.is_none() && self.queue.rules().sheds() && at.first < self.hand.len() {
                 self.give_back(at);
             }
             match self.wait.wait(self.sink.fd(), true, grace) {
                 // A pool's housekeeping, with no worker able to take data yet.
-                Woke::Room if !self.sink.tend(self.queue.fill()).unwrap_or(true) => {
+                Woke::Room if !self.sink.tend(self.queue.standing().fill).unwrap_or(true) => {
                     self.settle_recalls(false);
                 }
                 Woke::Room | Woke::Hangup => {
-                    self.queue.resumed();
+                    self.queue.press(Press::Resumed);
                     // What waited in hand past --max-age goes back, for the queue to expire.
                     let now = self.wait.now();
                     let old = self.hand[at.first.min(self.hand.len())..]
                         .iter()
-                        .any(|b| self.queue.expired(b.arrived, now));
+                        .any(|b| self.queue.rules().expired(b.arrived, now));
                     if old && at.cut != Some(Tally::ZERO) {
                         self.give_back(at);
                     }
                     return Ok(());
                 }
-                Woke::Rung if self.queue.abandoned() => return Err(self.abandoned(at)),
-                Woke::Timeout if grace.is_some() => grace = self.queue.stalled(),
+                Woke::Rung if self.queue.standing().abandoned => return Err(self.abandoned(at)),
+                Woke::Timeout if grace.is_some() => grace = self.queue.press(Press::Stalled),
                 Woke::Rung | Woke::Timeout => {}
             }
         }
@@ -104,9 +105,12 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             }
             lost += batch.tally();
         }
-        self.queue.waited(&mut self.waits);
-        self.queue
-            .settle_hand(at.done.beyond(at.reported), torn, lost);
+        self.queue.tell(Told::Waited(&mut self.waits));
+        self.queue.tell(Told::Settled {
+            written: at.done.beyond(at.reported),
+            torn,
+            lost,
+        });
         *at = Progress {
             first: self.hand.len(),
             ..Progress::default()

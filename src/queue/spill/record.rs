@@ -117,6 +117,8 @@ pub struct OnDisk {
     /// Where the record starts in the file.
     pub(super) at: u64,
     pub(super) base: Instant,
+    /// A recycled buffer to load it into, if the writer must (given back on release).
+    pub(in crate::queue) spare: Option<Vec<u8>>,
 }
 
 impl OnDisk {
@@ -136,11 +138,11 @@ impl OnDisk {
         (&self.file, data, self.header.bytes)
     }
 
-    /// Reads the batch into memory (into `buffer`'s allocation if it is large enough).
-    pub fn load(&self, buffer: Vec<u8>) -> io::Result<Batch> {
+    /// Reads the batch into memory (into a recycled buffer, if the queue gave it one).
+    pub fn load(&mut self) -> io::Result<Batch> {
+        let mut data = self.spare.take().unwrap_or_default();
         let header = &self.header;
         let (file, at, len) = self.bytes_at();
-        let mut data = buffer;
         data.clear();
         data.resize(len, 0);
         file.read_exact_at(&mut data, at)?;

@@ -44,7 +44,7 @@ impl Sink for SplicePipe {
 fn spilled_then_written(capacity: usize, splices: bool) -> (String, usize) {
     let spill = Spill::new(&std::env::temp_dir(), 1 << 20).unwrap();
     let q = queue(2, 1000, Policy::BLOCK).with_spill(Some(spill));
-    q.stalled();
+    q.press(Press::Stalled);
     for i in (0..40).step_by(4) {
         assert_eq!(q.try_push(batch(&lines(i..i + 4))), Ok(Pushed::Done));
     }

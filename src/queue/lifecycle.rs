@@ -1,0 +1,71 @@
+//! The run's side of the queue: the end of input, a stop, giving up, and what the spill and
+//! dead letters must tell the user.
+
+use std::time::Instant;
+
+use super::{Input, Output, Queue};
+use crate::books::ledger::Place;
+
+impl Queue {
+    /// Gives up on delivering (a stop's drain timed out): what is queued or parked is
+    /// undelivered now; the writer settles what it holds (it is woken) and stops.
+    pub fn abandon(&self) {
+        let mut inner = self.lock();
+        if inner.output != Output::Abandoned {
+            inner.output = Output::Abandoned;
+            inner.close_output();
+            self.waker.wake();
+            self.room.notify_all();
+        }
+    }
+
+    /// Whether the queue was given up on (the writer stops at once).
+    pub fn abandoned(&self) -> bool {
+        self.lock().output == Output::Abandoned
+    }
+
+    /// What `--dead-letter` must tell the user (a write error, its limit), once.
+    pub fn dead_letter_notice(&self) -> Option<String> {
+        self.lock().shedding.dead_letter_notice()
+    }
+
+    /// What `--spill` must tell the user (a write or read error), once.
+    pub fn spill_notice(&self) -> Option<String> {
+        self.lock().store.disk_notice()
+    }
+
+    /// Bytes the spill holds on disk now (headers included).
+    pub fn spill_disk_bytes(&self) -> u64 {
+        self.lock().store.disk_bytes()
+    }
+
+    /// The reader has reached the end of its input: the writer drains what is left.
+    pub fn finish_input(&self) {
+        let mut inner = self.lock();
+        if inner.input == Input::Open {
+            inner.input = Input::Finished;
+        }
+        self.waker.wake();
+    }
+
+    /// Stops the reading side (a signal asked bpipe to stop): the writer drains what is
+    /// queued, and whatever the reader holds or still brings counts as undelivered.
+    pub fn stop_input(&self) {
+        let mut inner = self.lock();
+        inner.input = Input::Stopped;
+        inner.store.parked = None;
+        inner.books.ledger.lose_all(Place::Parked);
+        self.waker.wake();
+        self.room.notify_all();
+    }
+
+    /// Since when `fail` has stopped the reader (the writer delivers what is queued).
+    pub fn full_since(&self) -> Option<Instant> {
+        self.lock().pressure.full_since
+    }
+
+    /// Whether stdout was found closed (by a failed write or the consumer leaving).
+    pub fn output_closed(&self) -> bool {
+        self.lock().output == Output::Closed
+    }
+}
