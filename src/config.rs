@@ -13,7 +13,7 @@ use crate::queue::Bounds;
 use crate::queue::keep::Keep;
 use crate::queue::marker::Marker;
 use crate::queue::policy::{Policy, Shed};
-use crate::report::StatsFormat;
+use crate::report::{OnStall, StatsFormat};
 use crate::values::rate::{Rate, Unit};
 use crate::values::units::{is_plain_number, parse_count, parse_size};
 
@@ -68,8 +68,8 @@ pub struct Reporting {
     pub format: StatsFormat,
     pub file: Option<PathBuf>,
     pub drops_exit: Option<u8>,
-    /// `--stall-timeout` and whether it fails the run.
-    pub stall: Option<(Duration, bool)>,
+    /// `--stall-timeout` and what a stall that long does.
+    pub stall: Option<(Duration, OnStall)>,
 }
 
 /// A value clap accepted that bpipe cannot use. Printed as `bpipe: <message>`, status 2.
@@ -83,6 +83,15 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// A config from a command line (`argv` without the program's name), for tests.
+#[cfg(test)]
+pub fn parse(argv: &[&str]) -> Result<Config, UsageError> {
+    use clap::Parser;
+    let args = Args::try_parse_from(std::iter::once("bpipe").chain(argv.iter().copied()))
+        .map_err(|e| UsageError(e.to_string()))?;
+    Config::from_args(&args)
+}
 
 /// `--workers` and the command after `--` (a command alone is one worker).
 fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, UsageError> {
@@ -375,9 +384,10 @@ impl Config {
                 },
                 file: args.stats_file.clone(),
                 drops_exit: args.drops_exit,
-                stall: args
-                    .stall_timeout
-                    .map(|d| (d, args.on_stall == crate::cli::OnStall::Fail)),
+                stall: args.stall_timeout.map(|d| match args.on_stall {
+                    crate::cli::OnStall::Warn => (d, OnStall::Warn),
+                    crate::cli::OnStall::Fail => (d, OnStall::Fail),
+                }),
             },
         })
     }

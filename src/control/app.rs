@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::control::pipeline::{self, End};
 use crate::control::signals;
+use crate::control::watch::Watch;
 use crate::exit::Exit;
 use crate::input::files::Inputs;
 use crate::input::framing::Framing;
@@ -170,8 +171,13 @@ pub fn run_stdio(config: &Config) -> Exit {
         }
     };
     let mut shared = None;
-    let signals = signals::listen();
-    let mut monitor = match Monitor::new(config, started, signals) {
+    let mut watch = Watch {
+        signals: signals::listen(),
+        drain_timeout: config.drain_timeout,
+        policy: config.policy,
+        pool: None,
+    };
+    let mut monitor = match Monitor::new(config, started) {
         Ok(monitor) => monitor,
         Err(e) => {
             report::error(e);
@@ -181,15 +187,16 @@ pub fn run_stdio(config: &Config) -> Exit {
     let ran = match pool {
         Some((pool, events)) => {
             shared = Some(pool.shared());
-            monitor.watch_workers(events, pool.shared(), pool.stop());
+            monitor.watch_workers(events, pool.shared());
+            watch.pool = Some(pool.stop());
             pipeline::run(config, dead_letter, spill, input, pool, |queue, done| {
-                monitor.watch(queue, done)
+                watch.run(&mut monitor, queue, done)
             })
         }
         None => {
             let output = Stdout::new(take(1));
             pipeline::run(config, dead_letter, spill, input, output, |queue, done| {
-                monitor.watch(queue, done)
+                watch.run(&mut monitor, queue, done)
             })
         }
     };

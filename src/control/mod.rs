@@ -3,3 +3,4 @@
 pub mod app;
 pub mod pipeline;
 pub mod signals;
+pub mod watch;

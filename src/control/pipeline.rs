@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::books::stats::Stats;
 use crate::config::Config;
+use crate::control::watch::Halt;
 use crate::input::framing::Framer;
 use crate::input::reader::{self, ReadEnd};
 use crate::output::rate::Limiter;
@@ -18,7 +19,6 @@ use crate::output::writer;
 use crate::queue::dead_letter::DeadLetter;
 use crate::queue::spill::Spill;
 use crate::queue::{Bound, Queue};
-use crate::report::monitor::Halt;
 
 /// How a run ended.
 #[derive(Debug)]
@@ -164,9 +164,7 @@ pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<Halt> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Args;
     use crate::output::sink::Always;
-    use clap::Parser;
     use std::io::{Cursor, Write};
     use std::sync::Mutex;
 
@@ -185,9 +183,7 @@ mod tests {
     }
 
     fn config(args: &[&str]) -> Config {
-        let mut argv = vec!["bpipe"];
-        argv.extend_from_slice(args);
-        Config::from_args(&Args::try_parse_from(argv).unwrap()).unwrap()
+        crate::config::parse(args).unwrap()
     }
 
     #[test]

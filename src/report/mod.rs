@@ -57,6 +57,15 @@ pub enum StatsFormat {
     Prometheus,
 }
 
+/// What a stall of `--stall-timeout` does (`--on-stall`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnStall {
+    /// Say so once a stall, and once when the consumer resumes.
+    Warn,
+    /// Stop as a closed output would (status 5).
+    Fail,
+}
+
 /// Why a record is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {

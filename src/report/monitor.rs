@@ -1,22 +1,22 @@
-//! The monitor: watches the counters while bpipe runs and decides what to report when —
-//! the live view, periodic records, the drop warning, records asked for by SIGUSR1 — and
-//! prints the final record.
+//! The monitor: looks at the counters while bpipe runs and decides what to report when —
+//! the live view, periodic records, the drop warning, stalls, worker events — and prints the
+//! final record. It decides nothing about the run: control's watch loop calls it.
 
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, after, never, select, tick};
+use crossbeam_channel::{Receiver, never, tick};
 
 use crate::books::stats::Stats;
 use crate::config::Config;
-use crate::control::signals::Signal;
+use crate::output::pool;
 use crate::output::pool::slot::Figures;
-use crate::queue::policy::{Policy, Shed};
+use crate::queue::policy::Policy;
 use crate::queue::{Bounds, Queue};
 use crate::report::StatsFormat;
 use crate::report::out::{self, Records};
 use crate::report::progress::{self, Drawer, Fixed, Frame, LiveView};
-use crate::report::{self, End, Event, Snapshot};
+use crate::report::{self, End, Event, OnStall, Snapshot};
 
 /// Without `--stats-interval`, drops must pause this long before a new warning.
 const QUIET_SPELL: Duration = Duration::from_secs(10);
@@ -43,12 +43,8 @@ pub struct Monitor {
     file: Option<Records>,
     live: Option<Drawer>,
     started: Instant,
-    /// Signals: asking for a record now, or for bpipe to stop.
-    signals: Receiver<Signal>,
-    /// How long a stop may spend draining the queue.
-    drain_timeout: Duration,
-    /// `--stall-timeout`, and whether it fails the run; whether this stall was told.
-    stall: Option<(Duration, bool)>,
+    /// `--stall-timeout`, and what a stall that long does.
+    stall: Option<(Duration, OnStall)>,
     /// While a stall that was told lasts: how long it has lasted.
     stall_told: Option<Duration>,
     /// When the last record was taken, and its counters: the next one's interval starts.
@@ -61,26 +57,13 @@ pub struct Monitor {
     figures: Vec<Figures>,
 }
 
-/// Why the monitor ended a run early.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Halt {
-    /// A signal (its number) asked bpipe to stop; the queue was drained or abandoned.
-    Signal(i32),
-    /// `--on-stall fail`: the consumer took nothing for `--stall-timeout`.
-    Stalled,
-}
-
 /// How long the end of a run waits for its records to be written.
 const RECORDS_WAIT: Duration = Duration::from_secs(1);
 
 impl Monitor {
     /// Sets up reporting for `config`; fails if `--stats-file` cannot be opened, or a thread
     /// cannot be started.
-    pub fn new(
-        config: &Config,
-        started: Instant,
-        signals: Receiver<Signal>,
-    ) -> io::Result<Monitor> {
+    pub fn new(config: &Config, started: Instant) -> io::Result<Monitor> {
         let report = &config.report;
         let file = match &report.file {
             Some(path) => {
@@ -139,8 +122,6 @@ impl Monitor {
             file,
             live,
             started,
-            signals,
-            drain_timeout: config.drain_timeout,
             stall: report.stall,
             stall_told: None,
             last_record: (started, Stats::default()),
@@ -208,109 +189,52 @@ impl Monitor {
         self.say(&format!("bpipe: {message}"));
     }
 
-    /// Reports until `done` is ready or disconnected (the writer has finished), or until a
-    /// signal asks bpipe to stop: then stops the input, lets the writer drain the queue for
-    /// at most `--drain-timeout` (a second signal cuts it short), and returns the signal.
-    pub fn watch(&mut self, queue: &Queue, done: &Receiver<()>) -> Option<Halt> {
-        let refresh = if self.live.is_some() {
-            tick(progress::REFRESH)
-        } else {
-            never()
-        };
-        let records = self.interval.map_or_else(never, tick);
-        // The live view's refresh looks at the counters already; otherwise a slower poll.
-        let may_fail = match self.policy {
-            Policy::Shed(shed) | Policy::Block { then: shed, .. } => shed == Shed::Fail,
-        };
-        let watching = self.stall.is_some() || may_fail || !(self.quiet && self.file.is_none());
-        let poll = if !watching || self.live.is_some() {
-            never()
-        } else {
-            tick(POLL)
-        };
-        let mut signals = self.signals.clone();
-        let workers = self.pool.as_ref().map_or_else(never, |p| p.events.clone());
-        let stop = loop {
-            let stalled = select! {
-                recv(workers) -> event => {
-                    if let Ok(event) = event {
-                        self.tell_of_worker(&event);
-                    }
-                    false
-                }
-                recv(done) -> _ => {
-                    self.warn_of_dead_letters(queue);
-                    // A stall that ended with the run is told as ended.
-                    self.watch_for_stalls(queue.stats());
-                    return None;
-                }
-                recv(refresh) -> _ => self.look(queue),
-                recv(poll) -> _ => self.look(queue),
-                recv(records) -> _ => {
-                    self.tick(queue);
-                    false
-                }
-                recv(signals) -> signal => match signal {
-                    Ok(Signal::Report) => {
-                        self.tick(queue);
-                        false
-                    }
-                    Ok(Signal::Stop(number)) => break number,
-                    // No signals can come (their handlers could not be set up).
-                    Err(_) => {
-                        signals = never();
-                        false
-                    }
-                },
-            };
-            if stalled {
-                // --on-stall fail: stop as a closed output would (workers are told to stop).
-                if let Some(pool) = &self.pool {
-                    pool.stop(libc::SIGTERM);
-                }
-                queue.abandon();
-                return Some(Halt::Stalled);
-            }
-            // `fail` stopped reading: what is queued gets --drain-timeout, as on a stop.
-            if queue
-                .full_since()
-                .is_some_and(|since| since.elapsed() >= self.drain_timeout)
-            {
-                queue.abandon();
-            }
-        };
-        queue.stop_input();
-        if let Some(pool) = &self.pool {
-            pool.stop(stop);
+    /// Ticks for the live view's refresh (never without one).
+    pub fn refresh(&self) -> Receiver<Instant> {
+        match self.live {
+            Some(_) => tick(progress::REFRESH),
+            None => never(),
         }
-        // The line goes now: a terminal's ^C echo would leave a frame behind.
+    }
+
+    /// Ticks for `--stats-interval` records (never without it).
+    pub fn records(&self) -> Receiver<Instant> {
+        self.interval.map_or_else(never, tick)
+    }
+
+    /// Ticks for a look at the counters when nothing else looks: the drop warning, stalls,
+    /// and (when `may_fail`) `fail`'s drain. The live view's refresh looks already.
+    pub fn polls(&self, may_fail: bool) -> Receiver<Instant> {
+        let watching = self.stall.is_some() || may_fail || !(self.quiet && self.file.is_none());
+        match watching && self.live.is_none() {
+            true => tick(POLL),
+            false => never(),
+        }
+    }
+
+    /// The pool's events (never without workers).
+    pub fn worker_events(&self) -> Receiver<pool::Event> {
+        self.pool.as_ref().map_or_else(never, |p| p.events.clone())
+    }
+
+    /// The writer has finished: notices left, and a stall that ended with the run told as
+    /// ended.
+    pub fn ended(&mut self, queue: &Queue) {
+        self.warn_of_dead_letters(queue);
+        self.watch_for_stalls(queue.stats());
+    }
+
+    /// A signal stops the run: the live view goes (a terminal's ^C echo would leave a frame
+    /// behind), and the stop record says how long the drain may take.
+    pub fn stopping(&mut self, queue: &Queue, signal: i32, drain: Duration) {
         if let Some(mut live) = self.live.take() {
             live.finish(RECORDS_WAIT);
         }
-        let event = Event::Stop {
-            drain: self.drain_timeout,
-        };
-        self.emit(event, queue.stats(), End::Signal(stop));
-        let deadline = after(self.drain_timeout);
-        loop {
-            select! {
-                recv(done) -> _ => return Some(Halt::Signal(stop)),
-                recv(deadline) -> _ => break,
-                recv(refresh) -> _ => {
-                    self.look(queue);
-                }
-                recv(signals) -> signal => match signal {
-                    Ok(Signal::Report) => self.tick(queue),
-                    Ok(Signal::Stop(_)) | Err(_) => break,
-                },
-            }
-        }
-        queue.abandon();
-        Some(Halt::Signal(stop))
+        self.emit(Event::Stop { drain }, queue.stats(), End::Signal(signal));
     }
 
     /// A periodic (or asked-for) record; its interval figures start anew.
-    fn tick(&mut self, queue: &Queue) {
+    pub fn tick(&mut self, queue: &Queue) {
         let stats = queue.stats();
         self.emit(Event::Tick, stats, End::Running);
         queue.next_interval();
@@ -319,7 +243,7 @@ impl Monitor {
 
     /// Redraws the live view, warns when drops begin after a quiet spell, and watches for a
     /// stalled consumer: returns true when `--on-stall fail` must stop the run.
-    fn look(&mut self, queue: &Queue) -> bool {
+    pub fn look(&mut self, queue: &Queue) -> bool {
         let stats = queue.stats();
         let now = Instant::now();
         if let Some(live) = &self.live {
@@ -352,9 +276,10 @@ impl Monitor {
     /// `--stall-timeout`: one warning a stall (or the end of the run under `fail`), and one
     /// line when the consumer resumes; both as records in a stats file too.
     fn watch_for_stalls(&mut self, stats: Stats) -> bool {
-        let Some((timeout, fail)) = self.stall else {
+        let Some((timeout, then)) = self.stall else {
             return false;
         };
+        let fail = then == OnStall::Fail;
         if stats.stalled_now < timeout {
             if let Some(after) = self.stall_told.take() {
                 self.tell_of_stall(Event::Resume { after }, stats, false);

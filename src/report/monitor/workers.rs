@@ -1,5 +1,5 @@
-//! The monitor's side of `--workers`: the pool's events as records, its figures in every
-//! record, and a stop signal left for it to pass on.
+//! The monitor's side of `--workers`: the pool's events as records, and its figures in every
+//! record.
 
 use crossbeam_channel::Receiver;
 
@@ -8,12 +8,10 @@ use crate::output::pool::{self, slot::Figures};
 use crate::report;
 use crate::report::StatsFormat;
 
-/// What the monitor sees of a worker pool: its events, its figures, and where a stop signal
-/// is left for it.
+/// What the monitor sees of a worker pool: its events and its figures.
 pub(super) struct PoolWatch {
     pub(super) events: Receiver<pool::Event>,
     shared: pool::Shared,
-    stop: pool::Stop,
 }
 
 impl PoolWatch {
@@ -23,32 +21,17 @@ impl PoolWatch {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
-
-    /// Leaves `signal` for the pool to pass on once the queue is drained.
-    pub(super) fn stop(&self, signal: i32) {
-        self.stop
-            .store(signal, std::sync::atomic::Ordering::Relaxed);
-    }
 }
 
 impl Monitor {
     /// `--workers`: the pool's events become records, and its figures part of every record.
-    pub fn watch_workers(
-        &mut self,
-        events: Receiver<pool::Event>,
-        shared: pool::Shared,
-        stop: pool::Stop,
-    ) {
-        self.pool = Some(PoolWatch {
-            events,
-            shared,
-            stop,
-        });
+    pub fn watch_workers(&mut self, events: Receiver<pool::Event>, shared: pool::Shared) {
+        self.pool = Some(PoolWatch { events, shared });
     }
 
     /// A worker started, was retired or exited: a line on stderr (unless quiet; a failure
     /// always), and a record in the stats file.
-    pub(super) fn tell_of_worker(&mut self, event: &pool::Event) {
+    pub fn tell_of_worker(&mut self, event: &pool::Event) {
         let prefix = report::prefix(self.name.as_deref());
         if event.notable && !self.quiet || event.failed {
             self.say(&report::workers::text_event(&prefix, event, self.noun));

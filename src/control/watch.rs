@@ -1,0 +1,137 @@
+//! The run's watch: one loop over the writer's end, signals, ticks and worker events. It
+//! decides how a run ends early — a stop signal (stop reading, drain for at most
+//! `--drain-timeout`, a second signal cuts it short, then abandon), `fail`'s drain given the
+//! same timeout, `--on-stall fail` — and passes a stop on to the workers. What is said on
+//! stderr about it is the monitor's (report/).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, after, never, select};
+
+use crate::control::signals::Signal;
+use crate::output::pool;
+use crate::queue::Queue;
+use crate::queue::policy::{Policy, Shed};
+use crate::report::monitor::Monitor;
+
+/// Why the watch ended a run early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// A signal (its number) asked bpipe to stop; the queue was drained or abandoned.
+    Signal(i32),
+    /// `--on-stall fail`: the consumer took nothing for `--stall-timeout`.
+    Stalled,
+}
+
+/// What the watch controls besides the queue.
+pub struct Watch {
+    /// Signals: asking for a record now, or for bpipe to stop.
+    pub signals: Receiver<Signal>,
+    /// How long a stop (or `fail`) may spend draining the queue.
+    pub drain_timeout: Duration,
+    pub policy: Policy,
+    /// `--workers`: where a stop signal is left for the pool to pass on.
+    pub pool: Option<pool::Stop>,
+}
+
+impl Watch {
+    /// Leaves `signal` for the pool to pass on once the queue is drained.
+    fn stop_pool(&self, signal: i32) {
+        if let Some(stop) = &self.pool {
+            stop.store(signal, Ordering::Relaxed);
+        }
+    }
+
+    /// Watches until `done` is ready or disconnected (the writer has finished), reporting
+    /// through `monitor`, or until the run must end early: a signal asking bpipe to stop (then
+    /// the input stops, and the writer drains the queue for at most `--drain-timeout`), or
+    /// `--on-stall fail`.
+    pub fn run(&self, monitor: &mut Monitor, queue: &Queue, done: &Receiver<()>) -> Option<Halt> {
+        let may_fail = match self.policy {
+            Policy::Shed(shed) | Policy::Block { then: shed, .. } => shed == Shed::Fail,
+        };
+        let (refresh, records) = (monitor.refresh(), monitor.records());
+        let (poll, workers) = (monitor.polls(may_fail), monitor.worker_events());
+        let mut signals = self.signals.clone();
+        let stop = loop {
+            let stalled = select! {
+                recv(workers) -> event => {
+                    if let Ok(event) = event {
+                        monitor.tell_of_worker(&event);
+                    }
+                    false
+                }
+                recv(done) -> _ => {
+                    monitor.ended(queue);
+                    return None;
+                }
+                recv(refresh) -> _ => monitor.look(queue),
+                recv(poll) -> _ => monitor.look(queue),
+                recv(records) -> _ => {
+                    monitor.tick(queue);
+                    false
+                }
+                recv(signals) -> signal => match signal {
+                    Ok(Signal::Report) => {
+                        monitor.tick(queue);
+                        false
+                    }
+                    Ok(Signal::Stop(number)) => break number,
+                    // No signals can come (their handlers could not be set up).
+                    Err(_) => {
+                        signals = never();
+                        false
+                    }
+                },
+            };
+            if stalled {
+                // --on-stall fail: stop as a closed output would (workers are told to stop).
+                self.stop_pool(libc::SIGTERM);
+                queue.abandon();
+                return Some(Halt::Stalled);
+            }
+            // `fail` stopped reading: what is queued gets --drain-timeout, as on a stop.
+            if queue
+                .full_since()
+                .is_some_and(|since| since.elapsed() >= self.drain_timeout)
+            {
+                queue.abandon();
+            }
+        };
+        self.drain(monitor, queue, done, stop, &signals);
+        Some(Halt::Signal(stop))
+    }
+
+    /// Signal `stop` stops the run: the input stops, the pool is told, and the writer drains
+    /// the queue until it is done, `--drain-timeout` passes or a second of `signals` comes;
+    /// then what is left is abandoned.
+    fn drain(
+        &self,
+        monitor: &mut Monitor,
+        queue: &Queue,
+        done: &Receiver<()>,
+        stop: i32,
+        signals: &Receiver<Signal>,
+    ) {
+        queue.stop_input();
+        self.stop_pool(stop);
+        monitor.stopping(queue, stop, self.drain_timeout);
+        let refresh = monitor.refresh();
+        let deadline = after(self.drain_timeout);
+        loop {
+            select! {
+                recv(done) -> _ => return,
+                recv(deadline) -> _ => break,
+                recv(refresh) -> _ => {
+                    monitor.look(queue);
+                }
+                recv(signals) -> signal => match signal {
+                    Ok(Signal::Report) => monitor.tick(queue),
+                    Ok(Signal::Stop(_)) | Err(_) => break,
+                },
+            }
+        }
+        queue.abandon();
+    }
+}
