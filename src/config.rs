@@ -1,13 +1,12 @@
 //! Validated settings, built from the parsed command line. Nothing here knows about clap.
 
-use std::fmt;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
     Args, DEFAULT_CAP, DEFAULT_CAP_BYTES, DEFAULT_MAX_LINE, FormatArg, PolicyArg, ShedArg,
 };
+use crate::error::Error;
 use crate::input::framing::{Framing, Overlong};
 use crate::queue::Bounds;
 use crate::queue::keep::Keep;
@@ -72,29 +71,17 @@ pub struct Reporting {
     pub stall: Option<(Duration, OnStall)>,
 }
 
-/// A value clap accepted that bpipe cannot use. Printed as `bpipe: <message>`, status 2.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
 /// A config from a command line (`argv` without the program's name), for tests.
 #[cfg(test)]
-pub fn parse(argv: &[&str]) -> Result<Config, UsageError> {
+pub fn parse(argv: &[&str]) -> Result<Config, Error> {
     use clap::Parser;
     let args = Args::try_parse_from(std::iter::once("bpipe").chain(argv.iter().copied()))
-        .map_err(|e| UsageError(e.to_string()))?;
+        .map_err(|e| Error::Usage(e.to_string()))?;
     Config::from_args(&args)
 }
 
 /// `--workers` and the command after `--` (a command alone is one worker).
-fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, UsageError> {
+fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, Error> {
     let w = &args.pool;
     let (min, max) = match (w.workers, w.command.is_empty()) {
         (None, true) => {
@@ -143,12 +130,12 @@ fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, UsageError> {
     }))
 }
 
-fn usage<T>(message: impl Into<String>) -> Result<T, UsageError> {
-    Err(UsageError(message.into()))
+fn usage<T>(message: impl Into<String>) -> Result<T, Error> {
+    Err(Error::Usage(message.into()))
 }
 
 /// `--burst TEXT` in the unit of `rate`: a count for an item rate, a size for a byte rate.
-fn burst(rate: Rate, text: &str) -> Result<u64, UsageError> {
+fn burst(rate: Rate, text: &str) -> Result<u64, Error> {
     let burst = match rate.unit {
         Unit::Items if parse_size(text).is_ok() && parse_count(text).is_err() => {
             return usage(format!(
@@ -177,7 +164,7 @@ fn size(bytes: u64) -> String {
 }
 
 impl Config {
-    pub fn from_args(args: &Args) -> Result<Config, UsageError> {
+    pub fn from_args(args: &Args) -> Result<Config, Error> {
         let given_bytes = args.cap_bytes;
         let cap_bytes_arg = given_bytes.unwrap_or(DEFAULT_CAP_BYTES);
         // With only --cap-bytes, the byte bound binds for any item of 8 bytes or more; the
@@ -300,7 +287,7 @@ impl Config {
                      e.g. --keep 'ERROR|FATAL'",
                 );
             }
-            (false, Some(delim)) => Some(Keep::new(&args.keep, delim).map_err(UsageError)?),
+            (false, Some(delim)) => Some(Keep::new(&args.keep, delim).map_err(Error::Usage)?),
         };
         if keep.is_some() && !policy.can_shed() && args.max_age.is_none() {
             return usage(format!(
@@ -331,7 +318,7 @@ impl Config {
                 };
                 Some(
                     Marker::new(template, unit, shed, args.name.as_deref(), delim)
-                        .map_err(UsageError)?,
+                        .map_err(Error::Usage)?,
                 )
             }
         };

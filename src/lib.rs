@@ -18,6 +18,7 @@ pub mod books;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod error;
 pub mod exit;
 pub mod input;
 pub mod output;

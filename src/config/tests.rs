@@ -1,14 +1,14 @@
 use super::*;
 use clap::Parser;
 
-fn config(args: &[&str]) -> Result<Config, UsageError> {
+fn config(args: &[&str]) -> Result<Config, Error> {
     let mut argv = vec!["bpipe"];
     argv.extend_from_slice(args);
     Config::from_args(&Args::try_parse_from(argv).expect("clap accepts"))
 }
 
 fn error(args: &[&str]) -> String {
-    config(args).unwrap_err().0
+    config(args).unwrap_err().to_string()
 }
 
 #[test]

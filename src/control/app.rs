@@ -5,9 +5,10 @@ use std::os::fd::{FromRawFd, RawFd};
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::control::pipeline::{self, End};
+use crate::control::pipeline::{self, End, Outcome};
 use crate::control::signals;
 use crate::control::watch::Watch;
+use crate::error::Error;
 use crate::exit::Exit;
 use crate::input::files::Inputs;
 use crate::input::framing::Framing;
@@ -122,68 +123,71 @@ fn start_pool(config: &Config) -> Result<Option<(Pool, Receiver<PoolEvent>)>, St
     }
 }
 
-/// Runs bpipe on the process's stdin and stdout and reports on stderr.
-pub fn run_stdio(config: &Config) -> Exit {
-    let started = Instant::now();
-    let input = match Inputs::open(&config.inputs, take(0)) {
-        Ok(input) => input,
-        Err(e) => {
-            // `--mark-drops '# {items}'` leaves the template as a file name.
-            let template = config
-                .inputs
-                .iter()
-                .any(|p| p.to_string_lossy().contains('{'));
-            match template {
-                true => report::error(format!(
-                    "{e} (a --mark-drops template needs '=': --mark-drops='...')"
-                )),
-                false => report::error(e),
-            }
-            return Exit::Usage;
+/// What a run opens before anything is read.
+struct Opened {
+    input: Inputs,
+    dead_letter: Option<DeadLetter>,
+    spill: Option<Spill>,
+    pool: Option<(Pool, Receiver<PoolEvent>)>,
+}
+
+/// Opens the inputs, `--dead-letter`, `--spill` and starts `--workers`: each failure is a
+/// usage error, before anything is read.
+fn open(config: &Config) -> Result<Opened, Error> {
+    let input = Inputs::open(&config.inputs, take(0)).map_err(|e| {
+        // `--mark-drops '# {items}'` leaves the template as a file name.
+        let template = config
+            .inputs
+            .iter()
+            .any(|p| p.to_string_lossy().contains('{'));
+        match template {
+            true => Error::Usage(format!(
+                "{e} (a --mark-drops template needs '=': --mark-drops='...')"
+            )),
+            false => Error::Usage(e),
         }
-    };
-    let dead_letter = match open_dead_letter(config) {
-        Ok(dead_letter) => dead_letter,
-        Err(e) => {
-            report::error(e);
-            return Exit::Usage;
-        }
-    };
+    })?;
+    let dead_letter = open_dead_letter(config).map_err(Error::Usage)?;
     let spill = match &config.spill {
         None => None,
-        Some((dir, max)) => match Spill::new(dir, *max) {
-            Ok(spill) => Some(spill),
-            Err(e) => {
-                report::error(format!(
-                    "--spill {}: cannot create a segment file there: {}",
-                    dir.display(),
-                    report::reason(&e)
-                ));
-                return Exit::Usage;
-            }
-        },
+        Some((dir, max)) => Some(Spill::new(dir, *max).map_err(|e| {
+            Error::Usage(format!(
+                "--spill {}: cannot create a segment file there: {}",
+                dir.display(),
+                report::reason(&e)
+            ))
+        })?),
     };
-    let pool = match start_pool(config) {
-        Ok(pool) => pool,
-        Err(e) => {
-            report::error(e);
-            return Exit::Usage;
-        }
-    };
-    let mut shared = None;
+    let pool = start_pool(config).map_err(Error::Usage)?;
+    Ok(Opened {
+        input,
+        dead_letter,
+        spill,
+        pool,
+    })
+}
+
+/// Runs bpipe on the process's stdin and stdout and reports on stderr. By the time it
+/// returns, what went wrong has been said on stderr; the caller maps it to a status.
+pub fn run_stdio(config: &Config) -> Result<(), Error> {
+    let started = Instant::now();
+    let opened = open(config).inspect_err(|e| report::error(e))?;
     let mut watch = Watch {
         signals: signals::listen(),
         drain_timeout: config.drain_timeout,
         policy: config.policy,
         pool: None,
     };
-    let mut monitor = match Monitor::new(config, started) {
-        Ok(monitor) => monitor,
-        Err(e) => {
-            report::error(e);
-            return Exit::Usage;
-        }
-    };
+    let mut monitor = Monitor::new(config, started)
+        .map_err(|e| Error::Usage(e.to_string()))
+        .inspect_err(|e| report::error(e))?;
+    let Opened {
+        input,
+        dead_letter,
+        spill,
+        pool,
+    } = opened;
+    let mut shared = None;
     let ran = match pool {
         Some((pool, events)) => {
             shared = Some(pool.shared());
@@ -203,14 +207,26 @@ pub fn run_stdio(config: &Config) -> Exit {
     let outcome = match ran {
         Ok(outcome) => outcome,
         Err(e) => {
-            monitor.error(format!("cannot start: {e}"));
+            let error = Error::Start(e);
+            monitor.error(&error);
             monitor.close();
-            return Exit::Error;
+            return Err(error);
         }
     };
     monitor.drain_worker_events();
     let workers = shared.map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone());
     let worker_failed = workers.iter().flatten().any(|w| w.failures > 0);
+    conclude(config, &mut monitor, outcome, worker_failed)
+}
+
+/// How the run ended, as an error if it did not end well: said on stderr before the final
+/// record that it explains.
+fn conclude(
+    config: &Config,
+    monitor: &mut Monitor,
+    outcome: Outcome,
+    worker_failed: bool,
+) -> Result<(), Error> {
     if let Some(e) = &outcome.drain_error {
         monitor.error(format!("writing stdout while draining: {e}"));
     }
@@ -223,47 +239,43 @@ pub fn run_stdio(config: &Config) -> Exit {
         End::Stopped(signal) => report::End::Signal(signal),
         _ => report::End::Finished,
     };
-    let exit = match outcome.end {
-        End::Drained | End::OutputClosed if worker_failed => Exit::WorkerFailed,
+    let result = match outcome.end {
+        End::Drained | End::OutputClosed if worker_failed => Err(Error::WorkerFailed),
         End::Drained | End::OutputClosed => match config.report.drops_exit {
-            Some(code) if outcome.stats.dropped.items > 0 => Exit::Dropped(code),
-            _ => Exit::Success,
+            Some(code) if outcome.stats.dropped.items > 0 => Err(Error::Dropped(code)),
+            _ => Ok(()),
         },
-        End::Full(bound) => {
-            monitor.error(format!(
-                "queue full: {bound} reached under {}",
-                config.policy.flags()
-            ));
-            Exit::QueueFull
-        }
-        End::ReadFailed(e) => {
-            let what = if config.inputs.is_empty() {
+        End::Full(bound) => Err(Error::QueueFull {
+            bound,
+            policy: config.policy,
+        }),
+        End::ReadFailed(error) => Err(Error::Read {
+            what: if config.inputs.is_empty() {
                 "stdin"
             } else {
                 "input"
-            };
-            monitor.error(format!("reading {what}: {}", report::reason(&e)));
-            Exit::Error
-        }
-        End::WriteFailed(e) => {
-            monitor.error(format!("writing stdout: {}", report::reason(&e)));
-            Exit::Error
-        }
-        End::Stopped(signal) => Exit::Signal(signal),
-        End::Stalled => Exit::Stalled,
+            },
+            error,
+        }),
+        End::WriteFailed(e) => Err(Error::Write(e)),
+        End::Stopped(signal) => Err(Error::Signal(signal)),
+        End::Stalled => Err(Error::Stalled),
     };
+    if let Err(e @ (Error::QueueFull { .. } | Error::Read { .. } | Error::Write(_))) = &result {
+        monitor.error(e);
+    }
     // The final record after the error that explains it.
     monitor.finish(
         outcome.stats,
         record_end,
         failed || outcome.drain_error.is_some(),
     );
-    match (monitor.close(), exit) {
-        (false, Exit::Success | Exit::Dropped(_)) => {
+    match (monitor.close(), result) {
+        (false, Ok(()) | Err(Error::Dropped(_))) => {
             // Said on stderr, which may be what failed: then nothing more can be said.
-            report::error("records were lost: the stats file or stderr failed or blocked");
-            Exit::Error
+            report::error(Error::RecordsLost);
+            Err(Error::RecordsLost)
         }
-        _ => exit,
+        (_, result) => result,
     }
 }

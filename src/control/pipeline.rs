@@ -9,7 +9,6 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::books::stats::Stats;
 use crate::config::Config;
-use crate::control::watch::Halt;
 use crate::input::framing::Framer;
 use crate::input::reader::{self, ReadEnd};
 use crate::output::rate::Limiter;
@@ -63,7 +62,7 @@ pub fn run<R, S>(
     spill: Option<Spill>,
     mut input: R,
     mut output: S,
-    watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<Halt>,
+    watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<End>,
 ) -> io::Result<Outcome>
 where
     R: Read + Send + 'static,
@@ -102,7 +101,7 @@ where
             })?
     };
     let stopped = watch(&queue, &done);
-    if let Some(halt) = stopped {
+    if let Some(end) = stopped {
         // The writer settles what it holds and stops at once, unless a write to a file or
         // terminal is stuck; then what it holds is counted undelivered without it.
         let settled = matches!(
@@ -116,10 +115,7 @@ where
             false => Ok(()),
         };
         return Ok(Outcome {
-            end: match halt {
-                Halt::Signal(signal) => End::Stopped(signal),
-                Halt::Stalled => End::Stalled,
-            },
+            end,
             stats: queue.freeze(),
             elapsed: started.elapsed(),
             drain_error: written.err().filter(|e| e.kind() != ErrorKind::BrokenPipe),
@@ -156,7 +152,7 @@ where
 }
 
 /// A `watch` for [`run`] that reports nothing: waits for the writer.
-pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<Halt> {
+pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<End> {
     let _ = done.recv();
     None
 }

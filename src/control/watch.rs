@@ -9,20 +9,12 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, after, never, select};
 
+use crate::control::pipeline::End;
 use crate::control::signals::Signal;
 use crate::output::pool;
 use crate::queue::Queue;
 use crate::queue::policy::{Policy, Shed};
 use crate::report::monitor::Monitor;
-
-/// Why the watch ended a run early.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Halt {
-    /// A signal (its number) asked bpipe to stop; the queue was drained or abandoned.
-    Signal(i32),
-    /// `--on-stall fail`: the consumer took nothing for `--stall-timeout`.
-    Stalled,
-}
 
 /// What the watch controls besides the queue.
 pub struct Watch {
@@ -44,10 +36,10 @@ impl Watch {
     }
 
     /// Watches until `done` is ready or disconnected (the writer has finished), reporting
-    /// through `monitor`, or until the run must end early: a signal asking bpipe to stop (then
+    /// through `monitor`, or until the run must end early (how, returned): a signal asking bpipe to stop (then
     /// the input stops, and the writer drains the queue for at most `--drain-timeout`), or
     /// `--on-stall fail`.
-    pub fn run(&self, monitor: &mut Monitor, queue: &Queue, done: &Receiver<()>) -> Option<Halt> {
+    pub fn run(&self, monitor: &mut Monitor, queue: &Queue, done: &Receiver<()>) -> Option<End> {
         let may_fail = match self.policy {
             Policy::Shed(shed) | Policy::Block { then: shed, .. } => shed == Shed::Fail,
         };
@@ -89,7 +81,7 @@ impl Watch {
                 // --on-stall fail: stop as a closed output would (workers are told to stop).
                 self.stop_pool(libc::SIGTERM);
                 queue.abandon();
-                return Some(Halt::Stalled);
+                return Some(End::Stalled);
             }
             // `fail` stopped reading: what is queued gets --drain-timeout, as on a stop.
             if queue
@@ -100,7 +92,7 @@ impl Watch {
             }
         };
         self.drain(monitor, queue, done, stop, &signals);
-        Some(Halt::Signal(stop))
+        Some(End::Stopped(stop))
     }
 
     /// Signal `stop` stops the run: the input stops, the pool is told, and the writer drains
