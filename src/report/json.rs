@@ -1,102 +1,41 @@
 //! JSON records (JSON Lines): every figure, `event` first, seconds rounded to the
 //! microsecond, the policy as fields.
 
-use serde_json::json;
+use serde_json::{Map, Value as Json, json};
 
+use super::figures::{FIGURES, Value};
 use super::{Event, Snapshot};
-use crate::queue::policy::{Policy, Shed};
 
 /// Seconds to the microsecond: `1.517993`, not `1.5179925829999998`.
 fn seconds(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e6
 }
 
+fn json_value(value: Value) -> Json {
+    match value {
+        Value::Count(n) => n.into(),
+        Value::Time(d) => seconds(d).into(),
+        Value::Ratio(x) => ((x * 1000.0).round() / 1000.0).into(),
+        Value::Text(text) => text.into(),
+        Value::Flag(flag) => flag.into(),
+        Value::Absent => Json::Null,
+    }
+}
+
 pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
-    let s = &snap.stats;
-    let in_hand = snap.in_hand();
-    let rates = snap.rates();
-    let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    let (policy, block_timeout, on_timeout) = match snap.policy {
-        Policy::Block { timeout, then } => (
-            "block",
-            timeout.map(seconds),
-            timeout.map(|_| then.to_string()),
-        ),
-        Policy::Shed(shed) => (
-            match shed {
-                Shed::Drop => "drop",
-                Shed::Slide => "slide",
-                Shed::Fail => "fail",
-            },
-            None,
-            None,
-        ),
-    };
-    let mut record = json!({
-        "event": event.name(),
-        "name": snap.name,
-        "elapsed_s": seconds(snap.elapsed),
-        "unit": snap.noun,
-        "in_items": s.input.items,
-        "in_bytes": s.input.bytes,
-        "out_items": s.output.items,
-        "out_bytes": s.output.bytes,
-        "dropped_items": s.dropped.items,
-        "dropped_bytes": s.dropped.bytes,
-        "overlong_items": s.overlong.items,
-        "undelivered_items": s.undelivered.items,
-        "undelivered_bytes": s.undelivered.bytes,
-        "torn_items": s.torn,
-        "depth_items": s.depth.items,
-        "depth_bytes": s.depth.bytes,
-        "in_hand_items": in_hand.items,
-        "in_hand_bytes": in_hand.bytes,
-        "max_depth_items": s.max_depth.items,
-        "max_depth_bytes": s.max_depth.bytes,
-        "cap_items": snap.bounds.items,
-        "cap_bytes": snap.bounds.bytes,
-        "blocked_s": seconds(s.blocked),
-        "expired_items": s.expired.items,
-        "expired_bytes": s.expired.bytes,
-        "dead_lettered_items": s.dead_lettered.items,
-        "dead_lettered_bytes": s.dead_lettered.bytes,
-        "discarded_items": s.discarded().items,
-        "discarded_bytes": s.discarded().bytes,
-        "spill_depth_items": s.spilled.items,
-        "spill_depth_bytes": s.spilled.bytes,
-        "spilled_items": s.spilled_total.items,
-        "spilled_bytes": s.spilled_total.bytes,
-        "max_spill_bytes": s.max_spilled.bytes,
-        "spill_disk_bytes": s.spill_disk,
-        "spill_max_bytes": snap.spill_max,
-        "kept_items": s.kept,
-        "markers": s.markers.items,
-        "wait_p50_s": seconds(s.wait.p50),
-        "wait_p99_s": seconds(s.wait.p99),
-        "wait_max_s": seconds(s.wait.max),
-        "interval_wait_p50_s": seconds(s.interval_wait.p50),
-        "interval_wait_p99_s": seconds(s.interval_wait.p99),
-        "interval_wait_max_s": seconds(s.interval_wait.max),
-        "oldest_age_s": seconds(s.oldest_age),
-        "stalled_s": seconds(s.stalled),
-        "interval_s": seconds(snap.interval.0),
-        "interval_stalled_share": round(rates.stalled_share),
-        "in_items_per_s": round(rates.in_items),
-        "in_bytes_per_s": round(rates.in_bytes),
-        "out_items_per_s": round(rates.out_items),
-        "out_bytes_per_s": round(rates.out_bytes),
-        "policy": policy,
-        "block_timeout_s": block_timeout,
-        "on_timeout": on_timeout,
-        "output_closed": snap.end == super::End::OutputClosed,
-        "signal": snap.signal(),
-    });
+    let mut record = Map::new();
+    record.insert("event".into(), event.name().into());
+    for figure in FIGURES {
+        if let Some(name) = figure.json {
+            record.insert(name.into(), json_value((figure.read)(snap)));
+        }
+    }
     if !snap.workers.is_empty() {
         let running = snap.workers.iter().filter(|w| w.running).count();
-        record["workers_running"] = running.into();
-        record["workers"] = super::workers::json_part(snap.workers);
+        record.insert("workers_running".into(), json!(running));
+        record.insert("workers".into(), super::workers::json_part(snap.workers));
     }
-    record.to_string()
+    Json::Object(record).to_string()
 }
 
 #[cfg(test)]
@@ -106,6 +45,7 @@ mod tests {
     use super::*;
     use crate::books::stats::Stats;
     use crate::books::tally::Tally;
+    use crate::queue::policy::{Policy, Shed};
     use crate::report::text::tests::snapshot;
 
     #[test]

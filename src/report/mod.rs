@@ -1,6 +1,7 @@
 //! What bpipe says about its counters: stats records (text or JSON Lines), the drop warning,
 //! and error lines. Formatting only; [`crate::report::monitor`] decides when.
 
+mod figures;
 mod json;
 pub mod monitor;
 pub mod out;

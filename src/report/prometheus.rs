@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 
 use super::Snapshot;
+use super::figures::{FIGURES, Metric, Shown};
+use crate::output::pool::slot::Figures;
 
 /// `name="…"` with Prometheus' escapes, or nothing without `-N`.
 fn labels(snap: &Snapshot<'_>, more: &str) -> String {
@@ -24,200 +26,107 @@ fn labels(snap: &Snapshot<'_>, more: &str) -> String {
     }
 }
 
+/// The record: every family of the figures table (in the order it first appears there), its
+/// HELP and TYPE once, then its samples; then the workers'.
 pub fn prometheus_record(snap: &Snapshot<'_>) -> String {
-    let s = &snap.stats;
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (label, value) in samples {
-            let suffix = if label.starts_with('_') { *label } else { "" };
-            let label = if label.starts_with('_') { "" } else { *label };
-            let _ = writeln!(out, "{name}{suffix}{} {value}", labels(snap, label));
+    let shown = |m: &Metric| m.shown == Shown::Always || snap.spill_max.is_some();
+    let mut families: Vec<&Metric> = Vec::new();
+    for m in FIGURES
+        .iter()
+        .filter_map(|f| f.metric.as_ref())
+        .filter(|m| shown(m))
+    {
+        if !families.iter().any(|f| f.family == m.family) {
+            families.push(m);
         }
-    };
-    let directions = |f: &dyn Fn(crate::books::tally::Tally) -> u64| {
-        [
-            ("direction=\"in\"", f(s.input) as f64),
-            ("direction=\"out\"", f(s.output) as f64),
-            ("direction=\"dropped\"", f(s.dropped) as f64),
-            ("direction=\"undelivered\"", f(s.undelivered) as f64),
-        ]
-    };
-    metric(
-        "bpipe_items_total",
-        "counter",
-        "Items read (in), written whole (out), shed by the policy (dropped), never delivered (undelivered).",
-        &directions(&|t| t.items),
-    );
-    metric(
-        "bpipe_bytes_total",
-        "counter",
-        "Bytes of the items counted in bpipe_items_total.",
-        &directions(&|t| t.bytes),
-    );
-    metric(
-        "bpipe_expired_items_total",
-        "counter",
-        "Of the dropped items: older than --max-age when the writer came for them.",
-        &[("", s.expired.items as f64)],
-    );
-    metric(
-        "bpipe_dead_lettered_items_total",
-        "counter",
-        "Of the dropped items: appended to the --dead-letter file.",
-        &[("", s.dead_lettered.items as f64)],
-    );
-    if let Some(max) = snap.spill_max {
+    }
+    for family in families {
+        let samples = FIGURES.iter().filter_map(|f| match &f.metric {
+            Some(m) if m.family == family.family => (f.read)(snap).number().map(|v| (m.label, v)),
+            _ => None,
+        });
+        let samples: Vec<(&str, f64)> = samples.collect();
         metric(
-            "bpipe_spill_bytes",
-            "gauge",
-            "Bytes of the items on disk now (--spill).",
-            &[("", s.spilled.bytes as f64)],
-        );
-        metric(
-            "bpipe_spill_items",
-            "gauge",
-            "Items on disk now (--spill).",
-            &[("", s.spilled.items as f64)],
-        );
-        metric(
-            "bpipe_spilled_bytes_total",
-            "counter",
-            "Bytes of the items that went to disk (--spill).",
-            &[("", s.spilled_total.bytes as f64)],
-        );
-        metric(
-            "bpipe_spill_capacity_bytes",
-            "gauge",
-            "--spill-max.",
-            &[("", max as f64)],
+            &mut out,
+            snap,
+            (family.family, family.kind.name(), family.help),
+            &samples,
         );
     }
     if !snap.workers.is_empty() {
-        let running = snap.workers.iter().filter(|w| w.running).count();
-        metric(
+        workers(&mut out, snap);
+    }
+    out
+}
+
+/// A family: its HELP and TYPE, then each sample (`(labels or suffix, value)`).
+fn metric(
+    out: &mut String,
+    snap: &Snapshot<'_>,
+    (name, kind, help): (&str, &str, &str),
+    samples: &[(&str, f64)],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (label, value) in samples {
+        let suffix = if label.starts_with('_') { *label } else { "" };
+        let label = if label.starts_with('_') { "" } else { *label };
+        let _ = writeln!(out, "{name}{suffix}{} {value}", labels(snap, label));
+    }
+}
+
+/// A per-worker family: name, kind, help, and how to read it from a worker's figures.
+type WorkerFamily<'a> = (&'a str, &'a str, &'a str, &'a dyn Fn(&Figures) -> f64);
+
+/// `--workers`: how many run, and each worker's figures by its `worker` label.
+fn workers(out: &mut String, snap: &Snapshot<'_>) {
+    let running = snap.workers.iter().filter(|w| w.running).count();
+    metric(
+        out,
+        snap,
+        (
             "bpipe_workers_running",
             "gauge",
             "Workers running now (--workers).",
-            &[("", running as f64)],
-        );
-        let slots: Vec<String> = snap
-            .workers
+        ),
+        &[("", running as f64)],
+    );
+    let slots: Vec<String> = snap
+        .workers
+        .iter()
+        .map(|w| format!("worker=\"{}\"", w.slot))
+        .collect();
+    let each = |f: &dyn Fn(&Figures) -> f64| {
+        slots
             .iter()
-            .map(|w| format!("worker=\"{}\"", w.slot))
-            .collect();
-        let each = |f: &dyn Fn(&crate::output::pool::slot::Figures) -> f64| {
-            slots
-                .iter()
-                .zip(snap.workers)
-                .map(|(label, w)| (label.as_str(), f(w)))
-                .collect::<Vec<_>>()
-        };
-        metric(
+            .zip(snap.workers)
+            .map(|(label, w)| (label.as_str(), f(w)))
+            .collect::<Vec<_>>()
+    };
+    let families: [WorkerFamily; 3] = [
+        (
             "bpipe_worker_items_total",
             "counter",
             "Items each worker was given whole and did not leave unread (--workers).",
-            &each(&|w| w.items as f64),
-        );
-        metric(
+            &|w| w.items as f64,
+        ),
+        (
             "bpipe_worker_undelivered_items_total",
             "counter",
             "Items a worker exited without reading (--workers).",
-            &each(&|w| w.undelivered as f64),
-        );
-        metric(
+            &|w| w.undelivered as f64,
+        ),
+        (
             "bpipe_worker_taking_ratio",
             "gauge",
             "Share of a worker's time that its pipe had room (--workers).",
-            &each(&|w| w.taking_share),
-        );
+            &|w| w.taking_share,
+        ),
+    ];
+    for (name, kind, help, read) in families {
+        metric(out, snap, (name, kind, help), &each(read));
     }
-    metric(
-        "bpipe_kept_items_total",
-        "counter",
-        "Items matching --keep that a policy looked at and spared.",
-        &[("", s.kept as f64)],
-    );
-    metric(
-        "bpipe_markers_total",
-        "counter",
-        "Lines written by --mark-drops where items were shed.",
-        &[("", s.markers.items as f64)],
-    );
-    let in_hand = snap.in_hand();
-    metric(
-        "bpipe_queue_items",
-        "gauge",
-        "Items queued now.",
-        &[("", s.depth.items as f64)],
-    );
-    metric(
-        "bpipe_queue_bytes",
-        "gauge",
-        "Bytes queued now.",
-        &[("", s.depth.bytes as f64)],
-    );
-    metric(
-        "bpipe_queue_capacity_items",
-        "gauge",
-        "--cap: the most items the queue holds.",
-        &[("", snap.bounds.items as f64)],
-    );
-    metric(
-        "bpipe_queue_capacity_bytes",
-        "gauge",
-        "--cap-bytes: the most bytes the queue holds.",
-        &[("", snap.bounds.bytes as f64)],
-    );
-    metric(
-        "bpipe_in_hand_items",
-        "gauge",
-        "Items the reader and writer hold outside the queue.",
-        &[("", in_hand.items as f64)],
-    );
-    metric(
-        "bpipe_wait_seconds",
-        "summary",
-        "Time delivered items waited in bpipe, from read to write, over the run.",
-        &[
-            ("quantile=\"0.5\"", s.wait.p50.as_secs_f64()),
-            ("quantile=\"0.99\"", s.wait.p99.as_secs_f64()),
-            ("_sum", s.wait.sum.as_secs_f64()),
-            ("_count", s.wait.items as f64),
-        ],
-    );
-    metric(
-        "bpipe_wait_max_seconds",
-        "gauge",
-        "Longest time a delivered item waited in bpipe, over the run.",
-        &[("", s.wait.max.as_secs_f64())],
-    );
-    metric(
-        "bpipe_oldest_age_seconds",
-        "gauge",
-        "How long the oldest item bpipe holds has waited.",
-        &[("", s.oldest_age.as_secs_f64())],
-    );
-    metric(
-        "bpipe_stalled_seconds_total",
-        "counter",
-        "Time stdout was not taking data while bpipe had data for it.",
-        &[("", s.stalled.as_secs_f64())],
-    );
-    metric(
-        "bpipe_blocked_seconds_total",
-        "counter",
-        "Time the producer was held back (the reader waited for room).",
-        &[("", s.blocked.as_secs_f64())],
-    );
-    metric(
-        "bpipe_elapsed_seconds",
-        "gauge",
-        "Time since bpipe started.",
-        &[("", snap.elapsed.as_secs_f64())],
-    );
-    out
 }
 
 #[cfg(test)]
