@@ -111,375 +111,149 @@ const ITEMS: &str = "Items read (in), written whole (out), shed by the policy (d
 const BYTES: &str = "Bytes of the items counted in bpipe_items_total.";
 const WAIT: &str = "Time delivered items waited in bpipe, from read to write, over the run.";
 
-macro_rules! figure {
-    ($json:expr, $metric:expr, |$s:ident| $read:expr) => {
-        Figure {
-            json: $json,
-            metric: $metric,
-            read: |$s| $read,
-        }
-    };
+/// A figure in JSON records only.
+const fn json(name: &'static str, read: fn(&Snapshot<'_>) -> Value) -> Figure {
+    Figure {
+        json: Some(name),
+        metric: None,
+        read,
+    }
+}
+
+/// A figure in JSON and Prometheus records.
+const fn both(
+    name: &'static str,
+    metric: Option<Metric>,
+    read: fn(&Snapshot<'_>) -> Value,
+) -> Figure {
+    Figure {
+        json: Some(name),
+        metric,
+        read,
+    }
+}
+
+/// A sample of `bpipe_items_total` by direction.
+const fn items_by(direction: &'static str) -> Option<Metric> {
+    metric("bpipe_items_total", direction, Kind::Counter, ITEMS)
+}
+
+/// A sample of `bpipe_bytes_total` by direction.
+const fn bytes_by(direction: &'static str) -> Option<Metric> {
+    metric("bpipe_bytes_total", direction, Kind::Counter, BYTES)
 }
 
 /// Every figure, in the order of JSON records.
+#[rustfmt::skip]
 pub static FIGURES: &[Figure] = &[
-    figure!(Some("name"), None, |s| s
-        .name
-        .map_or(Value::Absent, |n| Value::Text(n.into()))),
-    figure!(
-        Some("elapsed_s"),
-        metric(
-            "bpipe_elapsed_seconds",
-            "",
-            Kind::Gauge,
-            "Time since bpipe started."
-        ),
-        |s| Value::Time(s.elapsed)
-    ),
-    figure!(Some("unit"), None, |s| Value::Text(s.noun.into())),
-    figure!(
-        Some("in_items"),
-        metric(
-            "bpipe_items_total",
-            "direction=\"in\"",
-            Kind::Counter,
-            ITEMS
-        ),
-        |s| Value::Count(s.stats.input.items)
-    ),
-    figure!(
-        Some("in_bytes"),
-        metric(
-            "bpipe_bytes_total",
-            "direction=\"in\"",
-            Kind::Counter,
-            BYTES
-        ),
-        |s| Value::Count(s.stats.input.bytes)
-    ),
-    figure!(
-        Some("out_items"),
-        metric(
-            "bpipe_items_total",
-            "direction=\"out\"",
-            Kind::Counter,
-            ITEMS
-        ),
-        |s| Value::Count(s.stats.output.items)
-    ),
-    figure!(
-        Some("out_bytes"),
-        metric(
-            "bpipe_bytes_total",
-            "direction=\"out\"",
-            Kind::Counter,
-            BYTES
-        ),
-        |s| Value::Count(s.stats.output.bytes)
-    ),
-    figure!(
-        Some("dropped_items"),
-        metric(
-            "bpipe_items_total",
-            "direction=\"dropped\"",
-            Kind::Counter,
-            ITEMS
-        ),
-        |s| Value::Count(s.stats.dropped.items)
-    ),
-    figure!(
-        Some("dropped_bytes"),
-        metric(
-            "bpipe_bytes_total",
-            "direction=\"dropped\"",
-            Kind::Counter,
-            BYTES
-        ),
-        |s| Value::Count(s.stats.dropped.bytes)
-    ),
-    figure!(Some("overlong_items"), None, |s| Value::Count(
-        s.stats.overlong.items
-    )),
-    figure!(
-        Some("undelivered_items"),
-        metric(
-            "bpipe_items_total",
-            "direction=\"undelivered\"",
-            Kind::Counter,
-            ITEMS
-        ),
-        |s| Value::Count(s.stats.undelivered.items)
-    ),
-    figure!(
-        Some("undelivered_bytes"),
-        metric(
-            "bpipe_bytes_total",
-            "direction=\"undelivered\"",
-            Kind::Counter,
-            BYTES
-        ),
-        |s| Value::Count(s.stats.undelivered.bytes)
-    ),
-    figure!(Some("torn_items"), None, |s| Value::Count(s.stats.torn)),
-    figure!(
-        Some("depth_items"),
-        metric("bpipe_queue_items", "", Kind::Gauge, "Items queued now."),
-        |s| Value::Count(s.stats.depth.items)
-    ),
-    figure!(
-        Some("depth_bytes"),
-        metric("bpipe_queue_bytes", "", Kind::Gauge, "Bytes queued now."),
-        |s| Value::Count(s.stats.depth.bytes)
-    ),
-    figure!(
-        Some("in_hand_items"),
-        metric(
-            "bpipe_in_hand_items",
-            "",
-            Kind::Gauge,
-            "Items the reader and writer hold outside the queue."
-        ),
-        |s| Value::Count(s.in_hand().items)
-    ),
-    figure!(Some("in_hand_bytes"), None, |s| Value::Count(
-        s.in_hand().bytes
-    )),
-    figure!(Some("max_depth_items"), None, |s| Value::Count(
-        s.stats.max_depth.items
-    )),
-    figure!(Some("max_depth_bytes"), None, |s| Value::Count(
-        s.stats.max_depth.bytes
-    )),
-    figure!(
-        Some("cap_items"),
-        metric(
-            "bpipe_queue_capacity_items",
-            "",
-            Kind::Gauge,
-            "--cap: the most items the queue holds."
-        ),
-        |s| Value::Count(s.bounds.items as u64)
-    ),
-    figure!(
-        Some("cap_bytes"),
-        metric(
-            "bpipe_queue_capacity_bytes",
-            "",
-            Kind::Gauge,
-            "--cap-bytes: the most bytes the queue holds."
-        ),
-        |s| Value::Count(s.bounds.bytes as u64)
-    ),
-    figure!(
-        Some("blocked_s"),
-        metric(
-            "bpipe_blocked_seconds_total",
-            "",
-            Kind::Counter,
-            "Time the producer was held back (the reader waited for room)."
-        ),
-        |s| Value::Time(s.stats.blocked)
-    ),
-    figure!(
-        Some("expired_items"),
-        metric(
-            "bpipe_expired_items_total",
-            "",
-            Kind::Counter,
-            "Of the dropped items: older than --max-age when the writer came for them."
-        ),
-        |s| Value::Count(s.stats.expired.items)
-    ),
-    figure!(Some("expired_bytes"), None, |s| Value::Count(
-        s.stats.expired.bytes
-    )),
-    figure!(
-        Some("dead_lettered_items"),
-        metric(
-            "bpipe_dead_lettered_items_total",
-            "",
-            Kind::Counter,
-            "Of the dropped items: appended to the --dead-letter file."
-        ),
-        |s| Value::Count(s.stats.dead_lettered.items)
-    ),
-    figure!(Some("dead_lettered_bytes"), None, |s| Value::Count(
-        s.stats.dead_lettered.bytes
-    )),
-    figure!(Some("discarded_items"), None, |s| Value::Count(
-        s.stats.discarded().items
-    )),
-    figure!(Some("discarded_bytes"), None, |s| Value::Count(
-        s.stats.discarded().bytes
-    )),
-    figure!(
-        Some("spill_depth_items"),
-        spill_metric(
-            "bpipe_spill_items",
-            Kind::Gauge,
-            "Items on disk now (--spill)."
-        ),
-        |s| Value::Count(s.stats.spilled.items)
-    ),
-    figure!(
-        Some("spill_depth_bytes"),
-        spill_metric(
-            "bpipe_spill_bytes",
-            Kind::Gauge,
-            "Bytes of the items on disk now (--spill)."
-        ),
-        |s| Value::Count(s.stats.spilled.bytes)
-    ),
-    figure!(Some("spilled_items"), None, |s| Value::Count(
-        s.stats.spilled_total.items
-    )),
-    figure!(
-        Some("spilled_bytes"),
-        spill_metric(
-            "bpipe_spilled_bytes_total",
-            Kind::Counter,
-            "Bytes of the items that went to disk (--spill)."
-        ),
-        |s| Value::Count(s.stats.spilled_total.bytes)
-    ),
-    figure!(Some("max_spill_bytes"), None, |s| Value::Count(
-        s.stats.max_spilled.bytes
-    )),
-    figure!(Some("spill_disk_bytes"), None, |s| Value::Count(
-        s.stats.spill_disk
-    )),
-    figure!(
-        Some("spill_max_bytes"),
-        spill_metric("bpipe_spill_capacity_bytes", Kind::Gauge, "--spill-max."),
-        |s| s.spill_max.map_or(Value::Absent, Value::Count)
-    ),
-    figure!(
-        Some("kept_items"),
-        metric(
-            "bpipe_kept_items_total",
-            "",
-            Kind::Counter,
-            "Items matching --keep that a policy looked at and spared."
-        ),
-        |s| Value::Count(s.stats.kept)
-    ),
-    figure!(
-        Some("markers"),
-        metric(
-            "bpipe_markers_total",
-            "",
-            Kind::Counter,
-            "Lines written by --mark-drops where items were shed."
-        ),
-        |s| Value::Count(s.stats.markers.items)
-    ),
-    figure!(
-        Some("wait_p50_s"),
-        metric(
-            "bpipe_wait_seconds",
-            "quantile=\"0.5\"",
-            Kind::Summary,
-            WAIT
-        ),
-        |s| Value::Time(s.stats.wait.p50)
-    ),
-    figure!(
-        Some("wait_p99_s"),
-        metric(
-            "bpipe_wait_seconds",
-            "quantile=\"0.99\"",
-            Kind::Summary,
-            WAIT
-        ),
-        |s| Value::Time(s.stats.wait.p99)
-    ),
-    figure!(
-        None,
-        metric("bpipe_wait_seconds", "_sum", Kind::Summary, WAIT),
-        |s| Value::Time(s.stats.wait.sum)
-    ),
-    figure!(
-        None,
-        metric("bpipe_wait_seconds", "_count", Kind::Summary, WAIT),
-        |s| Value::Count(s.stats.wait.items)
-    ),
-    figure!(
-        Some("wait_max_s"),
-        metric(
-            "bpipe_wait_max_seconds",
-            "",
-            Kind::Gauge,
-            "Longest time a delivered item waited in bpipe, over the run."
-        ),
-        |s| Value::Time(s.stats.wait.max)
-    ),
-    figure!(Some("interval_wait_p50_s"), None, |s| Value::Time(
-        s.stats.interval_wait.p50
-    )),
-    figure!(Some("interval_wait_p99_s"), None, |s| Value::Time(
-        s.stats.interval_wait.p99
-    )),
-    figure!(Some("interval_wait_max_s"), None, |s| Value::Time(
-        s.stats.interval_wait.max
-    )),
-    figure!(
-        Some("oldest_age_s"),
-        metric(
-            "bpipe_oldest_age_seconds",
-            "",
-            Kind::Gauge,
-            "How long the oldest item bpipe holds has waited."
-        ),
-        |s| Value::Time(s.stats.oldest_age)
-    ),
-    figure!(
-        Some("stalled_s"),
-        metric(
-            "bpipe_stalled_seconds_total",
-            "",
-            Kind::Counter,
-            "Time stdout was not taking data while bpipe had data for it."
-        ),
-        |s| Value::Time(s.stats.stalled)
-    ),
-    figure!(Some("interval_s"), None, |s| Value::Time(s.interval.0)),
-    figure!(Some("interval_stalled_share"), None, |s| Value::Ratio(
-        s.rates().stalled_share
-    )),
-    figure!(Some("in_items_per_s"), None, |s| Value::Ratio(
-        s.rates().in_items
-    )),
-    figure!(Some("in_bytes_per_s"), None, |s| Value::Ratio(
-        s.rates().in_bytes
-    )),
-    figure!(Some("out_items_per_s"), None, |s| Value::Ratio(
-        s.rates().out_items
-    )),
-    figure!(Some("out_bytes_per_s"), None, |s| Value::Ratio(
-        s.rates().out_bytes
-    )),
-    figure!(Some("policy"), None, |s| Value::Text(
-        policy_name(s.policy).into()
-    )),
-    figure!(Some("block_timeout_s"), None, |s| match s.policy {
-        Policy::Block {
-            timeout: Some(t), ..
-        } => Value::Time(t),
+    json("name", |s| s.name.map_or(Value::Absent, |n| Value::Text(n.into()))),
+    both("elapsed_s", metric("bpipe_elapsed_seconds", "", Kind::Gauge, "Time since bpipe started."),
+        |s| Value::Time(s.elapsed)),
+    json("unit", |s| Value::Text(s.noun.into())),
+    both("in_items", items_by("direction=\"in\""),
+        |s| Value::Count(s.stats.input.items)),
+    both("in_bytes", bytes_by("direction=\"in\""),
+        |s| Value::Count(s.stats.input.bytes)),
+    both("out_items", items_by("direction=\"out\""),
+        |s| Value::Count(s.stats.output.items)),
+    both("out_bytes", bytes_by("direction=\"out\""),
+        |s| Value::Count(s.stats.output.bytes)),
+    both("dropped_items", items_by("direction=\"dropped\""),
+        |s| Value::Count(s.stats.dropped.items)),
+    both("dropped_bytes", bytes_by("direction=\"dropped\""),
+        |s| Value::Count(s.stats.dropped.bytes)),
+    json("overlong_items", |s| Value::Count(s.stats.overlong.items)),
+    both("undelivered_items", items_by("direction=\"undelivered\""),
+        |s| Value::Count(s.stats.undelivered.items)),
+    both("undelivered_bytes", bytes_by("direction=\"undelivered\""),
+        |s| Value::Count(s.stats.undelivered.bytes)),
+    json("torn_items", |s| Value::Count(s.stats.torn)),
+    both("depth_items", metric("bpipe_queue_items", "", Kind::Gauge, "Items queued now."),
+        |s| Value::Count(s.stats.depth.items)),
+    both("depth_bytes", metric("bpipe_queue_bytes", "", Kind::Gauge, "Bytes queued now."),
+        |s| Value::Count(s.stats.depth.bytes)),
+    both("in_hand_items", metric("bpipe_in_hand_items", "", Kind::Gauge,
+        "Items the reader and writer hold outside the queue."),
+        |s| Value::Count(s.in_hand().items)),
+    json("in_hand_bytes", |s| Value::Count(s.in_hand().bytes)),
+    json("max_depth_items", |s| Value::Count(s.stats.max_depth.items)),
+    json("max_depth_bytes", |s| Value::Count(s.stats.max_depth.bytes)),
+    both("cap_items", metric("bpipe_queue_capacity_items", "", Kind::Gauge,
+        "--cap: the most items the queue holds."),
+        |s| Value::Count(s.bounds.items as u64)),
+    both("cap_bytes", metric("bpipe_queue_capacity_bytes", "", Kind::Gauge,
+        "--cap-bytes: the most bytes the queue holds."),
+        |s| Value::Count(s.bounds.bytes as u64)),
+    both("blocked_s", metric("bpipe_blocked_seconds_total", "", Kind::Counter,
+        "Time the producer was held back (the reader waited for room)."),
+        |s| Value::Time(s.stats.blocked)),
+    both("expired_items", metric("bpipe_expired_items_total", "", Kind::Counter,
+        "Of the dropped items: older than --max-age when the writer came for them."),
+        |s| Value::Count(s.stats.expired.items)),
+    json("expired_bytes", |s| Value::Count(s.stats.expired.bytes)),
+    both("dead_lettered_items", metric("bpipe_dead_lettered_items_total", "", Kind::Counter,
+        "Of the dropped items: appended to the --dead-letter file."),
+        |s| Value::Count(s.stats.dead_lettered.items)),
+    json("dead_lettered_bytes", |s| Value::Count(s.stats.dead_lettered.bytes)),
+    json("discarded_items", |s| Value::Count(s.stats.discarded().items)),
+    json("discarded_bytes", |s| Value::Count(s.stats.discarded().bytes)),
+    both("spill_depth_items", spill_metric("bpipe_spill_items", Kind::Gauge,
+        "Items on disk now (--spill)."),
+        |s| Value::Count(s.stats.spilled.items)),
+    both("spill_depth_bytes", spill_metric("bpipe_spill_bytes", Kind::Gauge,
+        "Bytes of the items on disk now (--spill)."),
+        |s| Value::Count(s.stats.spilled.bytes)),
+    json("spilled_items", |s| Value::Count(s.stats.spilled_total.items)),
+    both("spilled_bytes", spill_metric("bpipe_spilled_bytes_total", Kind::Counter,
+        "Bytes of the items that went to disk (--spill)."),
+        |s| Value::Count(s.stats.spilled_total.bytes)),
+    json("max_spill_bytes", |s| Value::Count(s.stats.max_spilled.bytes)),
+    json("spill_disk_bytes", |s| Value::Count(s.stats.spill_disk)),
+    both("spill_max_bytes", spill_metric("bpipe_spill_capacity_bytes", Kind::Gauge, "--spill-max."),
+        |s| s.spill_max.map_or(Value::Absent, Value::Count)),
+    both("kept_items", metric("bpipe_kept_items_total", "", Kind::Counter,
+        "Items matching --keep that a policy looked at and spared."),
+        |s| Value::Count(s.stats.kept)),
+    both("markers", metric("bpipe_markers_total", "", Kind::Counter,
+        "Lines written by --mark-drops where items were shed."),
+        |s| Value::Count(s.stats.markers.items)),
+    both("wait_p50_s", metric("bpipe_wait_seconds", "quantile=\"0.5\"", Kind::Summary, WAIT),
+        |s| Value::Time(s.stats.wait.p50)),
+    both("wait_p99_s", metric("bpipe_wait_seconds", "quantile=\"0.99\"", Kind::Summary, WAIT),
+        |s| Value::Time(s.stats.wait.p99)),
+    Figure { json: None, metric: metric("bpipe_wait_seconds", "_sum", Kind::Summary, WAIT),
+        read: |s| Value::Time(s.stats.wait.sum) },
+    Figure { json: None, metric: metric("bpipe_wait_seconds", "_count", Kind::Summary, WAIT),
+        read: |s| Value::Count(s.stats.wait.items) },
+    both("wait_max_s", metric("bpipe_wait_max_seconds", "", Kind::Gauge,
+        "Longest time a delivered item waited in bpipe, over the run."),
+        |s| Value::Time(s.stats.wait.max)),
+    json("interval_wait_p50_s", |s| Value::Time(s.stats.interval_wait.p50)),
+    json("interval_wait_p99_s", |s| Value::Time(s.stats.interval_wait.p99)),
+    json("interval_wait_max_s", |s| Value::Time(s.stats.interval_wait.max)),
+    both("oldest_age_s", metric("bpipe_oldest_age_seconds", "", Kind::Gauge,
+        "How long the oldest item bpipe holds has waited."),
+        |s| Value::Time(s.stats.oldest_age)),
+    both("stalled_s", metric("bpipe_stalled_seconds_total", "", Kind::Counter,
+        "Time stdout was not taking data while bpipe had data for it."),
+        |s| Value::Time(s.stats.stalled)),
+    json("interval_s", |s| Value::Time(s.interval.0)),
+    json("interval_stalled_share", |s| Value::Ratio(s.rates().stalled_share)),
+    json("in_items_per_s", |s| Value::Ratio(s.rates().in_items)),
+    json("in_bytes_per_s", |s| Value::Ratio(s.rates().in_bytes)),
+    json("out_items_per_s", |s| Value::Ratio(s.rates().out_items)),
+    json("out_bytes_per_s", |s| Value::Ratio(s.rates().out_bytes)),
+    json("policy", |s| Value::Text(policy_name(s.policy).into())),
+    json("block_timeout_s", |s| match s.policy {
+        Policy::Block { timeout: Some(t), .. } => Value::Time(t),
         _ => Value::Absent,
     }),
-    figure!(Some("on_timeout"), None, |s| match s.policy {
-        Policy::Block {
-            timeout: Some(_),
-            then,
-        } => Value::Text(then.to_string()),
+    json("on_timeout", |s| match s.policy {
+        Policy::Block { timeout: Some(_), then } => Value::Text(then.to_string()),
         _ => Value::Absent,
     }),
-    figure!(Some("output_closed"), None, |s| Value::Flag(
-        s.end == End::OutputClosed
-    )),
-    figure!(Some("signal"), None, |s| s
-        .signal()
-        .map_or(Value::Absent, |n| Value::Count(n as u64))),
+    json("output_closed", |s| Value::Flag(s.end == End::OutputClosed)),
+    json("signal", |s| s.signal().map_or(Value::Absent, |n| Value::Count(n as u64))),
 ];
 
 /// The policy's name in records.
