@@ -1,4 +1,6 @@
 use super::*;
+use crate::input::framing::Overlong;
+use crate::queue::policy::Shed;
 use clap::Parser;
 
 fn config(args: &[&str]) -> Result<Config, Error> {
