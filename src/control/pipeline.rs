@@ -124,13 +124,27 @@ where
     let written = writer
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    Ok(Outcome {
+        end: ended(&queue, written, reader),
+        stats: queue.freeze(),
+        elapsed: started.elapsed(),
+        drain_error: None,
+    })
+}
+
+/// How a run that was not stopped ended: by the writer's result, and the reader's unless the
+/// consumer left while the reader may be blocked on an idle producer (it is not waited for).
+fn ended(
+    queue: &Queue,
+    written: io::Result<()>,
+    reader: thread::JoinHandle<io::Result<ReadEnd>>,
+) -> End {
     let closed = match &written {
         Err(e) => e.kind() == ErrorKind::BrokenPipe,
         Ok(()) => queue.output_closed(),
     };
-    let end = match written {
+    match written {
         Err(e) if !closed => End::WriteFailed(e),
-        // The reader may be blocked on an idle producer: do not wait for it.
         _ if closed && !reader.is_finished() => End::OutputClosed,
         // A reader that stopped on `fail` (or failed) before the consumer left keeps its
         // verdict.
@@ -142,13 +156,7 @@ where
             Ok(Ok(ReadEnd::Eof | ReadEnd::Stopped)) => End::Drained,
             Err(panic) => std::panic::resume_unwind(panic),
         },
-    };
-    Ok(Outcome {
-        end,
-        stats: queue.freeze(),
-        elapsed: started.elapsed(),
-        drain_error: None,
-    })
+    }
 }
 
 /// A `watch` for [`run`] that reports nothing: waits for the writer.

@@ -8,22 +8,35 @@ use super::{End, Event, Snapshot, size};
 
 /// The record of `event`; a drop warning reads `bpipe: dropping under --policy slide: …`.
 pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
+    if let Some(line) = event_line(event, snap) {
+        return line;
+    }
+    let mut parts = counts(event, snap);
+    times(event, snap, &mut parts);
+    extras(event, snap, &mut parts);
+    ending(event, snap, &mut parts);
+    format!("{} {}", snap.prefix(), parts.join(", "))
+}
+
+/// The line of an event that is not a record of the counters: a stall, a resume, the drop
+/// warning, a stop.
+fn event_line(event: Event, snap: &Snapshot<'_>) -> Option<String> {
     let s = &snap.stats;
     let prefix = snap.prefix();
     match event {
         Event::Stall => {
             let waiting = s.depth + s.in_flight + s.parked + s.spilled;
-            return format!(
+            return Some(format!(
                 "{prefix} consumer stalled for {}, {} waiting",
                 super::stall_length(s.stalled_now),
                 snap.count(waiting.items)
-            );
+            ));
         }
         Event::Resume { after } => {
-            return format!(
+            return Some(format!(
                 "{prefix} consumer resumed after {}",
                 super::stall_length(after)
-            );
+            ));
         }
         Event::Drop => {
             // Items past --max-age are shed whatever the policy: name the cause that acts.
@@ -33,21 +46,21 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
                 (0, _) => "--max-age".to_string(),
                 _ => format!("--policy {}", snap.policy),
             };
-            return format!(
+            return Some(format!(
                 "{prefix} dropping under {cause}: {} {} dropped so far",
                 snap.count(s.dropped.items),
                 size(s.dropped.bytes),
-            );
+            ));
         }
         Event::Stop { drain } => {
             // What the reader held is undelivered at once; the rest is drained, or
             // undelivered too when the drain gives up: the final record adds these up.
             let held = snap.held();
             if held.is_zero() && s.undelivered.is_zero() {
-                return format!(
+                return Some(format!(
                     "{prefix} stopping on signal {}: nothing to drain",
                     snap.signal().unwrap_or_default()
-                );
+                ));
             }
             let mut line = format!(
                 "{prefix} stopping on signal {}: draining {} {} (at most {}; signal again to \
@@ -65,10 +78,16 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
                     size(s.undelivered.bytes)
                 );
             }
-            return line;
+            return Some(line);
         }
         Event::Tick | Event::Final => {}
     }
+    None
+}
+
+/// In, out, dropped, undelivered; the depth and what is in hand (ticks).
+fn counts(event: Event, snap: &Snapshot<'_>) -> Vec<String> {
+    let s = &snap.stats;
     let mut parts = vec![
         format!("in {} {}", snap.count(s.input.items), size(s.input.bytes)),
         format!(
@@ -120,6 +139,12 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
             ));
         }
     }
+    parts
+}
+
+/// The high-water mark, times in queue, blocked and stalled.
+fn times(event: Event, snap: &Snapshot<'_>, parts: &mut Vec<String>) {
+    let s = &snap.stats;
     if !s.max_depth.is_zero() {
         parts.push(format!(
             "max depth {} {}",
@@ -148,6 +173,11 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
             s.stalled.as_secs_f64()
         ));
     }
+}
+
+/// What refines the policy (expired, dead letters, spill, keep, markers) and the workers.
+fn extras(event: Event, snap: &Snapshot<'_>, parts: &mut Vec<String>) {
+    let s = &snap.stats;
     if !s.expired.is_zero() {
         parts.push(format!("expired {}", snap.count(s.expired.items)));
     }
@@ -187,8 +217,12 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
     if !snap.workers.is_empty() {
         parts.push(super::workers::text_part(snap.workers));
     }
+}
+
+/// How the run ended, the time, and the rates.
+fn ending(event: Event, snap: &Snapshot<'_>, parts: &mut Vec<String>) {
+    let s = &snap.stats;
     match snap.end {
-        End::OutputClosed if !snap.workers.is_empty() => parts.push("no worker left".into()),
         End::OutputClosed if !snap.workers.is_empty() => parts.push("no worker left".into()),
         End::OutputClosed => parts.push("output closed".into()),
         End::Signal(number) => parts.push(format!("stopped by signal {number}")),
@@ -216,7 +250,6 @@ pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
             size((s.output.bytes as f64 / secs) as u64),
         ));
     }
-    format!("{prefix} {}", parts.join(", "))
 }
 
 fn short(d: std::time::Duration) -> String {

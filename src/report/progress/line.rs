@@ -58,21 +58,9 @@ fn bar(fill: f64) -> String {
     )
 }
 
-/// The status line for `width` columns: the fields that fit, most valuable first, shown in
-/// their usual order.
-pub(super) fn line(
-    snap: &Snapshot<'_>,
-    rates: [f64; 4],
-    spark: &str,
-    width: usize,
-    color: bool,
-) -> String {
-    let s = &snap.stats;
-    let held = s.depth;
-    let queue_bar = bar(fill(snap));
-    let secs = snap.elapsed.as_secs();
-    let [in_items, in_bytes, out_items, out_bytes] = rates;
-    let size = |b: f64| match b {
+/// `512B`, `1.50KiB`, `12.0MiB`: a size that never takes more than eight columns.
+fn size(b: f64) -> String {
+    match b {
         b if b < 1024.0 => format!("{b:.0}B"),
         b => {
             let (value, unit) = [
@@ -90,7 +78,23 @@ pub(super) fn line(
                 compact(value).trim_end_matches(['k', 'M', 'G', 'T'])
             )
         }
-    };
+    }
+}
+
+/// The status line for `width` columns: the fields that fit, most valuable first, shown in
+/// their usual order.
+pub(super) fn line(
+    snap: &Snapshot<'_>,
+    rates: [f64; 4],
+    spark: &str,
+    width: usize,
+    color: bool,
+) -> String {
+    let s = &snap.stats;
+    let held = s.depth;
+    let queue_bar = bar(fill(snap));
+    let secs = snap.elapsed.as_secs();
+    let [in_items, in_bytes, out_items, out_bytes] = rates;
     // (priority, text) in the order shown; priority 0 is kept longest.
     let mut fields: Vec<(u8, String)> = Vec::new();
     if let Some(name) = snap.name {
@@ -143,6 +147,13 @@ pub(super) fn line(
         0,
         format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
     ));
+    fit(&fields, width, color)
+}
+
+/// The fields (`(priority, text)`, in the order shown) that fit in `width` columns: those of
+/// the lowest priorities that fit, or when even priority 0 does not, whole fields from the
+/// left. Drops are red when `color`.
+fn fit(fields: &[(u8, String)], width: usize, color: bool) -> String {
     for cut in (0..=7).rev() {
         let kept: Vec<&String> = fields
             .iter()
