@@ -88,15 +88,12 @@ impl Ledger {
         });
     }
 
-    /// Items read and shed before they were ever held (over-long items, or what the reader
-    /// had in hand when `fail` stopped it).
-    pub fn discard(&mut self, t: Tally, overlong: bool) {
+    /// Items read and shed before they were ever held: over-long items (`--max-line`).
+    pub fn discard_overlong(&mut self, t: Tally) {
         self.change(|s| {
             s.input += t;
             s.dropped += t;
-            if overlong {
-                s.overlong += t;
-            }
+            s.overlong += t;
         });
     }
 
@@ -248,7 +245,7 @@ mod tests {
         l.tear(Tally::new(1, 10), 4);
         l.lose(Place::InHand, Tally::new(1, 10));
         l.lose_all(Place::Queued);
-        l.discard(Tally::new(2, 3), true);
+        l.discard_overlong(Tally::new(2, 3));
         let s = l.stats();
         assert!(s.balanced());
         assert_eq!(s.input, Tally::new(7, 53));

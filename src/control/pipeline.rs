@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::input::framing::Framer;
 use crate::input::reader::{self, ReadEnd};
 use crate::output::rate::Limiter;
-use crate::output::sink::Sink;
+use crate::output::sink::Relay;
 use crate::output::wait::Poller;
 use crate::output::writer;
 use crate::queue::dead_letter::DeadLetter;
@@ -66,7 +66,7 @@ pub fn run<R, S>(
 ) -> io::Result<Outcome>
 where
     R: Read + Send + 'static,
-    S: Sink + Send + 'static,
+    S: Relay + Send + 'static,
 {
     let started = Instant::now();
     let queue = Queue::new(config.bounds, config.policy)?

@@ -45,7 +45,7 @@ fn read_loop(
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => {
                 // Deliver what came before the error, the unfinished item included.
-                queue.discard(framer.finish(&mut batch), true);
+                queue.discard_overlong(framer.finish(&mut batch));
                 if let Some(items) = batch.take_items(0, Vec::with_capacity) {
                     let _ = queue.push(items);
                 }
@@ -57,7 +57,7 @@ fn read_loop(
         } else {
             framer.frame(&mut batch)
         };
-        queue.discard(overlong, true);
+        queue.discard_overlong(overlong);
         if let Some(items) = batch.take_items(read_size, |len| queue.spare_buffer(len)) {
             match queue.push(items) {
                 Ok(()) => {}
@@ -65,7 +65,7 @@ fn read_loop(
                 Err(Stop::Stopped) => return Ok(ReadEnd::Stopped),
                 Err(Stop::Full(bound)) => {
                     // What is still in hand was read but will never be queued: count it.
-                    queue.discard(framer.finish(&mut batch), true);
+                    queue.discard_overlong(framer.finish(&mut batch));
                     queue.refuse(batch.tally());
                     return Ok(ReadEnd::Full(bound));
                 }

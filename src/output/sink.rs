@@ -24,9 +24,24 @@ pub trait Sink {
     }
     /// What to poll for room (readable or writable) and for a reader that left, if anything.
     fn fd(&self) -> Option<BorrowedFd<'_>>;
+}
+
+/// How a sink's end came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// At the end of the input, with everything handed over.
+    Complete,
+    /// Cut short (a stop, a failure, an abandon).
+    Cut,
+}
+
+/// A sink that hands items on to processes of its own (a pool of workers): it has work of
+/// its own, may give items back, and ends by waiting for them. A plain output needs none of
+/// it: the defaults.
+pub trait Relay: Sink {
     /// Whether the sink has work of its own even when the writer has nothing for it (a
     /// pool's workers to watch): then the idle writer polls `fd` for room too, and calls
-    /// [`Sink::tend`] when it is ready.
+    /// [`Relay::tend`] when it is ready.
     fn busy(&self) -> bool {
         false
     }
@@ -40,9 +55,8 @@ pub trait Sink {
     fn recalled(&mut self) -> crate::books::tally::Tally {
         crate::books::tally::Tally::ZERO
     }
-    /// At the end (`complete`: of input, with everything handed over): hands on what the
-    /// sink still holds, waiting as long as that takes.
-    fn finish(&mut self, _complete: bool) -> io::Result<()> {
+    /// At the end: hands on what the sink still holds, waiting as long as that takes.
+    fn finish(&mut self, _how: Finish) -> io::Result<()> {
         Ok(())
     }
     /// The run was given up on (a stop's drain, or `fail`'s, timed out).
@@ -181,8 +195,12 @@ impl Sink for Stdout {
     }
 }
 
+impl Relay for Stdout {}
+
 /// Any `Write` that always takes data (a buffer in tests, or a writer bpipe cannot poll).
 pub struct Always<W>(pub W);
+
+impl<W: Write> Relay for Always<W> {}
 
 impl<W: Write> Sink for Always<W> {
     fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::batch::Batch;
 use crate::books::tally::Tally;
 use crate::output::rate::Limiter;
-use crate::output::sink::Sink;
+use crate::output::sink::{Finish, Relay};
 use crate::output::throttle;
 use crate::output::wait::{Wait, Woke};
 use crate::queue::{Disk, Next, Press, Queue, Take, Taken, Told};
@@ -33,7 +33,7 @@ const GATHER: Take = Take {
 /// undelivered) and the error is returned; a consumer that left is a `BrokenPipe` error, for
 /// the caller to judge. Returns at once, `Ok`, when the queue is abandoned.
 pub fn run(
-    sink: &mut impl Sink,
+    sink: &mut impl Relay,
     queue: &Queue,
     wait: &mut impl Wait,
     limiter: Option<Limiter>,
@@ -56,8 +56,8 @@ pub fn run(
     if queue.standing().abandoned {
         writer.sink.abandon();
     }
-    let _ = writer.sink.finish(false);
-    writer.settle_recalls(true);
+    let _ = writer.sink.finish(Finish::Cut);
+    writer.settle_recalls(Recall::All);
     result
 }
 
@@ -81,12 +81,30 @@ struct Writer<'a, S, W> {
     splices: bool,
 }
 
+/// How much of what the sink recalled is booked now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recall {
+    /// As far as the books have counted it delivered.
+    AsDelivered,
+    /// All of it (the end of the run).
+    All,
+}
+
 /// Why writing the hand stopped short (the hand is settled in the books by then).
 enum Short {
     /// The write failed.
     Failed(io::Error),
     /// The queue was abandoned (a stop's drain timed out).
     Abandoned,
+}
+
+/// What `Writer::rest` holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rest {
+    /// The rest of this item, which stdout took part of before it filled up.
+    Item(Tally),
+    /// A `--mark-drops` marker being written.
+    Marker,
 }
 
 /// Where the writer stands in its hand.
@@ -102,11 +120,11 @@ struct Progress {
     /// …and how many of its bytes were.
     offset: usize,
     /// An item begun and given back in part: its rest is in `Writer::rest`, from `rest_at`.
-    cut: Option<Tally>,
+    cut: Option<Rest>,
     rest_at: usize,
 }
 
-impl<S: Sink, W: Wait> Writer<'_, S, W> {
+impl<S: Relay, W: Wait> Writer<'_, S, W> {
     fn run(&mut self) -> io::Result<()> {
         let mut written = Tally::ZERO;
         let mut after_idle = false;
@@ -117,7 +135,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                     self.mark_the_end(gap)?;
                     return self
                         .sink
-                        .finish(true)
+                        .finish(Finish::Complete)
                         .inspect_err(|_| self.queue.close_output());
                 }
                 Next::Empty => {
@@ -126,7 +144,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                         Woke::Hangup => return Err(self.hung_up()),
                         Woke::Room => {
                             let tended = self.sink.tend(self.queue.standing().fill);
-                            self.settle_recalls(false);
+                            self.settle_recalls(Recall::AsDelivered);
                             if let Err(e) = tended {
                                 self.queue.close_output();
                                 return Err(e);
@@ -175,7 +193,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
         }
         self.queue.rules().mark(gap, &mut self.rest);
         let at = Progress {
-            cut: Some(Tally::ZERO),
+            cut: Some(Rest::Marker),
             ..Progress::default()
         };
         match self.write_hand(at) {
@@ -269,7 +287,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             {
                 let gap = std::mem::take(&mut batch.gap);
                 self.queue.rules().mark(gap, &mut self.rest);
-                at.cut = Some(Tally::ZERO);
+                at.cut = Some(Rest::Marker);
                 at.rest_at = 0;
             }
             let pending: usize = if at.cut.is_some() {
@@ -333,16 +351,16 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             self.queue.tell(Told::Waited(&mut self.waits));
             at.reported = at.done;
         }
-        self.settle_recalls(false);
+        self.settle_recalls(Recall::AsDelivered);
     }
 
     /// Books what the sink recalled (items a worker never read) as undelivered: as far as
     /// the books have counted them delivered already, or all of it at the end.
-    fn settle_recalls(&mut self, all: bool) {
+    fn settle_recalls(&mut self, how: Recall) {
         self.owed += self.sink.recalled();
-        let now = match all {
-            true => self.owed,
-            false => Tally {
+        let now = match how {
+            Recall::All => self.owed,
+            Recall::AsDelivered => Tally {
                 items: self.owed.items.min(self.delivered.items),
                 bytes: self.owed.bytes.min(self.delivered.bytes),
             },
@@ -356,13 +374,13 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
 
     /// Moves `at` on by `n` bytes written.
     fn advance(&mut self, at: &mut Progress, mut n: usize) {
-        if let Some(item) = at.cut {
+        if let Some(rest) = at.cut {
             at.rest_at += n;
             if at.rest_at == self.rest.len() {
-                if item.is_zero() {
-                    self.queue.tell(Told::Marked(self.rest.len()));
+                match rest {
+                    Rest::Marker => self.queue.tell(Told::Marked(self.rest.len())),
+                    Rest::Item(item) => at.done += item,
                 }
-                at.done += item;
                 at.cut = None;
                 self.rest.clear();
                 at.rest_at = 0;

@@ -3,6 +3,7 @@
 
 use super::pressure::Reader;
 use super::rules::Spills;
+use super::shedding::Why;
 use super::spilling::Offered;
 use super::{Inner, Input, Queue, Stop, Writer};
 use crate::batch::Batch;
@@ -163,7 +164,7 @@ impl Queue {
             // The first item left does not fit.
             match shed {
                 Shed::Drop if room_items <= fit => {
-                    inner.shed_all(batch, Place::Parked, false);
+                    inner.shed_all(batch, Place::Parked, Why::Policy);
                     return Ok(Pushed::Done);
                 }
                 Shed::Drop => {
@@ -236,13 +237,12 @@ impl Queue {
         }
     }
 
-    /// Counts items read but shed before they could be queued (over-long items, or what
-    /// was left in hand when `fail` stopped the reader).
-    pub fn discard(&self, gone: Tally, overlong: bool) {
+    /// Counts over-long items (`--max-line`) the reader shed before they could be queued.
+    pub fn discard_overlong(&self, gone: Tally) {
         if gone.is_zero() {
             return;
         }
-        self.lock().books.ledger.discard(gone, overlong);
+        self.lock().books.ledger.discard_overlong(gone);
     }
 
     /// Counts items the reader had framed when `fail` stopped it: read, never delivered.

@@ -46,6 +46,17 @@ struct Segment {
     read: u64,
 }
 
+/// Whether the spill takes reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Intake {
+    Open,
+    /// A read found the spill full: nothing more is taken until a segment is freed, so that
+    /// what is shed is one run, not scattered among smaller reads that still fit.
+    Full,
+    /// A write (or read) failed: nothing more is taken; what is on disk is still read back.
+    Failed,
+}
+
 #[derive(Debug)]
 pub struct Spill {
     dir: PathBuf,
@@ -60,11 +71,8 @@ pub struct Spill {
     /// The header of the oldest batch on disk, read ahead: its age, and the next read.
     head: Option<Header>,
     base: Instant,
-    /// After a write error nothing more is taken; what is on disk is still read back.
-    failed: bool,
-    /// A read found the spill full: nothing more is taken until a segment is freed, so that
-    /// what is shed is one run, not scattered among smaller reads that still fit.
-    room_gone: bool,
+    /// Whether the spill takes more.
+    intake: Intake,
     /// What to tell the user once.
     notice: Option<String>,
 }
@@ -85,8 +93,7 @@ impl Spill {
             batches: 0,
             head: None,
             base: Instant::now(),
-            failed: false,
-            room_gone: false,
+            intake: Intake::Open,
             notice: None,
         })
     }
@@ -98,7 +105,7 @@ impl Spill {
 
     /// Whether a write failed (the disk is full): nothing more is taken.
     pub fn has_failed(&self) -> bool {
-        self.failed
+        self.intake == Intake::Failed
     }
 
     pub fn is_empty(&self) -> bool {
@@ -117,9 +124,9 @@ impl Spill {
 
     /// Bytes of records the spill would take now.
     pub fn room(&self) -> u64 {
-        match self.failed || self.room_gone {
-            true => 0,
-            false => self.max.saturating_sub(self.disk_bytes),
+        match self.intake {
+            Intake::Open => self.max.saturating_sub(self.disk_bytes),
+            Intake::Full | Intake::Failed => 0,
         }
     }
 
@@ -158,7 +165,9 @@ impl Spill {
     /// be found again by the delimiter), then its bytes as they are, in one write.
     pub fn push(&mut self, batch: &Batch) -> Result<(), Refused> {
         if !self.takes(batch) {
-            self.room_gone |= self.batches > 0 && !self.failed;
+            if self.intake == Intake::Open && self.batches > 0 {
+                self.intake = Intake::Full;
+            }
             return Err(Refused::Full);
         }
         let arrived = batch.arrived.map_or(0, |t| {
@@ -197,7 +206,7 @@ impl Spill {
                 if self.segments.back().is_some_and(|s| s.written == 0) {
                     self.segments.pop_back();
                 }
-                self.failed = true;
+                self.intake = Intake::Failed;
                 self.notice = Some(format!(
                     "--spill: {}; the spill counts as full from now on",
                     crate::values::reason(&e)
@@ -251,7 +260,7 @@ impl Spill {
             && Arc::strong_count(&segment.file) == 1
         {
             self.disk_bytes -= segment.written;
-            self.room_gone = false;
+            self.reopen();
             self.segments.pop_front();
         }
     }
@@ -273,7 +282,7 @@ impl Spill {
     /// spill takes nothing more.
     pub fn lost(&mut self, error: &io::Error) {
         self.clear();
-        self.failed = true;
+        self.intake = Intake::Failed;
         self.notice = Some(format!(
             "--spill: reading back failed: {}; what was on disk is undelivered",
             crate::values::reason(error)
@@ -284,7 +293,14 @@ impl Spill {
     pub fn clear(&mut self) {
         self.segments.clear();
         (self.disk_bytes, self.batches, self.head) = (0, 0, None);
-        self.room_gone = false;
+        self.reopen();
+    }
+
+    /// A segment was freed: a spill that was full takes reads again (not one that failed).
+    fn reopen(&mut self) {
+        if self.intake == Intake::Full {
+            self.intake = Intake::Open;
+        }
     }
 
     /// What to tell the user about the spill, once.

@@ -4,6 +4,7 @@
 
 use super::keep::Keep;
 use super::policy::Shed;
+use super::shedding::Why;
 use super::spill::{OnDisk, Refused, Spill, record_len};
 use super::{Bound, Inner, Pushed, Queue, Stop};
 use crate::batch::Batch;
@@ -119,7 +120,7 @@ impl Queue {
                     // The oldest are on disk (the queue is empty while anything is).
                     let spill = inner.store.disk().expect("a spill");
                     match spill.pop(Vec::new()) {
-                        Ok(Some(oldest)) => inner.shed_all(oldest, Place::Spilled, false),
+                        Ok(Some(oldest)) => inner.shed_all(oldest, Place::Spilled, Why::Policy),
                         Ok(None) => return Offered::Declined(batch),
                         Err(e) => {
                             spill.lost(&e);
@@ -128,7 +129,7 @@ impl Queue {
                     }
                 }
                 Some(Shed::Drop | Shed::Slide) => {
-                    inner.shed_all(batch, Place::Parked, false);
+                    inner.shed_all(batch, Place::Parked, Why::Policy);
                     return Offered::Placed(Ok(Pushed::Done));
                 }
                 Some(Shed::Fail) => {

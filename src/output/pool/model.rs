@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use super::feed::{Feed, Launcher};
 use super::{Pool, Spec};
 use crate::books::tally::Tally;
-use crate::output::sink::Sink;
+use crate::output::sink::{Finish, Relay, Sink};
 
 /// A model worker: a pipe of `cap` bytes, what it has read, whether it exited.
 #[derive(Default)]
@@ -223,7 +223,7 @@ proptest! {
         }
         // The end: workers read what they have left; the rest of the input is not offered.
         if !gone {
-            pool.finish(true).unwrap();
+            pool.finish(Finish::Complete).unwrap();
         }
         recalled += pool.recalled();
         let mut seen = vec![0u32; items.len()];

@@ -10,7 +10,7 @@ use super::{Cut, Pool, STAGE_MAX};
 /// How far the rest of an item is looked into at once: a pipe's worth and a stage.
 const LOOK_AHEAD: usize = 4 * STAGE_MAX;
 use crate::books::tally::Tally;
-use crate::output::sink::Sink;
+use crate::output::sink::{Finish, Relay, Sink};
 
 impl Pool {
     /// The rest of the item begun: up to its end, to the worker it began with (or nowhere,
@@ -131,7 +131,9 @@ impl Sink for Pool {
     fn fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.epoll.as_fd())
     }
+}
 
+impl Relay for Pool {
     fn busy(&self) -> bool {
         true
     }
@@ -144,8 +146,8 @@ impl Sink for Pool {
         std::mem::take(&mut self.recalled)
     }
 
-    fn finish(&mut self, complete: bool) -> io::Result<()> {
-        if let (true, Some(Cut::To(i))) = (complete, self.cut) {
+    fn finish(&mut self, how: Finish) -> io::Result<()> {
+        if let (Finish::Complete, Some(Cut::To(i))) = (how, self.cut) {
             // The input ended: the item begun (a last line without its delimiter) is whole.
             self.cut = Some(Cut::Last(i));
             self.slots[i].items += 1;

@@ -7,11 +7,11 @@ use std::io::{self, ErrorKind};
 
 use super::{Progress, Short, Writer};
 use crate::books::tally::Tally;
-use crate::output::sink::Sink;
+use crate::output::sink::Relay;
 use crate::output::wait::Wait;
 use crate::queue::{Disk, OnDisk, Told};
 
-impl<S: Sink, W: Wait> Writer<'_, S, W> {
+impl<S: Relay, W: Wait> Writer<'_, S, W> {
     /// How the writer takes batches on disk: by splice unless a rate paces the writer or the
     /// sink has refused to splice.
     pub(super) fn disk(&self) -> Disk {

@@ -3,13 +3,13 @@
 
 use std::io;
 
-use super::{Progress, Short, Writer};
+use super::{Progress, Recall, Rest, Short, Writer};
 use crate::books::tally::Tally;
-use crate::output::sink::Sink;
+use crate::output::sink::Relay;
 use crate::output::wait::{Wait, Woke};
 use crate::queue::{Press, Told};
 
-impl<S: Sink, W: Wait> Writer<'_, S, W> {
+impl<S: Relay, W: Wait> Writer<'_, S, W> {
     /// Stdout is full: waits until it takes data again (or fails: the next write says how).
     /// Once the spell's grace is over, and where the policy may shed them, the items not yet
     /// begun go back to the queue, and the writer waits with only the rest of a cut item.
@@ -22,7 +22,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
             match self.wait.wait(self.sink.fd(), true, grace) {
                 // A pool's housekeeping, with no worker able to take data yet.
                 Woke::Room if !self.sink.tend(self.queue.standing().fill).unwrap_or(true) => {
-                    self.settle_recalls(false);
+                    self.settle_recalls(Recall::AsDelivered);
                 }
                 Woke::Room | Woke::Hangup => {
                     self.queue.press(Press::Resumed);
@@ -31,7 +31,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                     let old = self.hand[at.first.min(self.hand.len())..]
                         .iter()
                         .any(|b| self.queue.rules().expired(b.arrived, now));
-                    if old && at.cut != Some(Tally::ZERO) {
+                    if old && at.cut != Some(Rest::Marker) {
                         self.give_back(at);
                     }
                     return Ok(());
@@ -47,7 +47,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     pub(super) fn give_back(&mut self, at: &mut Progress) {
         // While a marker is being written, the batch it marks stays: were the policy to
         // shed its first items, a second marker would follow the first for one gap.
-        if at.cut == Some(Tally::ZERO) {
+        if at.cut == Some(Rest::Marker) {
             if at.first + 1 < self.hand.len() {
                 let back = self.hand.split_off(at.first + 1);
                 self.queue.give_back(back.into_iter());
@@ -64,7 +64,7 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
                 ));
             }
             at.done += whole;
-            at.cut = cut;
+            at.cut = cut.map(Rest::Item);
             at.rest_at = 0;
             if back[0].is_empty() {
                 self.hand.push(back.remove(0));
@@ -91,10 +91,13 @@ impl<S: Sink, W: Wait> Writer<'_, S, W> {
     /// (and how many of its bytes went out), what did not go out.
     pub(super) fn settle(&mut self, at: &mut Progress) {
         // A marker cut short is not an item.
-        let mut torn = at.cut.filter(|item| !item.is_zero()).map(|item| {
-            let unwritten = (self.rest.len() - at.rest_at) as u64;
-            (item, item.bytes - unwritten)
-        });
+        let mut torn = match at.cut {
+            Some(Rest::Item(item)) => {
+                let unwritten = (self.rest.len() - at.rest_at) as u64;
+                Some((item, item.bytes - unwritten))
+            }
+            Some(Rest::Marker) | None => None,
+        };
         let mut lost = Tally::ZERO;
         let mut scratch = Vec::new();
         for (i, batch) in self.hand.iter_mut().enumerate().skip(at.first) {

@@ -4,7 +4,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::output::sink::Always;
+use crate::output::sink::{Always, Sink};
 use crate::output::wait::FakeWait;
 use crate::queue::policy::{Policy, Shed};
 use crate::queue::{Bounds, Pushed};
@@ -29,6 +29,8 @@ struct Trickle {
     got: Vec<u8>,
     limit: usize,
 }
+
+impl Relay for Trickle {}
 
 impl Sink for Trickle {
     fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
@@ -82,6 +84,8 @@ struct Turns<F: FnMut()> {
 
 struct PipeSink(Rc<RefCell<Pipe>>);
 
+impl Relay for PipeSink {}
+
 impl Sink for PipeSink {
     fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let mut pipe = self.0.borrow_mut();
@@ -124,7 +128,7 @@ fn through_pipe(q: &Queue, capacity: usize, stalled: impl FnMut()) -> (String, u
 }
 
 /// [`through_pipe`], writing by the sink `sink` makes of the pipe; returns the sink too.
-fn through_pipe_as<S: Sink>(
+fn through_pipe_as<S: Relay>(
     q: &Queue,
     capacity: usize,
     stalled: impl FnMut(),

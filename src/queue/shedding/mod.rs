@@ -9,6 +9,8 @@ pub mod marker;
 pub mod policy;
 mod shed;
 
+pub(super) use self::shed::Why;
+
 use self::dead_letter::DeadLetter;
 use crate::books::ledger::Ledger;
 use crate::books::tally::Tally;

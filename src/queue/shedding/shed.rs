@@ -16,9 +16,18 @@ use crate::queue::{Inner, Pushed, Queue, Stop};
 
 /// Which end of a batch an item is shed from.
 #[derive(Clone, Copy)]
-enum End {
+enum Side {
     Front,
     Back,
+}
+
+/// Why items are shed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// The policy made room.
+    Policy,
+    /// Older than `--max-age` when the writer came for them.
+    Expired,
 }
 
 /// Sheds the item that `pop` removes from `batch`, its bytes to `dead`.
@@ -62,32 +71,32 @@ impl Inner {
         )
     }
 
-    /// All of `batch` (out of the queue) shed, as expired if `expired`.
-    pub(in crate::queue) fn shed_all(&mut self, batch: Batch, from: Place, expired: bool) {
+    /// All of `batch` (out of the queue) shed, for `why`.
+    pub(in crate::queue) fn shed_all(&mut self, batch: Batch, from: Place, why: Why) {
         if let Some(dead) = self.shedding.dead.as_mut() {
             for item in batch.iter() {
                 dead.take(item);
             }
         }
-        match expired {
-            true => self.books.ledger.expire(from, batch.tally()),
-            false => self.books.ledger.shed(from, batch.tally()),
+        match why {
+            Why::Expired => self.books.ledger.expire(from, batch.tally()),
+            Why::Policy => self.books.ledger.shed(from, batch.tally()),
         }
         flush_full(&mut self.books.ledger, &mut self.shedding.dead);
     }
 
     /// Sheds the first or last item of queued batch `idx` (dropping the batch if that
     /// empties it).
-    fn shed_queued(&mut self, idx: usize, end: End) -> Tally {
+    fn shed_queued(&mut self, idx: usize, side: Side) -> Tally {
         let batches = &mut self.store.batches;
         let batch = &mut batches[idx];
         let gone = shed_one(
             &mut self.books.ledger,
             &mut self.shedding.dead,
             Place::Queued,
-            |g| match end {
-                End::Front => batch.pop_front_with(g),
-                End::Back => batch.pop_back_with(g),
+            |g| match side {
+                Side::Front => batch.pop_front_with(g),
+                Side::Back => batch.pop_back_with(g),
             },
         );
         if batches[idx].is_empty() {
@@ -101,7 +110,7 @@ impl Inner {
         let Some(keep) = keep else {
             return match self.store.batches.is_empty() {
                 true => Tally::ZERO,
-                false => self.shed_queued(0, End::Front),
+                false => self.shed_queued(0, Side::Front),
             };
         };
         // Every batch before `kept_front` is kept; the scan extends it while it finds more.
@@ -117,7 +126,7 @@ impl Inner {
             match self.unkept_front(idx, keep) {
                 Some(at) => {
                     self.store.kept_front = self.store.kept_front.max(at);
-                    return self.shed_queued(at, End::Front);
+                    return self.shed_queued(at, Side::Front);
                 }
                 None => {
                     idx += 1;
@@ -202,7 +211,7 @@ impl Inner {
                 self.store.batches.insert(idx + 1, spared);
                 self.store.kept_back = self.store.kept_back.max(self.store.batches.len() - idx - 1);
             }
-            return self.shed_queued(idx, End::Back);
+            return self.shed_queued(idx, Side::Back);
         }
         Tally::ZERO
     }
@@ -214,7 +223,7 @@ impl Inner {
         while idx < self.store.batches.len() && old(&self.store.batches[idx]) {
             let Some(keep) = keep else {
                 let batch = self.store.batches.remove(idx).expect("a batch");
-                self.shed_all(batch, Place::Queued, true);
+                self.shed_all(batch, Place::Queued, Why::Expired);
                 continue;
             };
             let Some(at) = self.unkept_front(idx, keep) else {
@@ -228,7 +237,7 @@ impl Inner {
             if batch.is_empty() {
                 self.store.batches.remove(idx);
             }
-            self.shed_all(gone, Place::Queued, true);
+            self.shed_all(gone, Place::Queued, Why::Expired);
         }
         // Batches were split and removed at the front: the hints start over.
         (self.store.kept_front, self.store.kept_back) = (0, 0);
@@ -241,11 +250,11 @@ impl Inner {
                 Some(keep) => batch.iter().take_while(|item| !keep.spares(item)).count(),
             };
             if run == batch.items() {
-                self.shed_all(batch, Place::Parked, true);
+                self.shed_all(batch, Place::Parked, Why::Expired);
                 return true;
             }
             let gone = batch.split_front(run);
-            self.shed_all(gone, Place::Parked, true);
+            self.shed_all(gone, Place::Parked, Why::Expired);
             if !batch.is_empty() {
                 self.store.parked = Some(batch);
             }

@@ -14,6 +14,8 @@ struct SplicePipe {
     spliced: usize,
 }
 
+impl Relay for SplicePipe {}
+
 impl Sink for SplicePipe {
     fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         PipeSink(Rc::clone(&self.pipe)).write_now(bufs)
