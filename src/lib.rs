@@ -1,27 +1,46 @@
 //! bpipe: a bounded pipe buffer with explicit overflow policies and exact accounting.
 //!
-//! The layers, in the order data passes through them:
-//! - [`input`]: reading stdin and framing it into items (lines, records, chunks), a batch per
-//!   read;
-//! - [`queue`]: the bounded queue and its overflow [`queue::policy`];
-//! - [`output`]: writing to stdout, pacing by a rate limit;
-//! - [`control`]: the threads, signals and how a run ends;
-//! - [`report`]: what bpipe says on stderr (live view, records, summary);
-//! - [`books`]: the counters, `in = out + dropped + undelivered` (+ what is still held).
+//! The layers, lowest first (ARCHITECTURE.md is the map):
+//! - `values` and `books`: values as users type them, and the counters;
+//! - `batch`: whole items back to back in one buffer, what moves between the layers;
+//! - `queue`: the bounded queue, its store, pressure, shedding and books;
+//! - `input` (stdin → items → queue) and `output` (queue → stdout or workers);
+//! - `report`: what bpipe says on stderr;
+//! - `control`: the threads, signals and how a run ends.
 //!
-//! [`cli`] parses the command line, [`config`] validates it, [`exit`] names the statuses.
+//! `cli` parses the command line, `config` validates it, `error` and `exit` say how a run
+//! failed and with which status. Modules are private: the binary calls [`run`].
 
 #![recursion_limit = "256"] // serde_json::json! for the record of every figure
 
-pub mod batch;
-pub mod books;
-pub mod cli;
-pub mod config;
-pub mod control;
-pub mod error;
-pub mod exit;
-pub mod input;
-pub mod output;
-pub mod queue;
-pub mod report;
-pub mod values;
+mod batch;
+mod books;
+mod cli;
+mod config;
+mod control;
+mod error;
+mod exit;
+mod input;
+mod output;
+mod queue;
+mod report;
+mod values;
+
+pub use cli::Args;
+pub use config::Config;
+pub use control::app::run;
+pub use control::signals::die_of;
+pub use error::Error;
+pub use exit::Exit;
+
+/// What the fuzz targets drive directly: the parsers, the framer, the queue and the rate
+/// limiter. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::batch::Batch;
+    pub use crate::books::tally::Tally;
+    pub use crate::input::framing::{Framing, Overlong, frame_reads};
+    pub use crate::output::rate::Limiter;
+    pub use crate::queue::{Press, Queue, Take};
+    pub use crate::values::rate::Rate;
+}

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use bpipe::cli::Args;
+use bpipe::Args;
 use clap::CommandFactory;
 use clap_complete::Shell;
 use roff::{Roff, bold, italic, roman};

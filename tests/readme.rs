@@ -4,8 +4,8 @@
 
 mod util;
 
-use bpipe::cli::Args;
-use bpipe::config::Config;
+use bpipe::Args;
+use bpipe::Config;
 use clap::Parser;
 use serde_json::Value;
 

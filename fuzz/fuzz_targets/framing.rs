@@ -2,7 +2,7 @@
 //! bound, and (when splitting) loses nothing; lines frame the same whatever the cuts.
 #![no_main]
 
-use bpipe::input::framing::{Framing, Overlong, frame_reads};
+use bpipe::fuzzing::{Framing, Overlong, frame_reads};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (u8, u8, Vec<u16>, Vec<u8>)| {

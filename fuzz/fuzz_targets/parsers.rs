@@ -5,13 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use bpipe::books::tally::Tally;
-use bpipe::cli::Args;
-use bpipe::config::Config;
-use bpipe::batch::Batch;
-use bpipe::output::rate::Limiter;
-use bpipe::values::rate::Rate;
-use bpipe::queue::Queue;
+use bpipe::fuzzing::{Batch, Limiter, Press, Queue, Rate, Take, Tally};
+use bpipe::{Args, Config};
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 
@@ -50,11 +45,11 @@ fn exercise(config: &Config) {
     let queue = Queue::new(config.bounds, config.policy).expect("an eventfd");
     let item = vec![b'x'; config.framing.max_item().min(1 << 16)];
     let _ = queue.try_push(Batch::from_items([&item[..], &item[..]]));
-    queue.press(bpipe::queue::Press::Stalled);
+    queue.press(Press::Stalled);
     let _ = queue.retry();
     let mut hand = Vec::new();
     let _ = queue.next(Tally::ZERO, &mut hand);
-    let _ = queue.take(bpipe::queue::Take::ALL, &mut hand);
+    let _ = queue.take(Take::ALL, &mut hand);
     if let Some((rate, burst)) = config.rate {
         let mut limiter = Limiter::new(rate, burst);
         let now = Instant::now();

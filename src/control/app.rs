@@ -4,6 +4,7 @@ use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
 use std::time::Instant;
 
+use crate::cli::Args;
 use crate::config::Config;
 use crate::control::pipeline::{self, End, Outcome};
 use crate::control::signals;
@@ -39,7 +40,7 @@ const MMAP_THRESHOLD: i32 = 128 * 1024;
 /// threshold after the first large free and serves later large buffers (a long line's
 /// batch) from the heap, where they stay: peak memory then ran to twice the documented
 /// bound. Buffers below the threshold (reads of 64 KiB) are recycled by the queue anyway.
-pub fn return_large_buffers() {
+fn return_large_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; called before other threads start.
     unsafe {
@@ -49,7 +50,7 @@ pub fn return_large_buffers() {
 
 /// Makes a panic in any thread end the process at once, with a message and status 70
 /// ([`Exit::Internal`]), rather than leave the other threads waiting for it.
-pub fn exit_on_panic() {
+fn exit_on_panic() {
     std::panic::set_hook(Box::new(|info| {
         report::error(format!("internal error (a bug; please report it): {info}"));
         std::process::exit(Exit::Internal.code().into());
@@ -167,9 +168,18 @@ fn open(config: &Config) -> Result<Opened, Error> {
     })
 }
 
-/// Runs bpipe on the process's stdin and stdout and reports on stderr. By the time it
-/// returns, what went wrong has been said on stderr; the caller maps it to a status.
-pub fn run_stdio(config: &Config) -> Result<(), Error> {
+/// Runs bpipe as the command line asks: on the process's stdin and stdout, reporting on
+/// stderr. By the time it returns, what went wrong has been said on stderr; the caller maps
+/// the error to a status ([`Error::code`]).
+pub fn run(args: &Args) -> Result<(), Error> {
+    exit_on_panic();
+    return_large_buffers();
+    let config = Config::from_args(args).inspect_err(|e| report::error(e))?;
+    run_stdio(&config)
+}
+
+/// Runs bpipe on the process's stdin and stdout with `config`.
+fn run_stdio(config: &Config) -> Result<(), Error> {
     let started = Instant::now();
     let opened = open(config).inspect_err(|e| report::error(e))?;
     let mut watch = Watch {

@@ -3,7 +3,6 @@
 use std::io::{self, ErrorKind, Read};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
@@ -43,7 +42,6 @@ pub enum End {
 pub struct Outcome {
     pub end: End,
     pub stats: Stats,
-    pub elapsed: Duration,
     /// A write that failed while a stop drained the queue.
     pub drain_error: Option<io::Error>,
 }
@@ -68,7 +66,6 @@ where
     R: Read + Send + 'static,
     S: Relay + Send + 'static,
 {
-    let started = Instant::now();
     let queue = Queue::new(config.bounds, config.policy)?
         .with_max_age(config.max_age)
         .with_keep(config.keep.clone())
@@ -117,7 +114,6 @@ where
         return Ok(Outcome {
             end,
             stats: queue.freeze(),
-            elapsed: started.elapsed(),
             drain_error: written.err().filter(|e| e.kind() != ErrorKind::BrokenPipe),
         });
     }
@@ -127,7 +123,6 @@ where
     Ok(Outcome {
         end: ended(&queue, written, reader),
         stats: queue.freeze(),
-        elapsed: started.elapsed(),
         drain_error: None,
     })
 }
@@ -160,6 +155,7 @@ fn ended(
 }
 
 /// A `watch` for [`run`] that reports nothing: waits for the writer.
+#[cfg(test)]
 pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<End> {
     let _ = done.recv();
     None

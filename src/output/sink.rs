@@ -197,11 +197,14 @@ impl Sink for Stdout {
 
 impl Relay for Stdout {}
 
-/// Any `Write` that always takes data (a buffer in tests, or a writer bpipe cannot poll).
+/// Any `Write` that always takes data (a buffer in tests).
+#[cfg(test)]
 pub struct Always<W>(pub W);
 
+#[cfg(test)]
 impl<W: Write> Relay for Always<W> {}
 
+#[cfg(test)]
 impl<W: Write> Sink for Always<W> {
     fn write_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.0.write_vectored(bufs)

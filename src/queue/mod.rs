@@ -61,7 +61,7 @@ pub use self::spill::OnDisk;
 use self::state::{Input, Output};
 pub use self::state::{Stop, Writer};
 pub use self::take::{Next, Taken};
-pub use self::told::{Press, Standing, Told};
+pub use self::told::{Press, Told};
 pub use self::wake::Waker;
 
 /// The state behind the queue's lock: a few parts, each owning what changes together.

@@ -57,10 +57,7 @@ impl Pool {
         let early = matches!(slot.state, State::Running);
         let restart = failed && self.spec.restart && slot.streak < GIVE_UP;
         let again = restart.then(|| Instant::now() + backoff(slot.streak));
-        slot.state = State::Exited {
-            status: code,
-            again,
-        };
+        slot.state = State::Exited { again };
         let gave_up = failed && self.spec.restart && slot.streak == GIVE_UP;
         self.tell_failure(
             i,

@@ -83,10 +83,7 @@ impl Pool {
                 slot.failures += 1;
                 slot.streak += 1;
                 slot.status = Some(127);
-                slot.state = State::Exited {
-                    status: 127,
-                    again: None,
-                };
+                slot.state = State::Exited { again: None };
                 self.tell_failure(i, What::Failed(crate::values::reason(&e)), true, true);
             }
         }

@@ -15,8 +15,8 @@ pub enum State {
     Running,
     /// Its stdin is closed (idle, or the end of input): waiting for it to exit.
     Closing,
-    /// Exited with this status (shell form); with `--restart`, started again at `again`.
-    Exited { status: i32, again: Option<Instant> },
+    /// Exited (its status is the slot's); with `--restart`, started again at `again`.
+    Exited { again: Option<Instant> },
 }
 
 /// One worker's figures, for records.
