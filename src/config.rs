@@ -10,7 +10,7 @@ use crate::queue::Bounds;
 use crate::queue::keep::Keep;
 use crate::queue::marker::Marker;
 use crate::queue::policy::Policy;
-use crate::report::{OnStall, StatsFormat};
+use crate::report::Reporting;
 use crate::values::rate::Rate;
 
 /// Bytes asked of one `read`: a full default pipe buffer.
@@ -48,24 +48,6 @@ pub struct Config {
     pub spill: Option<(PathBuf, u64)>,
     /// `--workers N -- CMD`: a pool of worker processes instead of stdout.
     pub pool: Option<crate::output::pool::Spec>,
-}
-
-/// What bpipe tells the user on stderr, and where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reporting {
-    /// Print nothing but errors.
-    pub quiet: bool,
-    /// Print the final record on stderr even when nothing noteworthy happened.
-    pub summary: bool,
-    pub name: Option<String>,
-    /// Draw the live view: `Some(true)` forced, `Some(false)` never, `None` on a terminal.
-    pub progress: Option<bool>,
-    pub interval: Option<Duration>,
-    pub format: StatsFormat,
-    pub file: Option<PathBuf>,
-    pub drops_exit: Option<u8>,
-    /// `--stall-timeout` and what a stall that long does.
-    pub stall: Option<(Duration, OnStall)>,
 }
 
 /// A config from a command line (`argv` without the program's name), for tests.

@@ -28,10 +28,18 @@ mod values;
 
 pub use cli::Args;
 pub use config::Config;
-pub use control::app::run;
 pub use control::signals::die_of;
 pub use error::Error;
 pub use exit::Exit;
+
+/// Runs bpipe as the command line asks: on the process's stdin and stdout, reporting on
+/// stderr. By the time it returns, what went wrong has been said on stderr; the caller maps
+/// the error to a status ([`Error::code`]).
+pub fn run(args: &Args) -> Result<(), Error> {
+    control::app::prepare();
+    let config = Config::from_args(args).inspect_err(|e| report::error(e))?;
+    control::app::run_stdio(&config)
+}
 
 /// What the fuzz targets drive directly: the parsers, the framer, the queue and the rate
 /// limiter. Not an API.

@@ -4,7 +4,6 @@
 
 use super::Batch;
 use crate::books::tally::Tally;
-use crate::queue::keep::Keep;
 
 impl Batch {
     /// A batch of the items in `data`, which end at `ends` (read back from the spill).
@@ -50,26 +49,25 @@ impl Batch {
         Some(&self.data[start..end])
     }
 
-    /// Index of the first live item that `keep` does not spare; `None` if it spares all.
-    pub fn first_unkept(&mut self, keep: &Keep) -> Option<usize> {
+    /// Index of the first live item that `spares` does not spare (`--keep`); `None` if it
+    /// spares all.
+    pub fn first_unkept(&mut self, spares: impl Fn(&[u8]) -> bool) -> Option<usize> {
         if self.kept {
             return None;
         }
-        let found = self.iter().position(|item| !keep.spares(item));
+        let found = self.iter().position(|item| !spares(item));
         self.kept = found.is_none();
         found
     }
 
-    /// Index of the last live item that `keep` does not spare; `None` if it spares all.
-    pub fn last_unkept(&mut self, keep: &Keep) -> Option<usize> {
+    /// Index of the last live item that `spares` does not spare; `None` if it spares all.
+    pub fn last_unkept(&mut self, spares: impl Fn(&[u8]) -> bool) -> Option<usize> {
         if self.kept {
             return None;
         }
         self.index();
         let n = self.items();
-        let found = (0..n)
-            .rev()
-            .find(|&i| !keep.spares(self.item(i).expect("live")));
+        let found = (0..n).rev().find(|&i| !spares(self.item(i).expect("live")));
         self.kept = found.is_none();
         found
     }

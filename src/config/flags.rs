@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{MAX_CHUNK_READ, MIN_STATS_INTERVAL, READ_SIZE, Reporting};
+use super::{MAX_CHUNK_READ, MIN_STATS_INTERVAL, READ_SIZE};
 use crate::cli::{
     Args, DEFAULT_CAP, DEFAULT_CAP_BYTES, DEFAULT_MAX_LINE, FormatArg, PolicyArg, ShedArg,
 };
@@ -13,7 +13,7 @@ use crate::queue::Bounds;
 use crate::queue::keep::Keep;
 use crate::queue::marker::Marker;
 use crate::queue::policy::{Policy, Shed};
-use crate::report::{OnStall, StatsFormat};
+use crate::report::{Live, OnStall, Reporting, StatsFormat};
 use crate::values::rate::{Rate, Unit};
 use crate::values::units::{is_plain_number, parse_count, parse_size};
 
@@ -303,10 +303,10 @@ pub(super) fn reporting(args: &Args) -> Reporting {
         quiet: args.quiet,
         summary: args.summary,
         name: args.name.clone(),
-        progress: match (args.progress, args.no_progress) {
-            (true, _) => Some(true),
-            (_, true) => Some(false),
-            _ => None,
+        live: match (args.progress, args.no_progress) {
+            (true, _) => Live::Always,
+            (_, true) => Live::Never,
+            _ => Live::OnTerminal,
         },
         interval: args.stats_interval,
         format: match args.stats_format {

@@ -4,7 +4,6 @@ use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
 use std::time::Instant;
 
-use crate::cli::Args;
 use crate::config::Config;
 use crate::control::pipeline::{self, End, Outcome};
 use crate::control::signals;
@@ -19,6 +18,7 @@ use crate::queue::dead_letter::DeadLetter;
 use crate::queue::spill::Spill;
 use crate::report;
 use crate::report::monitor::Monitor;
+use crate::report::progress::Fixed;
 use crossbeam_channel::Receiver;
 
 /// Takes a standard stream as a plain `File`: unbuffered, so bpipe's own batching decides
@@ -168,18 +168,17 @@ fn open(config: &Config) -> Result<Opened, Error> {
     })
 }
 
-/// Runs bpipe as the command line asks: on the process's stdin and stdout, reporting on
-/// stderr. By the time it returns, what went wrong has been said on stderr; the caller maps
-/// the error to a status ([`Error::code`]).
-pub fn run(args: &Args) -> Result<(), Error> {
+/// Sets the process up before anything else runs: a panic ends it at once, and large
+/// buffers go back to the system when freed.
+pub fn prepare() {
     exit_on_panic();
     return_large_buffers();
-    let config = Config::from_args(args).inspect_err(|e| report::error(e))?;
-    run_stdio(&config)
 }
 
-/// Runs bpipe on the process's stdin and stdout with `config`.
-fn run_stdio(config: &Config) -> Result<(), Error> {
+/// Runs bpipe on the process's stdin and stdout with `config`, reporting on stderr. By the
+/// time it returns, what went wrong has been said on stderr; the caller maps the error to a
+/// status ([`Error::code`]).
+pub fn run_stdio(config: &Config) -> Result<(), Error> {
     let started = Instant::now();
     let opened = open(config).inspect_err(|e| report::error(e))?;
     let mut watch = Watch {
@@ -188,7 +187,14 @@ fn run_stdio(config: &Config) -> Result<(), Error> {
         policy: config.policy,
         pool: None,
     };
-    let mut monitor = Monitor::new(config, started)
+    let fixed = Fixed {
+        name: config.report.name.clone(),
+        noun: config.item_noun(),
+        policy: config.policy,
+        bounds: config.bounds,
+        spill_max: config.spill.as_ref().map(|(_, max)| *max),
+    };
+    let mut monitor = Monitor::new(&config.report, fixed, started)
         .map_err(|e| Error::Usage(e.to_string()))
         .inspect_err(|e| report::error(e))?;
     let Opened {

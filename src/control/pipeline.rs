@@ -89,7 +89,7 @@ where
         thread::Builder::new()
             .name("bpipe-writer".into())
             .spawn(move || {
-                let mut wait = Poller::new(queue.waker());
+                let mut wait = Poller::new(&queue);
                 let result = writer::run(&mut output, &queue, &mut wait, limiter);
                 // Close stdout now, so the consumer sees the end without waiting for bpipe.
                 drop(output);

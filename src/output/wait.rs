@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
-use crate::queue::Waker;
+use crate::queue::Queue;
 
 /// Why a wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,27 +28,28 @@ pub trait Wait {
     fn wait(&mut self, sink: Option<BorrowedFd<'_>>, room: bool, until: Option<Instant>) -> Woke;
 }
 
-/// Waits in `ppoll` on the queue's waker and the sink.
+/// Waits in `ppoll` on the queue's waker and the sink; reads the time on the queue's clock,
+/// so that times in queue are measured on one clock.
 pub struct Poller<'a> {
-    waker: &'a Waker,
+    queue: &'a Queue,
 }
 
 impl<'a> Poller<'a> {
-    pub fn new(waker: &'a Waker) -> Poller<'a> {
-        Poller { waker }
+    pub fn new(queue: &'a Queue) -> Poller<'a> {
+        Poller { queue }
     }
 }
 
 impl Wait for Poller<'_> {
     fn now(&self) -> Instant {
-        Instant::now()
+        self.queue.now()
     }
 
     fn wait(&mut self, sink: Option<BorrowedFd<'_>>, room: bool, until: Option<Instant>) -> Woke {
         use std::os::fd::AsFd;
         let mut fds = [
             libc::pollfd {
-                fd: self.waker.as_fd().as_raw_fd(),
+                fd: self.queue.waker().as_fd().as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             },
@@ -84,7 +85,7 @@ impl Wait for Poller<'_> {
                 return Woke::Timeout;
             }
             if fds[0].revents != 0 {
-                self.waker.clear();
+                self.queue.waker().clear();
                 return Woke::Rung;
             }
             let sink = fds[1].revents;

@@ -168,7 +168,7 @@ impl Queue {
     }
 
     /// The same queue on another clock (a fake one in tests). The writer must read the
-    /// same clock (its [`Wait`](crate::output::wait::Wait)'s `now`).
+    /// same clock (the writer's waits read [`Queue::now`]).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Queue {
         self.clock = clock;
         self

@@ -15,6 +15,7 @@ pub use prometheus::prometheus_record;
 pub use text::text_record;
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytesize::ByteSize;
@@ -45,6 +46,35 @@ pub fn stall_length(d: Duration) -> String {
         secs => Duration::from_secs(secs),
     };
     humantime::format_duration(rounded).to_string()
+}
+
+/// What bpipe tells the user on stderr, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reporting {
+    /// Print nothing but errors.
+    pub quiet: bool,
+    /// Print the final record on stderr even when nothing noteworthy happened.
+    pub summary: bool,
+    pub name: Option<String>,
+    /// When to draw the live view.
+    pub live: Live,
+    pub interval: Option<Duration>,
+    pub format: StatsFormat,
+    pub file: Option<PathBuf>,
+    pub drops_exit: Option<u8>,
+    /// `--stall-timeout` and what a stall that long does.
+    pub stall: Option<(Duration, OnStall)>,
+}
+
+/// When the live view is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Live {
+    /// When stderr is a terminal (and `TERM` is not `dumb`).
+    OnTerminal,
+    /// Always (`--progress`): plain lines where stderr is no terminal.
+    Always,
+    /// Never (`--no-progress`).
+    Never,
 }
 
 /// How records are written (`--stats-format`).

@@ -8,15 +8,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, never, tick};
 
 use crate::books::stats::Stats;
-use crate::config::Config;
 use crate::output::pool;
 use crate::output::pool::slot::Figures;
-use crate::queue::policy::Policy;
-use crate::queue::{Bounds, Queue};
-use crate::report::StatsFormat;
+use crate::queue::Queue;
 use crate::report::out::{self, Records};
 use crate::report::progress::{self, Drawer, Fixed, Frame, LiveView};
 use crate::report::{self, End, Event, OnStall, Snapshot};
+use crate::report::{Live, Reporting, StatsFormat};
 
 /// Without `--stats-interval`, drops must pause this long before a new warning.
 const QUIET_SPELL: Duration = Duration::from_secs(10);
@@ -25,11 +23,8 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// The reporting side of a run.
 pub struct Monitor {
-    name: Option<String>,
-    noun: &'static str,
-    policy: Policy,
-    bounds: Bounds,
-    spill_max: Option<u64>,
+    /// What every record says of the run (name, unit, policy, bounds).
+    fixed: Fixed,
     format: StatsFormat,
     /// Nothing on stderr but errors.
     quiet: bool,
@@ -61,10 +56,9 @@ pub struct Monitor {
 const RECORDS_WAIT: Duration = Duration::from_secs(1);
 
 impl Monitor {
-    /// Sets up reporting for `config`; fails if `--stats-file` cannot be opened, or a thread
-    /// cannot be started.
-    pub fn new(config: &Config, started: Instant) -> io::Result<Monitor> {
-        let report = &config.report;
+    /// Sets up reporting as `report` asks, for a run that `fixed` describes; fails if
+    /// `--stats-file` cannot be opened, or a thread cannot be started.
+    pub fn new(report: &Reporting, fixed: Fixed, started: Instant) -> io::Result<Monitor> {
         let file = match &report.file {
             Some(path) => {
                 let named = |e: io::Error| {
@@ -84,34 +78,21 @@ impl Monitor {
         };
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let live = match report.progress {
+        let live = match report.live {
             _ if report.quiet => None,
-            Some(true) => Some(LiveView::new(true, !no_color && !dumb, dumb)),
-            Some(false) => None,
-            None if io::stderr().is_terminal() && !dumb => {
+            Live::Always => Some(LiveView::new(true, !no_color && !dumb, dumb)),
+            Live::Never => None,
+            Live::OnTerminal if io::stderr().is_terminal() && !dumb => {
                 Some(LiveView::new(false, !no_color, false))
             }
-            None => None,
+            Live::OnTerminal => None,
         };
         let live = match live {
-            Some(view) => Some(Drawer::spawn(
-                view,
-                Fixed {
-                    name: report.name.clone(),
-                    noun: config.item_noun(),
-                    policy: config.policy,
-                    bounds: config.bounds,
-                    spill_max: config.spill.as_ref().map(|(_, max)| *max),
-                },
-            )?),
+            Some(view) => Some(Drawer::spawn(view, fixed.clone())?),
             None => None,
         };
         Ok(Monitor {
-            name: report.name.clone(),
-            noun: config.item_noun(),
-            policy: config.policy,
-            bounds: config.bounds,
-            spill_max: config.spill.as_ref().map(|(_, max)| *max),
+            fixed,
             format: report.format,
             quiet: report.quiet,
             always_summary: report.summary
@@ -136,11 +117,11 @@ impl Monitor {
         let (since, start) = self.last_record;
         Snapshot {
             interval: (since.elapsed(), start),
-            name: self.name.as_deref(),
-            noun: self.noun,
-            policy: self.policy,
-            bounds: self.bounds,
-            spill_max: self.spill_max,
+            name: self.fixed.name.as_deref(),
+            noun: self.fixed.noun,
+            policy: self.fixed.policy,
+            bounds: self.fixed.bounds,
+            spill_max: self.fixed.spill_max,
             workers: &self.figures,
             stats,
             elapsed: self.started.elapsed(),

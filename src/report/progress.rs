@@ -171,6 +171,7 @@ pub enum Frame {
 }
 
 /// The parts of a snapshot that do not change.
+#[derive(Clone, Debug)]
 pub struct Fixed {
     pub name: Option<String>,
     pub noun: &'static str,

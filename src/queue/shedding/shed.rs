@@ -146,7 +146,7 @@ impl Inner {
         if batch.kept {
             return None;
         }
-        let Some(first) = batch.first_unkept(keep) else {
+        let Some(first) = batch.first_unkept(|item| keep.spares(item)) else {
             self.books.ledger.spare(batch.items());
             return None;
         };
@@ -194,7 +194,7 @@ impl Inner {
                     self.store.kept_back = self.store.kept_back.max(self.store.batches.len() - idx);
                     continue;
                 }
-                Some(keep) => match batch.last_unkept(keep) {
+                Some(keep) => match batch.last_unkept(|item| keep.spares(item)) {
                     Some(j) => batch.items() - j - 1,
                     None => {
                         self.books.ledger.spare(batch.items());

@@ -32,21 +32,29 @@ impl Monitor {
     /// A worker started, was retired or exited: a line on stderr (unless quiet; a failure
     /// always), and a record in the stats file.
     pub fn tell_of_worker(&mut self, event: &pool::Event) {
-        let prefix = report::prefix(self.name.as_deref());
+        let prefix = report::prefix(self.fixed.name.as_deref());
         if event.notable && !self.quiet || event.failed {
-            self.say(&report::workers::text_event(&prefix, event, self.noun));
+            self.say(&report::workers::text_event(
+                &prefix,
+                event,
+                self.fixed.noun,
+            ));
         }
         match &self.file {
             Some(file) if self.format == StatsFormat::Json => {
                 let elapsed = (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e6;
                 file.send(&report::workers::json_event(
-                    self.name.as_deref(),
+                    self.fixed.name.as_deref(),
                     elapsed,
                     event,
                 ));
             }
             Some(file) if self.format == StatsFormat::Text => {
-                file.send(&report::workers::text_event(&prefix, event, self.noun));
+                file.send(&report::workers::text_event(
+                    &prefix,
+                    event,
+                    self.fixed.noun,
+                ));
             }
             _ => {}
         }
