@@ -10,9 +10,8 @@ use crate::batch::Batch;
 use crate::books::tally::Tally;
 use crate::output::rate::Limiter;
 use crate::output::sink::{Finish, Relay};
-use crate::output::throttle;
 use crate::output::wait::{Wait, Woke};
-use crate::queue::{Disk, Next, Press, Queue, Take, Taken, Told};
+use crate::queue::{Disk, Next, Queue, Take, Taken, Told};
 use crate::values::rate::Unit;
 
 /// How many bytes of queued batches one write may gather.
@@ -211,70 +210,6 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
         ErrorKind::BrokenPipe.into()
     }
 
-    /// How much to take: everything (within a gather), or what the rate allows, waiting for
-    /// it; items wait in the queue, not in the writer's hands, so that a policy can still
-    /// shed them.
-    fn grant(&mut self, waiting: Tally, after_idle: bool) -> Result<Take, Woke> {
-        let Some(limiter) = self.limiter.as_mut() else {
-            return Ok(Take {
-                disk: self.disk(),
-                ..GATHER
-            });
-        };
-        let unit = limiter.unit();
-        let want = match unit {
-            Unit::Items => waiting.items,
-            Unit::Bytes => waiting.bytes,
-        };
-        let queue = self.queue;
-        let allowed =
-            throttle::grant(limiter, want, after_idle, self.wait, self.sink.fd(), || {
-                queue.press(Press::Throttled);
-            })?;
-        let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
-        Ok(match unit {
-            Unit::Items => Take {
-                items: allowed,
-                split: true,
-                ..GATHER
-            },
-            Unit::Bytes => Take {
-                bytes: allowed,
-                split: true,
-                ..GATHER
-            },
-        })
-    }
-
-    /// How many of `remaining` bytes may be written now: all, or what a byte rate allows.
-    fn allow(&mut self, remaining: usize, at: &mut Progress) -> Result<usize, Short> {
-        let Some(limiter) = self.limiter.as_mut().filter(|l| l.unit() == Unit::Bytes) else {
-            return Ok(remaining);
-        };
-        let queue = self.queue;
-        loop {
-            match throttle::grant(
-                limiter,
-                remaining as u64,
-                false,
-                self.wait,
-                self.sink.fd(),
-                || {
-                    queue.press(Press::Throttled);
-                },
-            ) {
-                Ok(n) => {
-                    queue.press(Press::Resumed);
-                    return Ok(usize::try_from(n).unwrap_or(usize::MAX));
-                }
-                // The write will say what became of the sink.
-                Err(Woke::Hangup) => return Ok(remaining),
-                Err(_) if queue.standing().abandoned => return Err(self.abandoned(at)),
-                Err(_) => {}
-            }
-        }
-    }
-
     /// Writes the hand from `at`; returns the items written whole. A batch taken after a
     /// gap is written after its marker (`--mark-drops`), which is written as the rest of a
     /// cut item is, with `Tally::ZERO` for the item.
@@ -407,6 +342,7 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
 }
 
 mod disk;
+mod pace;
 mod stall;
 
 #[cfg(test)]

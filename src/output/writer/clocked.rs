@@ -9,7 +9,7 @@ use super::*;
 use crate::output::sink::Always;
 use crate::queue::clock::{Clock, FakeClock};
 use crate::queue::policy::Policy;
-use crate::queue::{Bounds, Pushed};
+use crate::queue::{Bounds, Press, Pushed};
 
 const US: Duration = Duration::from_micros(1);
 

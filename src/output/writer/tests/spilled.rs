@@ -5,6 +5,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::*;
+use crate::queue::Press;
 use crate::queue::spill::Spill;
 
 /// A pipe that also splices from a file (as much as it has room for), or refuses to.
