@@ -102,125 +102,17 @@ struct Model {
 impl Model {
     fn step(&mut self, op: Op) {
         match op {
-            Op::Read(extras) => {
-                if self.reader_done {
-                    return;
-                }
-                let result = if self.reader_waiting {
-                    self.q.retry()
-                } else {
-                    let items: Vec<Vec<u8>> = extras
-                        .iter()
-                        .map(|&extra| {
-                            let k = if self.keep && self.next_id % 3 == 0 {
-                                "K"
-                            } else {
-                                ""
-                            };
-                            let mut item = format!("{}:{k}", self.next_id).into_bytes();
-                            self.next_id += 1;
-                            item.resize((item.len() + extra).min(16), b'x');
-                            item
-                        })
-                        .collect();
-                    self.q
-                        .try_push(Batch::from_items(items.iter().map(Vec::as_slice)))
-                };
-                match result {
-                    Ok(Pushed::Done) => self.reader_waiting = false,
-                    Ok(Pushed::Parked) => self.reader_waiting = true,
-                    Err(_) => self.reader_done = true,
-                }
-            }
+            Op::Read(extras) => self.read(&extras),
             Op::Take(n, disk)
                 if self.hand.batches.is_empty()
                     && self.hand.cut.is_none()
                     && self.hand.disk.is_none() =>
             {
-                let written = std::mem::take(&mut self.hand.written);
-                match self.q.next(written, &mut self.hand.batches) {
-                    Next::Ready(_) => {
-                        self.pressure = false;
-                        let limit = Take {
-                            items: n,
-                            bytes: usize::MAX,
-                            batches: 4,
-                            split: true,
-                            disk: if disk { Disk::Splice } else { Disk::Load },
-                        };
-                        if let Taken::Disk(d) = self.q.take(limit, &mut self.hand.batches) {
-                            self.hand.disk = Some(d);
-                        }
-                    }
-                    Next::Empty => self.pressure = false,
-                    Next::Done(gap) => {
-                        self.trailing += gap.items;
-                        self.ended = true;
-                    }
-                }
+                self.take(n, disk)
             }
             Op::Take(..) => {}
-            Op::WriteAll => {
-                self.load_disk();
-                if let Some((item, id)) = self.hand.cut.take() {
-                    self.hand.written += item;
-                    self.out.push(id);
-                }
-                for batch in &mut self.hand.batches {
-                    self.hand.written += batch.tally();
-                    if !batch.gap.is_zero() {
-                        self.marks.push((self.out.len(), batch.gap.items));
-                        batch.gap = Tally::ZERO;
-                    }
-                    self.out.extend(batch.iter().map(id));
-                }
-                // Written batches stay in hand until the next `next` recycles them.
-                self.hand.batches.retain(|_| false);
-            }
-            Op::Stall(n, cut) => {
-                self.load_disk();
-                if let Some((item, id)) = self.hand.cut.take() {
-                    self.hand.written += item;
-                    self.out.push(id);
-                }
-                let mut back = std::mem::take(&mut self.hand.batches);
-                let mut left = n;
-                while left > 0 && !back.is_empty() {
-                    let first = &mut back[0];
-                    if !first.gap.is_zero() {
-                        self.marks.push((self.out.len(), first.gap.items));
-                        first.gap = Tally::ZERO;
-                    }
-                    let ids: Vec<usize> = first.iter().map(id).take(left).collect();
-                    for id in ids {
-                        self.out.push(id);
-                        self.hand.written += first.pop_front().unwrap();
-                        left -= 1;
-                    }
-                    if back[0].is_empty() {
-                        back.remove(0);
-                    }
-                }
-                if let Some(first) = back.first_mut() {
-                    let len = first.iter().next().unwrap().len();
-                    if cut > 0 && cut < len {
-                        let cut_id = id(first.iter().next().unwrap());
-                        if !first.gap.is_zero() {
-                            self.marks.push((self.out.len(), first.gap.items));
-                            first.gap = Tally::ZERO;
-                        }
-                        let (whole, item) = first.remove_written(cut, &mut Vec::new());
-                        assert_eq!(whole, Tally::ZERO);
-                        self.hand.cut = item.map(|t| (t, cut_id));
-                        if first.is_empty() {
-                            back.remove(0);
-                        }
-                    }
-                }
-                self.q.press(Press::Stalled);
-                self.q.give_back(back.into_iter());
-                self.pressure = true;
-            }
+            Op::WriteAll => self.write_all(),
+            Op::Stall(n, cut) => self.stall(n, cut),
             Op::Resume => {
                 self.q.press(Press::Resumed);
                 self.pressure = false;
@@ -230,37 +122,166 @@ impl Model {
                 self.pressure = true;
             }
             Op::StopInput => self.q.stop_input(),
-            Op::Abandon => {
-                // The writer is woken and settles its hand: a cut item is torn.
-                self.q.abandon();
-                self.load_disk();
-                let mut lost = Tally::ZERO;
-                for batch in self.hand.batches.drain(..) {
-                    lost += batch.tally();
+            Op::Abandon => self.abandon(),
+            Op::CloseOutput => self.close_output(),
+        }
+    }
+
+    /// The reader pushes a read of items with these extra lengths, or tries its parked read
+    /// again.
+    fn read(&mut self, extras: &[usize]) {
+        if self.reader_done {
+            return;
+        }
+        let result = if self.reader_waiting {
+            self.q.retry()
+        } else {
+            let items: Vec<Vec<u8>> = extras
+                .iter()
+                .map(|&extra| {
+                    let k = if self.keep && self.next_id % 3 == 0 {
+                        "K"
+                    } else {
+                        ""
+                    };
+                    let mut item = format!("{}:{k}", self.next_id).into_bytes();
+                    self.next_id += 1;
+                    item.resize((item.len() + extra).min(16), b'x');
+                    item
+                })
+                .collect();
+            self.q
+                .try_push(Batch::from_items(items.iter().map(Vec::as_slice)))
+        };
+        match result {
+            Ok(Pushed::Done) => self.reader_waiting = false,
+            Ok(Pushed::Parked) => self.reader_waiting = true,
+            Err(_) => self.reader_done = true,
+        }
+    }
+
+    /// The writer comes for work and takes at most `n` items, or a batch on disk (`disk`).
+    fn take(&mut self, n: usize, disk: bool) {
+        let written = std::mem::take(&mut self.hand.written);
+        match self.q.next(written, &mut self.hand.batches) {
+            Next::Ready(_) => {
+                self.pressure = false;
+                let limit = Take {
+                    items: n,
+                    bytes: usize::MAX,
+                    batches: 4,
+                    split: true,
+                    disk: if disk { Disk::Splice } else { Disk::Load },
+                };
+                if let Taken::Disk(d) = self.q.take(limit, &mut self.hand.batches) {
+                    self.hand.disk = Some(d);
                 }
-                let torn = self.hand.cut.take().map(|(item, _)| (item, 1));
-                let written = std::mem::take(&mut self.hand.written);
-                self.q.tell(Told::Settled {
-                    written,
-                    torn,
-                    lost,
-                });
             }
-            Op::CloseOutput => {
-                self.load_disk();
-                let mut lost = self.hand.cut.take().map(|c| c.0).unwrap_or_default();
-                for batch in self.hand.batches.drain(..) {
-                    lost += batch.tally();
-                }
-                let written = std::mem::take(&mut self.hand.written);
-                self.q.tell(Told::Settled {
-                    written,
-                    torn: None,
-                    lost,
-                });
-                self.q.close_output();
+            Next::Empty => self.pressure = false,
+            Next::Done(gap) => {
+                self.trailing += gap.items;
+                self.ended = true;
             }
         }
+    }
+
+    /// Stdout takes everything in hand.
+    fn write_all(&mut self) {
+        self.load_disk();
+        if let Some((item, id)) = self.hand.cut.take() {
+            self.hand.written += item;
+            self.out.push(id);
+        }
+        for batch in &mut self.hand.batches {
+            self.hand.written += batch.tally();
+            if !batch.gap.is_zero() {
+                self.marks.push((self.out.len(), batch.gap.items));
+                batch.gap = Tally::ZERO;
+            }
+            self.out.extend(batch.iter().map(id));
+        }
+        // Written batches stay in hand until the next `next` recycles them.
+        self.hand.batches.retain(|_| false);
+    }
+
+    /// Stdout takes `n` items in hand, then is full `cut` bytes into the next.
+    fn stall(&mut self, n: usize, cut: usize) {
+        self.load_disk();
+        if let Some((item, id)) = self.hand.cut.take() {
+            self.hand.written += item;
+            self.out.push(id);
+        }
+        let mut back = std::mem::take(&mut self.hand.batches);
+        let mut left = n;
+        while left > 0 && !back.is_empty() {
+            let first = &mut back[0];
+            if !first.gap.is_zero() {
+                self.marks.push((self.out.len(), first.gap.items));
+                first.gap = Tally::ZERO;
+            }
+            let ids: Vec<usize> = first.iter().map(id).take(left).collect();
+            for id in ids {
+                self.out.push(id);
+                self.hand.written += first.pop_front().unwrap();
+                left -= 1;
+            }
+            if back[0].is_empty() {
+                back.remove(0);
+            }
+        }
+        if let Some(first) = back.first_mut() {
+            let len = first.iter().next().unwrap().len();
+            if cut > 0 && cut < len {
+                let cut_id = id(first.iter().next().unwrap());
+                if !first.gap.is_zero() {
+                    self.marks.push((self.out.len(), first.gap.items));
+                    first.gap = Tally::ZERO;
+                }
+                let (whole, item) = first.remove_written(cut, &mut Vec::new());
+                assert_eq!(whole, Tally::ZERO);
+                self.hand.cut = item.map(|t| (t, cut_id));
+                if first.is_empty() {
+                    back.remove(0);
+                }
+            }
+        }
+        self.q.press(Press::Stalled);
+        self.q.give_back(back.into_iter());
+        self.pressure = true;
+    }
+
+    /// The queue is abandoned: the writer settles its hand, a cut item torn.
+    fn abandon(&mut self) {
+        // The writer is woken and settles its hand: a cut item is torn.
+        self.q.abandon();
+        self.load_disk();
+        let mut lost = Tally::ZERO;
+        for batch in self.hand.batches.drain(..) {
+            lost += batch.tally();
+        }
+        let torn = self.hand.cut.take().map(|(item, _)| (item, 1));
+        let written = std::mem::take(&mut self.hand.written);
+        self.q.tell(Told::Settled {
+            written,
+            torn,
+            lost,
+        });
+    }
+
+    /// Stdout is gone: the writer settles its hand, and the queue is closed.
+    fn close_output(&mut self) {
+        self.load_disk();
+        let mut lost = self.hand.cut.take().map(|c| c.0).unwrap_or_default();
+        for batch in self.hand.batches.drain(..) {
+            lost += batch.tally();
+        }
+        let written = std::mem::take(&mut self.hand.written);
+        self.q.tell(Told::Settled {
+            written,
+            torn: None,
+            lost,
+        });
+        self.q.close_output();
     }
 
     /// The writer looks at a batch it took on disk (to write it, or as the real writer does
