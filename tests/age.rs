@@ -123,7 +123,7 @@ fn max_age_under_block_lets_nothing_out_that_waited_longer() {
             let line = format!("{:<29}\n", base.elapsed().as_micros());
             stdin_write.write_all(line.as_bytes()).unwrap();
             lines += 1;
-            if lines % 16 == 0 {
+            if lines.is_multiple_of(16) {
                 thread::sleep(Duration::from_micros(500));
             }
         }

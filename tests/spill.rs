@@ -313,7 +313,11 @@ fn a_long_line_given_back_to_a_small_spill_sheds_no_kept_line_and_stays_in_bound
     // after them, and what follows it: more than a 1 MiB spill takes. The newest that fit go
     // to disk, all or none; the rest stays in memory for the policy, which spares kept lines.
     let line = |n: usize| {
-        let kind = if n % 5 == 0 { "ERROR" } else { "INFO " };
+        let kind = if n.is_multiple_of(5) {
+            "ERROR"
+        } else {
+            "INFO "
+        };
         format!("{kind} seq={n:07} {}\n", "p".repeat(45)).into_bytes()
     };
     let mut input: Vec<u8> = (0..1024).flat_map(line).collect();

@@ -139,7 +139,7 @@ impl Model {
             let items: Vec<Vec<u8>> = extras
                 .iter()
                 .map(|&extra| {
-                    let k = if self.keep && self.next_id % 3 == 0 {
+                    let k = if self.keep && self.next_id.is_multiple_of(3) {
                         "K"
                     } else {
                         ""

@@ -87,10 +87,9 @@ impl Queue {
             .rules
             .max_age
             .and_then(|age| self.now().checked_sub(age))
+            && inner.expire(limit, self.rules.keep.as_ref())
         {
-            if inner.expire(limit, self.rules.keep.as_ref()) {
-                self.wake_reader(&inner);
-            }
+            self.wake_reader(&inner);
         }
         Taken::Items(self.take_items(&mut inner, limit, hand))
     }

@@ -94,7 +94,7 @@ impl fmt::Display for Rate {
                     (1 << 10, "KiB"),
                 ]
                 .into_iter()
-                .find(|(unit, _)| self.amount % unit == 0)
+                .find(|(unit, _)| self.amount.is_multiple_of(*unit))
                 .unwrap_or((1, "B"));
                 write!(f, "{}{name}", self.amount / unit)?;
             }
