@@ -408,3 +408,56 @@ fn when_the_workers_output_closes_bpipe_ends_as_for_a_closed_stdout() {
     feeder.join().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// A signal that comes while the workers are still being started is bpipe's to handle: a
+/// record for SIGUSR1, a drain for SIGTERM, never a death by the default action that leaves
+/// workers orphaned. (The handlers were installed after the last worker started.)
+#[test]
+fn signals_while_the_workers_start_are_handled_not_fatal() {
+    use std::os::unix::process::ExitStatusExt;
+    for (signal, dies) in [(libc::SIGUSR1, false), (libc::SIGTERM, true)] {
+        let dir = temp_dir(&format!("workers-early-{signal}"));
+        let pids = dir.join("pids");
+        let script = format!("echo $$ >> {}; exec cat >/dev/null", pids.display());
+        let mut cmd = bpipe(&["-q", "--workers", "200", "--", SH, "-c", &script]);
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        let mut child = spawn(cmd);
+        // Spawning has begun, with up to 199 workers to go.
+        let started = Instant::now();
+        while std::fs::metadata(&pids).map_or(true, |m| m.len() == 0) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no worker started"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // SAFETY: kill(2) on a child we spawned and have not reaped.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        drop(child.stdin.take());
+        let stderr = all_stderr(&mut child);
+        let status = child.wait().unwrap();
+        let started: Vec<i32> = std::fs::read_to_string(&pids)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect();
+        // SAFETY: kill(2) with signal 0 only asks whether the process exists.
+        let alive = started
+            .iter()
+            .filter(|&&pid| unsafe { libc::kill(pid, 0) } == 0)
+            .count();
+        // Whatever happened, no worker outlives the test.
+        for pid in &started {
+            // SAFETY: each worker leads a process group of its own.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+        match dies {
+            false => assert_eq!(status.code(), Some(0), "{status:?}: {stderr}"),
+            true => assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}: {stderr}"),
+        }
+        assert_eq!(
+            alive, 0,
+            "workers left running after bpipe ended ({signal})"
+        );
+    }
+}

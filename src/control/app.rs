@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::control::pipeline::{self, End, Outcome};
-use crate::control::signals;
+use crate::control::signals::{self, Signal};
 use crate::control::watch::Watch;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -133,8 +133,10 @@ struct Opened {
 }
 
 /// Opens the inputs, `--dead-letter`, `--spill` and starts `--workers`: each failure is a
-/// usage error, before anything is read.
-fn open(config: &Config) -> Result<Opened, Error> {
+/// usage error, before anything is read. Signals are caught from before the first worker
+/// starts (a stop while they start is drained; none is left orphaned), and not before the
+/// inputs are open: opening a FIFO may wait, and dying of a signal then loses nothing.
+fn open(config: &Config) -> Result<(Opened, Receiver<Signal>), Error> {
     let input = Inputs::open(&config.inputs, take(0)).map_err(|e| {
         // `--mark-drops '# {items}'` leaves the template as a file name.
         let template = config
@@ -159,13 +161,15 @@ fn open(config: &Config) -> Result<Opened, Error> {
             ))
         })?),
     };
+    let signals = signals::listen();
     let pool = start_pool(config).map_err(Error::Usage)?;
-    Ok(Opened {
+    let opened = Opened {
         input,
         dead_letter,
         spill,
         pool,
-    })
+    };
+    Ok((opened, signals))
 }
 
 /// Sets the process up before anything else runs: a panic ends it at once, and large
@@ -180,9 +184,9 @@ pub fn prepare() {
 /// status ([`Error::code`]).
 pub fn run_stdio(config: &Config) -> Result<(), Error> {
     let started = Instant::now();
-    let opened = open(config).inspect_err(|e| report::error(e))?;
+    let (opened, signals) = open(config).inspect_err(|e| report::error(e))?;
     let mut watch = Watch {
-        signals: signals::listen(),
+        signals,
         drain_timeout: config.drain_timeout,
         policy: config.policy,
         pool: None,
