@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipe' -ScriptBlock {
             [CompletionResult]::new('--buffer-size', '--buffer-size', [CompletionResultType]::ParameterName, 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'What to do with an item that finds the queue full')
             [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'What to do with an item that finds the queue full')
-            [CompletionResult]::new('--block-timeout', '--block-timeout', [CompletionResultType]::ParameterName, 'With block: wait at most this long for room, e.g. 200ms')
+            [CompletionResult]::new('--block-timeout', '--block-timeout', [CompletionResultType]::ParameterName, 'With block: hold the producer at most this long under pressure, e.g. 200ms')
             [CompletionResult]::new('--on-timeout', '--on-timeout', [CompletionResultType]::ParameterName, 'What --block-timeout falls back to')
             [CompletionResult]::new('--chunk', '--chunk', [CompletionResultType]::ParameterName, 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB')
             [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]')

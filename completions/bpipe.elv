@@ -24,7 +24,7 @@ set edit:completion:arg-completer[bpipe] = {|@words|
             cand --buffer-size 'Most bytes the queue holds, e.g. 512K, 64MiB [default: 16MiB]'
             cand -p 'What to do with an item that finds the queue full'
             cand --policy 'What to do with an item that finds the queue full'
-            cand --block-timeout 'With block: wait at most this long for room, e.g. 200ms'
+            cand --block-timeout 'With block: hold the producer at most this long under pressure, e.g. 200ms'
             cand --on-timeout 'What --block-timeout falls back to'
             cand --chunk 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB'
             cand --max-line 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]'

@@ -4,7 +4,7 @@ complete -c bpipe -s p -l policy -d 'What to do with an item that finds the queu
 drop\t'Discard the incoming item (also: drop-new, drop-newest)'
 slide\t'Discard the oldest queued item to make room (also: drop-old, drop-oldest)'
 fail\t'Deliver what is queued, then exit with status 3'"
-complete -c bpipe -l block-timeout -d 'With block: wait at most this long for room, e.g. 200ms' -r -f
+complete -c bpipe -l block-timeout -d 'With block: hold the producer at most this long under pressure, e.g. 200ms' -r -f
 complete -c bpipe -l on-timeout -d 'What --block-timeout falls back to' -r -f -a "drop\t'Discard the incoming item (also: drop-new, drop-newest)'
 slide\t'Discard the oldest queued item to make room (also: drop-old, drop-oldest)'
 fail\t'Deliver what is queued, then exit with status 3'"

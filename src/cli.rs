@@ -90,10 +90,13 @@ pub struct Args {
     #[arg(short, long, value_enum, default_value_t = PolicyArg::Block, help_heading = "Queue")]
     pub policy: PolicyArg,
 
-    /// With --policy block: wait at most this long for room (e.g. 200ms, 2s), then apply
-    /// --on-timeout until the consumer takes an item again.
+    /// With --policy block: hold the producer at most this long in a spell of pressure
+    /// (e.g. 200ms, 2s), then apply --on-timeout until bpipe catches up. A spell begins when
+    /// stdout is full past the 100 ms grace (or the rate holds the writer) and ends only when
+    /// bpipe has written out all it holds: a consumer taking a little now and then does not
+    /// end it. Under 100 ms acts as 100 ms against a full stdout.
     #[arg(
-        help = "With block: wait at most this long for room, e.g. 200ms",
+        help = "With block: hold the producer at most this long under pressure, e.g. 200ms",
         long,
         value_name = "DURATION",
         value_parser = humantime::parse_duration,

@@ -187,22 +187,27 @@ fn a_stop_drains_what_is_held_before_it_ends() {
 }
 
 #[test]
-fn the_block_timeout_restarts_while_the_consumer_makes_progress() {
-    // The consumer is slow but never stops for 300 ms: block never times out.
-    let input = numbered_lines(30_000);
+fn a_block_timeout_holds_the_producer_no_longer_against_a_slow_but_steady_consumer() {
+    // The consumer reads 16 KiB every 20 ms and never catches up: stdout takes a little now
+    // and then, but the spell of pressure goes on, so once it is 200 ms old what finds the
+    // queue full is shed (the producer is not held for ever), and the queue keeps its cap.
+    let input = numbered_lines(300_000);
     let mut child = spawn(bpipe(&[
         "--cap",
-        "10",
+        "1000",
         "--block-timeout",
-        "300ms",
+        "200ms",
         "--on-timeout",
         "drop",
         "--stats-format",
         "json",
+        "--stats-interval",
+        "100ms",
     ]));
     let mut stdin = child.stdin.take().unwrap();
     let feed = input.clone();
     let feeder = thread::spawn(move || stdin.write_all(&feed).unwrap());
+    let records = stderr_lines(&mut child);
     let mut stdout = child.stdout.take().unwrap();
     let mut got = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
@@ -216,9 +221,22 @@ fn the_block_timeout_restarts_while_the_consumer_makes_progress() {
     }
     feeder.join().unwrap();
     child.wait().unwrap();
+    let mut last = Value::Null;
+    while let Ok(line) = records.recv_timeout(DEADLINE) {
+        last = serde_json::from_str(&line).unwrap();
+        assert!(n(&last, "depth_items") <= 1000, "over --cap: {last}");
+    }
+    assert_eq!(last["event"], "final");
+    assert_balanced(&last);
     assert!(
-        got == input,
-        "items were shed though the consumer kept moving"
+        n(&last, "dropped_items") > 0,
+        "the producer was held: {last}"
+    );
+    assert!(n(&last, "max_depth_items") <= 1000, "over --cap: {last}");
+    let (out, all) = (items(&got, b'\n'), items(&input, b'\n'));
+    assert!(
+        is_subsequence(&out, &all),
+        "not a subsequence of whole input lines"
     );
 }
 

@@ -50,7 +50,16 @@ fn a_consumer_that_keeps_up_loses_nothing_whatever_the_caps() {
         .iter()
         .map(|&b| if b == b'\n' { 0 } else { b })
         .collect();
-    for policy in ["slide", "drop", "fail"] {
+    // --block-timeout 0 behaves as the policy it names: a consumer is not behind before the
+    // grace, whatever the timeout.
+    for policy in [
+        &["--policy", "slide"][..],
+        &["--policy", "drop"],
+        &["--policy", "fail"],
+        &["--block-timeout", "0", "--on-timeout", "drop"],
+        &["--block-timeout", "1ms", "--on-timeout", "slide"],
+        &["--block-timeout", "0"],
+    ] {
         for (caps, input) in [
             (&["--cap", "64"][..], &lines),
             (&["--cap", "1"], &lines),
@@ -59,7 +68,8 @@ fn a_consumer_that_keeps_up_loses_nothing_whatever_the_caps() {
             (&["--chunk", "1KiB", "--cap", "64"], &lines),
         ] {
             let mut args = caps.to_vec();
-            args.extend(["--policy", policy, "--summary"]);
+            args.extend(policy);
+            args.push("--summary");
             let out = run(bpipe(&args), input.clone());
             assert_eq!(out.code(), Some(0), "{args:?}: {}", out.stderr);
             assert_eq!(out.count("dropped"), 0, "{args:?}: {}", out.summary());

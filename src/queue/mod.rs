@@ -208,17 +208,36 @@ impl Queue {
     }
 
     /// How an item that finds the queue full is shed at `now`; `None` while it waits (the
-    /// writer is ready, or `block` has not timed out).
+    /// writer is ready, or the spell is younger than the grace or `--block-timeout`).
     fn shedding(&self, inner: &Inner, now: Instant) -> Option<Shed> {
+        self.sheds_from(inner, now)
+            .filter(|&from| from <= now)
+            .map(|_| match self.rules.policy {
+                Policy::Shed(shed) | Policy::Block { then: shed, .. } => shed,
+            })
+    }
+
+    /// From when items that find the queue full meet the policy, as the writer stands:
+    /// under pressure (at once for the rate; for a full stdout, once the spell is older than
+    /// the grace), and under `block`, once the spell is `--block-timeout` old too. A spell
+    /// is not ended by stdout taking a little now and then, only by the writer catching up,
+    /// so a consumer that is slow but steady does not hold the producer for ever. `None`
+    /// while the writer is ready, and always under `block` without a timeout.
+    fn sheds_from(&self, inner: &Inner, now: Instant) -> Option<Instant> {
+        let pressure = &inner.pressure;
+        let pressed = pressure.pressed_since.unwrap_or(now);
+        let from = match pressure.writer {
+            Writer::Throttled => pressed,
+            Writer::Stalled => self.grace_ends(inner).unwrap_or(now),
+            Writer::Idle | Writer::Busy | Writer::Done => return None,
+        };
         match self.rules.policy {
-            Policy::Shed(shed) if self.under_pressure(inner, now) => Some(shed),
-            Policy::Block { then, .. }
-                if inner.pressure.shedding_at == Some(inner.pressure.pops)
-                    && inner.pressure.writer.under_pressure() =>
-            {
-                Some(then)
-            }
-            _ => None,
+            Policy::Shed(_) => Some(from),
+            Policy::Block {
+                timeout: Some(timeout),
+                ..
+            } => Some(from.max(pressed.checked_add(timeout)?)),
+            Policy::Block { timeout: None, .. } => None,
         }
     }
 

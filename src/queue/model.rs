@@ -55,6 +55,15 @@ fn policies() -> impl Strategy<Value = Policy> {
         Just(Policy::Shed(Shed::Drop)),
         Just(Policy::Shed(Shed::Slide)),
         Just(Policy::Shed(Shed::Fail)),
+        // --block-timeout 0: the policy it names, once under pressure.
+        Just(Policy::Block {
+            timeout: Some(std::time::Duration::ZERO),
+            then: Shed::Drop,
+        }),
+        Just(Policy::Block {
+            timeout: Some(std::time::Duration::ZERO),
+            then: Shed::Slide,
+        }),
     ]
 }
 
@@ -308,7 +317,12 @@ impl Model {
         // Kept items the writer gave back may hold the queue over its bounds; a read brought
         // back from disk (at most 19 items of 16 bytes here) may too.
         let over = if self.spills { (19, 19 * 16) } else { (0, 0) };
-        if matches!(self.policy, Policy::Shed(Shed::Drop | Shed::Slide)) && !self.keep {
+        let sheds = match self.policy {
+            Policy::Shed(shed) => shed,
+            Policy::Block { timeout: None, .. } => Shed::Fail,
+            Policy::Block { then, .. } => then,
+        };
+        if matches!(sheds, Shed::Drop | Shed::Slide) && !self.keep {
             let (items, bytes) = (self.bounds.items + over.0, self.bounds.bytes + over.1);
             prop_assert!(stats.depth.items as usize <= items, "{stats:?}");
             prop_assert!(stats.depth.bytes as usize <= bytes, "{stats:?}");

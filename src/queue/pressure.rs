@@ -18,15 +18,12 @@ pub(super) enum Reader {
 #[derive(Debug)]
 pub(super) struct Pressure {
     pub(super) writer: Writer,
-    /// Number of times the writer has taken from the queue: a block timeout sheds until
-    /// this moves on.
-    pub(super) pops: u64,
-    /// Set by a block timeout: shed while `pops` still equals this.
-    pub(super) shedding_at: Option<u64>,
     /// When the writer's current stall spell began: stdout was first found full, and the
     /// writer has not caught up (found nothing waiting) since.
     pub(super) spell_since: Option<Instant>,
-    /// While stdout is full or the rate holds the writer: since when.
+    /// Since when stdout was first found full or the rate first held the writer, in the
+    /// spell going on: `--block-timeout` counts from here. Like the spell, it ends only when
+    /// the writer catches up.
     pub(super) pressed_since: Option<Instant>,
     pub(super) reader: Reader,
     /// Time stdout was full, before the spell going on (since `stalled_since`).
@@ -40,8 +37,6 @@ impl Pressure {
     pub(super) fn new() -> Pressure {
         Pressure {
             writer: Writer::Busy,
-            pops: 0,
-            shedding_at: None,
             spell_since: None,
             pressed_since: None,
             reader: Reader::Running,
@@ -63,10 +58,10 @@ impl Pressure {
         }
     }
 
-    /// The writer takes or writes again: no longer held, its stall (if any) over.
+    /// The writer takes or writes again: no longer held, its stall (if any) over; the spell
+    /// goes on until it catches up.
     pub(super) fn busy(&mut self, now: Instant) {
         self.writer = Writer::Busy;
-        self.pressed_since = None;
         self.end_stall(now);
     }
 

@@ -9,7 +9,7 @@ use super::{Inner, Input, Queue, Stop, Writer};
 use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
-use crate::queue::policy::{Policy, Shed};
+use crate::queue::policy::Shed;
 
 /// Where a pushed batch went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,42 +27,20 @@ impl Queue {
     pub fn push(&self, batch: Batch) -> Result<(), Stop> {
         let mut inner = self.lock();
         let mut pushed = self.offer(&mut inner, batch);
-        let since = self.now();
-        let timeout = match self.rules.policy {
-            Policy::Block { timeout, .. } => timeout,
-            Policy::Shed(_) => None,
-        };
         while pushed == Ok(Pushed::Parked) {
             let now = self.now();
-            // Wake when the spell's grace ends, or when `--block-timeout` (which counts only
-            // time under pressure) runs out.
-            let grace = match (self.rules.policy, inner.pressure.writer) {
-                (Policy::Shed(_), Writer::Stalled) => self.grace_ends(&inner),
-                (_, Writer::Stalled) if self.rules.spills == Spills::ToDisk => {
-                    self.grace_ends(&inner)
-                }
+            // Wake when shedding may begin (the spell's grace ends, or `--block-timeout` runs
+            // out), or, with a disk tier, when the grace ends (reads go to disk then).
+            let sheds = self.sheds_from(&inner, now);
+            let spills = match (self.rules.spills, inner.pressure.writer) {
+                (Spills::ToDisk, Writer::Stalled) => self.grace_ends(&inner),
                 _ => None,
             };
-            let timed_out = match (timeout, inner.pressure.pressed_since) {
-                (Some(timeout), Some(pressed)) => pressed.max(since).checked_add(timeout),
-                _ => None,
-            };
-            // Once per take: with --keep, what the timeout sheds may not make room (only
-            // kept items queued), and the read then waits for the writer like any other.
-            if timed_out.is_some_and(|t| t <= now)
-                && inner.pressure.shedding_at != Some(inner.pressure.pops)
-            {
-                inner.pressure.shedding_at = Some(inner.pressure.pops);
-                pushed = self.settle_parked(&mut inner);
-                continue;
-            }
             inner.pressure.reader = Reader::Waiting(now);
-            // Only a deadline still to come is worth waiting for.
-            let deadline = grace
-                .into_iter()
-                .chain(timed_out)
-                .filter(|&t| t > now)
-                .min();
+            // Only a deadline still to come is worth waiting for: once shedding has begun and
+            // the read still waits (`--keep` found only kept items to shed), it waits for the
+            // writer like any other.
+            let deadline = sheds.into_iter().chain(spills).filter(|&t| t > now).min();
             inner = match deadline {
                 Some(deadline) => {
                     self.room

@@ -198,7 +198,6 @@ impl Queue {
             .ledger
             .shift(Place::Spilled, Place::InHand, disk.tally());
         inner.books.hand_arrived = disk.arrived();
-        inner.pressure.pops += 1;
         Some(disk)
     }
 }

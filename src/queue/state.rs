@@ -28,13 +28,6 @@ pub enum Writer {
     Done,
 }
 
-impl Writer {
-    /// Whether items that find the queue full are shed now.
-    pub fn under_pressure(self) -> bool {
-        matches!(self, Writer::Stalled | Writer::Throttled)
-    }
-}
-
 /// The reading side's lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Input {

@@ -150,11 +150,8 @@ impl Queue {
             taken += batch.tally();
             hand.push(batch);
         }
-        if !taken.is_zero() {
-            inner.pressure.pops += 1;
-            if took_parked || self.reader_may_go(inner) {
-                self.wake_reader(inner);
-            }
+        if !taken.is_zero() && (took_parked || self.reader_may_go(inner)) {
+            self.wake_reader(inner);
         }
         taken
     }

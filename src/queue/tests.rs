@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::books::tally::Tally;
+use crate::queue::clock::FakeClock;
 use crate::queue::policy::Shed;
 
 fn batch(items: &[&str]) -> Batch {
@@ -220,7 +221,8 @@ fn block_timeout_counts_only_time_under_pressure() {
     };
     let q = queue(1, 100, policy);
     q.push(batch(&["a"])).unwrap();
-    stall(&q);
+    // Shedding begins once the spell is --block-timeout old: the writer is told when.
+    assert!(q.press(Press::Stalled).is_some());
     // Under pressure the wait times out, then what finds the queue full is shed at once.
     q.push(batch(&["b", "c"])).unwrap();
     q.push(batch(&["d"])).unwrap();
@@ -243,7 +245,8 @@ fn block_timeout_then_fail_stops() {
     };
     let q = queue(1, 100, policy);
     q.push(batch(&["a"])).unwrap();
-    stall(&q);
+    // Shedding begins once the spell is --block-timeout old: the writer is told when.
+    assert!(q.press(Press::Stalled).is_some());
     assert_eq!(q.push(batch(&["b"])), Err(Stop::Full(Bound::Items(1))));
 }
 
@@ -351,4 +354,66 @@ fn a_batch_thinned_by_drop_does_not_keep_its_large_buffer() {
     );
     drop(inner);
     assert_eq!(drain(&q), ["a"]);
+}
+
+/// A queue on a fake clock, with the real stall grace.
+fn clocked(items: usize, policy: Policy) -> (Queue, FakeClock) {
+    let clock = FakeClock::default();
+    let q = Queue::new(Bounds { items, bytes: 100 }, policy)
+        .unwrap()
+        .with_clock(Arc::new(clock.clone()));
+    (q, clock)
+}
+
+#[test]
+fn block_timeout_runs_through_a_spell_of_short_stalls_and_keeps_the_bounds() {
+    let policy = Policy::Block {
+        timeout: Some(Duration::from_millis(200)),
+        then: Shed::Drop,
+    };
+    let (q, clock) = clocked(2, policy);
+    q.try_push(batch(&["a", "b"])).unwrap();
+    let mut hand = Vec::new();
+    q.next(Tally::ZERO, &mut hand);
+    q.take(Take::ALL, &mut hand);
+    assert_eq!(q.try_push(batch(&["c", "d"])), Ok(Pushed::Done));
+    // A consumer that takes a little every 20 ms for 300 ms: stdout full, then room. The
+    // writer never catches up, so the spell goes on.
+    for _ in 0..15 {
+        q.press(Press::Stalled);
+        clock.advance(Duration::from_millis(20));
+        q.press(Press::Resumed);
+    }
+    assert_eq!(q.press(Press::Stalled), None, "shedding has begun");
+    // What finds the queue full is shed at once: the producer is not held.
+    assert_eq!(q.try_push(batch(&["e"])), Ok(Pushed::Done));
+    assert_eq!(q.stats().dropped, Tally::new(1, 1));
+    // What the writer gives back is trimmed to the bounds at once.
+    q.give_back(hand.drain(..));
+    let stats = q.stats();
+    assert!(stats.depth.items <= 2 && stats.balanced(), "{stats:?}");
+    assert!(stats.max_depth.items <= 2, "{stats:?}");
+}
+
+#[test]
+fn a_zero_block_timeout_waits_out_the_grace_like_any_policy() {
+    let policy = Policy::Block {
+        timeout: Some(Duration::ZERO),
+        then: Shed::Drop,
+    };
+    // The fake clock stands still: the grace never ends.
+    let (q, _clock) = clocked(1, policy);
+    let q = Arc::new(q);
+    q.push(batch(&["a"])).unwrap();
+    q.press(Press::Stalled);
+    let reader = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.push(batch(&["b"])))
+    };
+    while q.stats().parked.is_zero() && !reader.is_finished() {
+        thread::yield_now();
+    }
+    assert_eq!(q.stats().dropped, Tally::ZERO, "shed within the grace");
+    assert_eq!(take_all(&q), ["a", "b"]);
+    reader.join().unwrap().unwrap();
 }

@@ -72,7 +72,11 @@ impl Queue {
                 inner.pressure.spell_since.get_or_insert(now);
                 inner.pressure.pressed_since.get_or_insert(now);
                 self.wake_reader(&inner);
-                return self.grace_ends(&inner).filter(|&end| end > now);
+                // The writer looks again when shedding may begin (it gives back then).
+                return self
+                    .sheds_from(&inner, now)
+                    .or(self.grace_ends(&inner))
+                    .filter(|&end| end > now);
             }
             Press::Throttled => {
                 inner.pressure.writer = Writer::Throttled;
