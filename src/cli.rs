@@ -130,9 +130,9 @@ pub struct Args {
     )]
     pub chunk: Option<u64>,
 
-    /// Most bytes one line or record may hold [default: 1MiB, or --cap-bytes if smaller].
-    /// A longer one is cut into pieces under block and fail, dropped whole (and counted)
-    /// under drop and slide.
+    /// Most bytes one line or record may hold [default: 1MiB]. A longer one is cut into
+    /// pieces under block and fail, dropped whole (and counted) under drop and slide. A line
+    /// longer than --cap-bytes, within this, waits whole for a ready writer.
     #[arg(
         help = "Most bytes one line may hold, e.g. 64KiB [default: 1MiB]",
         long,

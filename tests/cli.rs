@@ -331,11 +331,6 @@ fn bad_values_are_rejected_before_reading() {
             "bpipe: --chunk must be at least 1 byte, e.g. --chunk 64KiB\n",
         ),
         (
-            &["--cap-bytes", "1MiB", "--max-line", "4MiB"],
-            "bpipe: --max-line 4.0 MiB exceeds --cap-bytes 1.0 MiB: a line must fit in the \
-             queue; raise --cap-bytes or lower --max-line\n",
-        ),
-        (
             &["--policy", "slide", "--block-timeout", "1s"],
             "bpipe: --block-timeout works only with --policy block, e.g. --policy block \
              --block-timeout 200ms --on-timeout drop\n",

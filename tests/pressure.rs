@@ -50,6 +50,10 @@ fn a_consumer_that_keeps_up_loses_nothing_whatever_the_caps() {
         .iter()
         .map(|&b| if b == b'\n' { 0 } else { b })
         .collect();
+    // Lines longer than the queue's bytes: each waits whole for the writer.
+    let long: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!("{i} {}\n", "x".repeat(100 + i % 400)).into_bytes())
+        .collect();
     // --block-timeout 0 behaves as the policy it names: a consumer is not behind before the
     // grace, whatever the timeout.
     for policy in [
@@ -64,6 +68,7 @@ fn a_consumer_that_keeps_up_loses_nothing_whatever_the_caps() {
             (&["--cap", "64"][..], &lines),
             (&["--cap", "1"], &lines),
             (&["--cap-bytes", "64"], &lines),
+            (&["--cap-bytes", "100"], &long),
             (&["-0", "--cap", "64"], &records),
             (&["--chunk", "1KiB", "--cap", "64"], &lines),
         ] {

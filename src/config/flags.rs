@@ -158,7 +158,6 @@ pub(super) fn framing(
     policy: Policy,
     cap_bytes_arg: u64,
 ) -> Result<(Framing, usize), Error> {
-    let cap_bytes = usize::try_from(cap_bytes_arg).unwrap_or(usize::MAX);
     Ok(if let Some(chunk) = args.chunk {
         if chunk == 0 {
             return usage("--chunk must be at least 1 byte, e.g. --chunk 64KiB");
@@ -180,16 +179,10 @@ pub(super) fn framing(
             Some(0) => {
                 return usage("--max-line must be at least 1 byte, e.g. --max-line 1MiB");
             }
-            Some(max) if max > cap_bytes_arg => {
-                return usage(format!(
-                    "--max-line {} exceeds --cap-bytes {}: a line must fit in the queue; \
-                     raise --cap-bytes or lower --max-line",
-                    size(max),
-                    size(cap_bytes_arg)
-                ));
-            }
-            Some(max) => max as usize,
-            None => cap_bytes.min(DEFAULT_MAX_LINE as usize),
+            // Not bounded by --cap-bytes: a line longer than the queue waits whole for a
+            // ready writer, and is shed whole only under pressure.
+            Some(max) => usize::try_from(max).unwrap_or(usize::MAX),
+            None => DEFAULT_MAX_LINE as usize,
         };
         // --max-age may shed any piece of a cut line: a line is shed whole or not at all.
         let overlong = if policy.can_shed() || args.max_age.is_some() {
