@@ -26,36 +26,63 @@ fn labels(snap: &Snapshot<'_>, more: &str) -> String {
     }
 }
 
-/// The record: every family of the figures table (in the order it first appears there), its
-/// HELP and TYPE once, then its samples; then the workers'.
+/// The order of the families in a record (as the README lists them); `WORKERS` stands for
+/// the per-worker families.
+const ORDER: &[&str] = &[
+    "bpipe_items_total",
+    "bpipe_bytes_total",
+    "bpipe_expired_items_total",
+    "bpipe_dead_lettered_items_total",
+    "bpipe_spill_bytes",
+    "bpipe_spill_items",
+    "bpipe_spilled_bytes_total",
+    "bpipe_spill_capacity_bytes",
+    WORKERS,
+    "bpipe_kept_items_total",
+    "bpipe_markers_total",
+    "bpipe_queue_items",
+    "bpipe_queue_bytes",
+    "bpipe_queue_capacity_items",
+    "bpipe_queue_capacity_bytes",
+    "bpipe_in_hand_items",
+    "bpipe_wait_seconds",
+    "bpipe_wait_max_seconds",
+    "bpipe_oldest_age_seconds",
+    "bpipe_stalled_seconds_total",
+    "bpipe_blocked_seconds_total",
+    "bpipe_elapsed_seconds",
+];
+const WORKERS: &str = "workers";
+
+/// The record: each family of the figures table, in [`ORDER`], its HELP and TYPE once, then
+/// its samples; the workers' where they belong.
 pub fn prometheus_record(snap: &Snapshot<'_>) -> String {
     let mut out = String::new();
     let shown = |m: &Metric| m.shown == Shown::Always || snap.spill_max.is_some();
-    let mut families: Vec<&Metric> = Vec::new();
-    for m in FIGURES
-        .iter()
-        .filter_map(|f| f.metric.as_ref())
-        .filter(|m| shown(m))
-    {
-        if !families.iter().any(|f| f.family == m.family) {
-            families.push(m);
+    for &name in ORDER {
+        if name == WORKERS {
+            if !snap.workers.is_empty() {
+                workers(&mut out, snap);
+            }
+            continue;
         }
-    }
-    for family in families {
-        let samples = FIGURES.iter().filter_map(|f| match &f.metric {
-            Some(m) if m.family == family.family => (f.read)(snap).number().map(|v| (m.label, v)),
-            _ => None,
-        });
-        let samples: Vec<(&str, f64)> = samples.collect();
+        let metrics = FIGURES
+            .iter()
+            .filter_map(|f| f.metric.as_ref().map(|m| (f, m)));
+        let samples: Vec<(&Metric, f64)> = metrics
+            .filter(|(_, m)| m.family == name && shown(m))
+            .filter_map(|(f, m)| (f.read)(snap).number().map(|v| (m, v)))
+            .collect();
+        let Some((family, _)) = samples.first() else {
+            continue;
+        };
+        let samples: Vec<(&str, f64)> = samples.iter().map(|(m, v)| (m.label, *v)).collect();
         metric(
             &mut out,
             snap,
-            (family.family, family.kind.name(), family.help),
+            (name, family.kind.name(), family.help),
             &samples,
         );
-    }
-    if !snap.workers.is_empty() {
-        workers(&mut out, snap);
     }
     out
 }
@@ -164,6 +191,19 @@ mod tests {
                 text.contains(&format!("# TYPE {family} ")),
                 "no TYPE for {name}"
             );
+        }
+    }
+
+    #[test]
+    fn every_family_of_the_table_has_its_place_in_the_record() {
+        for figure in FIGURES {
+            if let Some(m) = &figure.metric {
+                assert!(
+                    ORDER.contains(&m.family),
+                    "{} has no place in ORDER",
+                    m.family
+                );
+            }
         }
     }
 }
