@@ -359,3 +359,40 @@ fn too_few_descriptors_for_signals_still_runs_without_spinning() {
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     assert!(out.stdout == input);
 }
+
+#[test]
+fn a_stats_file_that_is_bpipes_own_stdout_or_stderr_is_refused_before_reading() {
+    // Records would mix into the data (or into stderr's own lines).
+    for (path, stream) in [
+        ("/dev/stdout", "stdout"),
+        ("/dev/stderr", "stderr"),
+        ("/proc/self/fd/1", "stdout"),
+    ] {
+        for format in ["text", "json"] {
+            let args = ["--stats-format", format, "--stats-file", path];
+            let out = run(bpipe(&args), b"a\n".to_vec());
+            assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+            assert!(out.stdout.is_empty(), "{args:?}: read before refusing");
+            assert!(
+                out.stderr.contains(&format!("bpipe's {stream}")),
+                "{args:?}: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dead_letter_device_other_than_dev_null_is_refused_before_reading() {
+    for device in ["/dev/full", "/dev/zero", "/dev/urandom"] {
+        let args = ["--policy", "drop", "--dead-letter", device];
+        let out = run(bpipe(&args), b"a\n".to_vec());
+        assert_eq!(out.code(), Some(2), "{device}: {}", out.stderr);
+        assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{device}: read before refusing");
+    }
+    let args = ["--policy", "drop", "--dead-letter", "/dev/null"];
+    let out = run(bpipe(&args), b"a\n".to_vec());
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, b"a\n");
+}

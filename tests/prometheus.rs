@@ -116,3 +116,28 @@ fn a_fifo_or_device_is_refused_and_a_planted_link_is_not_followed() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_symbolic_link_is_refused_not_replaced() {
+    // The rename that replaces the file whole would replace the link itself, and the file it
+    // points to would never be updated (or, for /dev/stdout, the system's link destroyed).
+    let dir = temp_dir("prom-link");
+    let target = dir.join("target.prom");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.join("link.prom");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let args = [
+        "--stats-format",
+        "prometheus",
+        "--stats-file",
+        link.to_str().unwrap(),
+    ];
+    let out = run(bpipe(&args), numbered_lines(10));
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "read before refusing");
+    let kind = std::fs::symlink_metadata(&link).unwrap().file_type();
+    assert!(kind.is_symlink(), "the link was replaced");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

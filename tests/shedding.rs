@@ -238,16 +238,34 @@ fn the_dead_letter_file_stops_at_its_limit_and_a_failing_one_never_stops_the_pip
     let dropped = record["dropped_bytes"].as_u64().unwrap();
     let discarded = record["discarded_bytes"].as_u64().unwrap();
     assert_eq!(dropped, file.len() as u64 + discarded);
-    // A file that cannot be written: one warning, the pipe goes on, status 0.
+    // A file that cannot be written (past the file-size limit: as a full disk fails a
+    // write): one warning, the pipe goes on, status 0.
+    let full = temp_path("dead-letters-full");
     let args = [
         "--policy",
         "drop",
         "--cap",
         "10",
         "--dead-letter",
-        "/dev/full",
+        full.to_str().unwrap(),
     ];
-    let out = run_stalled(bpipe(&args), log_lines(100_000));
+    let mut cmd = bpipe(&args);
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit and signal are async-signal-safe; an ignored SIGXFSZ survives exec,
+    // so a write past the limit fails with EFBIG instead of killing bpipe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 1000,
+                rlim_max: 1000,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = run_stalled(cmd, log_lines(100_000));
+    let _ = std::fs::remove_file(&full);
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     let warnings = out.stderr.matches("bpipe: --dead-letter: ").count();
     assert_eq!(warnings, 1, "{}", out.stderr);

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
+use crate::values::stdio::standard_stream;
+
 /// Lines waiting for their thread; more are lost (and counted as lost).
 const BACKLOG: usize = 4096;
 
@@ -26,7 +28,20 @@ pub struct Records {
     lost: Arc<AtomicBool>,
 }
 
-/// Opens `path` for appending. A FIFO with no reader is refused at once, not waited on.
+/// Refuses a file that is one of bpipe's own standard streams: records would mix with the
+/// data (stdout), or with themselves (stderr).
+fn not_a_standard_stream(meta: &std::fs::Metadata) -> io::Result<()> {
+    match standard_stream(meta) {
+        Some(stream) => Err(io::Error::other(format!(
+            "it is bpipe's {stream}: give the records a file of their own, e.g. --stats-file \
+             stats.jsonl"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Opens `path` for appending. A FIFO with no reader is refused at once, not waited on, and
+/// so is one of bpipe's own standard streams.
 pub fn open_file(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .create(true)
@@ -37,6 +52,7 @@ pub fn open_file(path: &Path) -> io::Result<File> {
             Some(libc::ENXIO) => io::Error::other("a FIFO that no process is reading"),
             _ => e,
         })?;
+    not_a_standard_stream(&file.metadata()?)?;
     // Records are written by their own thread: blocking writes are fine from here on.
     // SAFETY: F_GETFL/F_SETFL on a descriptor we own.
     unsafe {
@@ -57,15 +73,23 @@ pub struct Replace {
 
 impl Replace {
     /// Refuses a path that is not a regular file (a FIFO, a device, a directory): renaming
-    /// over it would destroy it.
+    /// over it would destroy it; a symbolic link, which the rename would replace rather than
+    /// write through (`/dev/stdout` is one); and one of bpipe's own standard streams.
     pub fn new(path: &Path) -> io::Result<Replace> {
         if let Ok(meta) = std::fs::symlink_metadata(path) {
             let kind = meta.file_type();
-            if !(kind.is_file() || kind.is_symlink()) {
+            if kind.is_symlink() {
+                return Err(io::Error::other(
+                    "a symbolic link, and --stats-format prometheus replaces the file whole: \
+                     give the path it points to",
+                ));
+            }
+            if !kind.is_file() {
                 return Err(io::Error::other(
                     "not a regular file, and --stats-format prometheus replaces it whole",
                 ));
             }
+            not_a_standard_stream(&meta)?;
         }
         let replace = Replace {
             path: path.to_path_buf(),

@@ -6,6 +6,7 @@ use std::io;
 use std::time::Duration;
 
 pub mod rate;
+pub mod stdio;
 pub mod units;
 
 /// Longest duration any flag takes: every deadline bpipe computes stays far from the edge of

@@ -9,6 +9,7 @@ use std::path::Path;
 use bytesize::ByteSize;
 
 use crate::books::tally::Tally;
+use crate::values::stdio::is_dev_null;
 
 /// Bytes gathered before a write to the file (also written when the writer catches up, and
 /// at the end).
@@ -32,7 +33,8 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     /// Opens `path` for appending, created with mode 0600 if absent. Only a regular file or
-    /// a device that never waits (`/dev/null`) will do: its writes happen while shedding,
+    /// `/dev/null` will do (not another device: `/dev/kmsg` would log shed items, `/dev/full`
+    /// fail them): its writes happen while shedding,
     /// and a FIFO's reader or a paused terminal could hold them up (opened without
     /// waiting, so a FIFO with no reader is refused, not waited for).
     /// `delim` ends an item that has none (a last line without its newline), so the file
@@ -49,11 +51,9 @@ impl DeadLetter {
                 Some(libc::ENXIO) => io::Error::other("not a regular file"),
                 _ => e,
             })?;
-        use std::io::IsTerminal;
-        use std::os::unix::fs::FileTypeExt;
-        let kind = file.metadata()?.file_type();
-        if !(kind.is_file() || kind.is_char_device() && !file.is_terminal()) {
-            return Err(io::Error::other("not a regular file"));
+        let meta = file.metadata()?;
+        if !(meta.is_file() || is_dev_null(&meta)) {
+            return Err(io::Error::other("not a regular file (or /dev/null)"));
         }
         Ok(DeadLetter {
             delim,
