@@ -396,3 +396,70 @@ fn a_dead_letter_device_other_than_dev_null_is_refused_before_reading() {
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     assert_eq!(out.stdout, b"a\n");
 }
+
+/// A pipe whose write end is full (nobody reads the read end, which is returned to keep it
+/// open): a stderr that blocks every write.
+fn full_pipe() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors we then own.
+    assert_eq!(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
+        0
+    );
+    // SAFETY: both descriptors were just created and are owned here only.
+    let (read, mut write) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    while write.write(&[b'x'; 4096]).is_ok() {}
+    // Blocking again, as a shell's stderr would be.
+    // SAFETY: F_SETFL on a descriptor we own.
+    unsafe { libc::fcntl(fds[1], libc::F_SETFL, 0) };
+    (read, write)
+}
+
+/// Kills a child (by its pid) that outlives the test's wait for it: dropped while the test
+/// unwinds; forgotten once the child was reaped.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: SIGKILL to our own child, not yet reaped.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
+#[test]
+fn a_stderr_that_blocks_ends_bpipe_with_status_1_and_signals_still_work() {
+    // The data is delivered, records cannot be: status 1 ("records were lost"), in bounded
+    // time, never a hang deaf to signals.
+    let (_keep, stderr) = full_pipe();
+    let mut cmd = bpipe(&["--summary"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(stderr));
+    let mut child = cmd.spawn().unwrap();
+    let guard = KillOnDrop(child.id() as i32);
+    child.stdin.take().unwrap().write_all(b"1\n2\n3\n").unwrap();
+    let code = wait(child);
+    std::mem::forget(guard);
+    assert_eq!(code, Some(1));
+    // A stop while stderr blocks: it drains and dies of the signal.
+    let (_keep, stderr) = full_pipe();
+    let mut cmd = bpipe(&["--summary"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(stderr));
+    let mut child = cmd.spawn().unwrap();
+    let guard = KillOnDrop(child.id() as i32);
+    let stdin = child.stdin.take().unwrap();
+    thread::sleep(Duration::from_millis(200));
+    signal(&child, libc::SIGTERM);
+    let signal = died_of(child);
+    std::mem::forget(guard);
+    assert_eq!(signal, Some(libc::SIGTERM));
+    drop(stdin);
+}

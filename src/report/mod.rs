@@ -14,9 +14,9 @@ pub use json::json_record;
 pub use prometheus::prometheus_record;
 pub use text::text_record;
 
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytesize::ByteSize;
 
@@ -30,11 +30,43 @@ pub fn error(message: impl std::fmt::Display) {
     error_line(&format!("bpipe: {message}"));
 }
 
-/// Writes `line` and a newline to stderr in one write, ignoring a stderr that fails.
+/// How long a line for stderr may wait for stderr to take it.
+const STDERR_WAIT: Duration = Duration::from_secs(1);
+
+/// Writes `line` and a newline to stderr, ignoring a stderr that fails, and giving up on one
+/// that does not take it within a second: never through std's stderr lock (a thread blocked
+/// writing records may hold it), and never waiting without end (a full stderr pipe would
+/// make bpipe hang, deaf to signals).
 pub fn error_line(line: &str) {
-    let _ = io::stderr()
-        .lock()
-        .write_all(format!("{line}\n").as_bytes());
+    let text = format!("{line}\n");
+    let deadline = Instant::now() + STDERR_WAIT;
+    let mut done = 0;
+    while done < text.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut poll = libc::pollfd {
+            fd: libc::STDERR_FILENO,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        let millis = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd.
+        match unsafe { libc::poll(&mut poll, 1, millis) } {
+            n if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {
+                continue;
+            }
+            n if n <= 0 => return,
+            _ if poll.revents & libc::POLLOUT == 0 => return,
+            _ => {}
+        }
+        let rest = &text.as_bytes()[done..];
+        // SAFETY: writes from a live slice; stderr is open (std reopens a closed one).
+        let n = unsafe { libc::write(libc::STDERR_FILENO, rest.as_ptr().cast(), rest.len()) };
+        match n {
+            0.. => done += n as usize,
+            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            _ => return,
+        }
+    }
 }
 
 pub use crate::values::reason;

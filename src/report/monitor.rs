@@ -99,7 +99,7 @@ impl Monitor {
                 || report.interval.is_some()
                 || io::stderr().is_terminal(),
             interval: report.interval,
-            stderr: Records::spawn(Box::new(io::stderr()), "stderr")?,
+            stderr: Records::spawn(Box::new(out::RawStderr), "stderr")?,
             file,
             live,
             started,

@@ -65,6 +65,25 @@ pub fn open_file(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Stderr written with plain `write(2)`, not through std's `Stderr`: a write blocked on a full
+/// stderr then holds no lock that another thread's error line would wait for (and takes no
+/// descriptor of its own).
+pub struct RawStderr;
+
+impl Write for RawStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: writes from a live slice; stderr is open (std reopens a closed one).
+        let n = unsafe { libc::write(libc::STDERR_FILENO, buf.as_ptr().cast(), buf.len()) };
+        match n {
+            0.. => Ok(n as usize),
+            _ => Err(io::Error::last_os_error()),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A file replaced whole by each message: written beside it, then renamed over it, so that
 /// a reader (node_exporter's textfile collector) never sees half of one.
 pub struct Replace {
