@@ -41,6 +41,9 @@ pub struct Batch {
     pub pos: Tally,
     /// Every live item matches `--keep` (known once a policy has looked).
     pub kept: bool,
+    /// Its first live item matches `--keep` and was counted spared while it waited: no
+    /// later look counts it again.
+    pub spared: bool,
     /// Items shed just before this batch that the writer has yet to mark (`--mark-drops`).
     pub gap: Tally,
 }
@@ -254,6 +257,7 @@ impl Batch {
         self.first += 1;
         self.start = end;
         self.pos += Tally::one(len);
+        self.spared = false;
         Some(Tally::one(len))
     }
 
@@ -319,6 +323,7 @@ impl Batch {
             return front;
         }
         front.gap = std::mem::take(&mut self.gap);
+        front.spared = std::mem::take(&mut self.spared);
         self.index();
         let end = self.ends[self.first + n - 1];
         front.append(&self.data[self.start..end]);

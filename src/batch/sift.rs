@@ -86,6 +86,7 @@ impl Batch {
             arrived: self.arrived,
             pos: self.pos + Tally::new(stay, from - self.start),
             kept: self.kept,
+            spared: stay == 0 && std::mem::take(&mut self.spared),
             ..Batch::default()
         };
         back.append(&self.data[from..self.end]);

@@ -159,7 +159,7 @@ impl Queue {
     fn shed_unkept_lead(&self, inner: &mut Inner, mut batch: Batch, keep: &Keep) -> Pushed {
         while let Some(front) = batch.item(0) {
             if keep.spares(front) {
-                inner.spare_front(&batch);
+                inner.spare_front(&mut batch);
                 inner.store.parked = Some(batch);
                 self.wake_writer(inner);
                 return Pushed::Parked;

@@ -22,9 +22,6 @@ pub(super) struct Shedding {
     /// Where the input stands after the last item taken by the writer: the next batch
     /// taken should start there, or there is a gap (`--mark-drops`).
     pub(super) taken_to: Tally,
-    /// `--keep`: the input item after the last kept one counted as spared at the front of
-    /// a read waiting to be placed (see `Inner::spare_front`).
-    pub(super) spared_to: u64,
 }
 
 impl Shedding {
@@ -32,7 +29,6 @@ impl Shedding {
         Shedding {
             dead: None,
             taken_to: Tally::ZERO,
-            spared_to: 0,
         }
     }
 

@@ -147,7 +147,9 @@ impl Inner {
             return None;
         }
         let Some(first) = batch.first_unkept(|item| keep.spares(item)) else {
-            self.books.ledger.spare(batch.items());
+            self.books
+                .ledger
+                .spare(batch.items() - usize::from(batch.spared));
             return None;
         };
         if first == 0 {
@@ -155,17 +157,17 @@ impl Inner {
         }
         let mut spared = batch.split_front(first);
         spared.kept = true;
-        self.books.ledger.spare(first);
+        self.books.ledger.spare(first - usize::from(spared.spared));
         self.store.batches.insert(idx, spared);
         Some(idx + 1)
     }
 
     /// The first item of a read waiting to be placed is kept and was spared: counted once,
     /// however often the read is tried again.
-    pub(in crate::queue) fn spare_front(&mut self, batch: &Batch) {
-        if batch.pos.items >= self.shedding.spared_to {
+    pub(in crate::queue) fn spare_front(&mut self, batch: &mut Batch) {
+        if !batch.spared {
             self.books.ledger.spare(1);
-            self.shedding.spared_to = batch.pos.items + 1;
+            batch.spared = true;
         }
     }
 
@@ -197,7 +199,9 @@ impl Inner {
                 Some(keep) => match batch.last_unkept(|item| keep.spares(item)) {
                     Some(j) => batch.items() - j - 1,
                     None => {
-                        self.books.ledger.spare(batch.items());
+                        self.books
+                            .ledger
+                            .spare(batch.items() - usize::from(batch.spared));
                         self.store.kept_back =
                             self.store.kept_back.max(self.store.batches.len() - idx);
                         continue;
@@ -207,7 +211,7 @@ impl Inner {
             if after > 0 {
                 let mut spared = batch.split_back(after);
                 spared.kept = true;
-                self.books.ledger.spare(after);
+                self.books.ledger.spare(after - usize::from(spared.spared));
                 self.store.batches.insert(idx + 1, spared);
                 self.store.kept_back = self.store.kept_back.max(self.store.batches.len() - idx - 1);
             }
@@ -288,7 +292,7 @@ impl Queue {
             if fit > 0 {
                 // A front counted spared while it waited goes in a batch of its own, marked
                 // kept, so that no later look counts it again.
-                let spared = batch.pos.items + 1 == inner.shedding.spared_to;
+                let spared = batch.spared;
                 let mut front = batch.split_front(if spared { 1 } else { fit });
                 front.kept |= spared;
                 inner.enqueue(front);
@@ -300,7 +304,7 @@ impl Queue {
             if !keep.spares(front) {
                 inner.shed_front(&mut batch, Place::Parked);
             } else if shed == Shed::Drop && !inner.drop_newest(Some(keep)).is_zero() {
-                inner.spare_front(&batch);
+                inner.spare_front(&mut batch);
             } else {
                 inner.store.parked = Some(batch);
                 self.wake_writer(inner);

@@ -19,6 +19,8 @@ pub(super) const HEADER: usize = 6 * 8;
 const KEPT: u64 = 1;
 /// No item ends are stored: every item ends with the delimiter in bits 8 to 15.
 const BY_DELIM: u64 = 2;
+/// Its first item was counted spared (`Batch::spared`).
+const SPARED: u64 = 1 << 16;
 
 /// A batch's header on disk.
 #[derive(Clone, Copy, Debug)]
@@ -29,6 +31,7 @@ pub(super) struct Header {
     /// Nanoseconds after the spill began.
     pub arrived: u64,
     pub kept: bool,
+    pub spared: bool,
     /// The delimiter that ends every item, when no ends are stored.
     pub delim: Option<u8>,
 }
@@ -41,13 +44,14 @@ impl Header {
             pos: batch.pos,
             arrived,
             kept: batch.kept,
+            spared: batch.spared,
             delim: batch.unindexed_delim(),
         }
     }
 
     pub fn encode(&self) -> [u8; HEADER] {
         let by_delim = self.delim.map_or(0, |d| BY_DELIM | (u64::from(d) << 8));
-        let flags = (u64::from(self.kept) * KEPT) | by_delim;
+        let flags = (u64::from(self.kept) * KEPT) | (u64::from(self.spared) * SPARED) | by_delim;
         let fields = [
             self.items as u64,
             self.bytes as u64,
@@ -75,6 +79,7 @@ impl Header {
             },
             arrived: field(4),
             kept: flags & KEPT != 0,
+            spared: flags & SPARED != 0,
             delim: (flags & BY_DELIM != 0).then_some((flags >> 8) as u8),
         }
     }
@@ -160,6 +165,7 @@ impl OnDisk {
         batch.pos = header.pos;
         batch.arrived = self.arrived();
         batch.kept = header.kept;
+        batch.spared = header.spared;
         Ok(batch)
     }
 }
