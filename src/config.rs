@@ -82,6 +82,9 @@ impl Config {
         if args.max_age.is_some_and(|d| d.is_zero()) {
             return usage("--max-age must be more than 0, e.g. --max-age 5s");
         }
+        if args.stall_timeout.is_some_and(|d| d.is_zero()) {
+            return usage("--stall-timeout must be more than 0, e.g. --stall-timeout 30s");
+        }
         let rate = match (args.rate, args.burst.as_deref()) {
             (None, _) => None,
             (Some(rate), None) => Some((rate, rate.default_burst())),

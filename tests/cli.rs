@@ -380,6 +380,10 @@ fn bad_values_are_rejected_before_reading() {
             &["--max-age", "0s"],
             "bpipe: --max-age must be more than 0, e.g. --max-age 5s\n",
         ),
+        (
+            &["--stall-timeout", "0s", "--on-stall", "fail"],
+            "bpipe: --stall-timeout must be more than 0, e.g. --stall-timeout 30s\n",
+        ),
     ];
     for (args, message) in cases {
         let (code, stderr, offset) = reject(args);
