@@ -172,11 +172,12 @@ fn open(config: &Config) -> Result<(Opened, Receiver<Signal>), Error> {
     Ok((opened, signals))
 }
 
-/// Sets the process up before anything else runs: a panic ends it at once, and large
-/// buffers go back to the system when freed.
+/// Sets the process up before anything else runs: a panic ends it at once, large buffers go
+/// back to the system when freed, and a continue after a stop is noted.
 pub fn prepare() {
     exit_on_panic();
     return_large_buffers();
+    signals::watch_continues();
 }
 
 /// Runs bpipe on the process's stdin and stdout with `config`, reporting on stderr. By the

@@ -5,9 +5,10 @@
 use std::thread;
 
 use crossbeam_channel::Receiver;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
+use crate::queue::clock;
 use crate::report;
 
 /// What a signal asks for.
@@ -23,6 +24,16 @@ pub enum Signal {
 /// calling shell expects of a stop by SIGINT, SIGTERM or SIGHUP.
 pub fn die_of(signal: i32) {
     let _ = signal_hook::low_level::emulate_default_handler(signal);
+}
+
+/// Notes when bpipe is continued after a stop (SIGCONT), for the queue's clock: time bpipe
+/// was stopped is not a stall of the consumer's. SIGCONT still continues bpipe, as always.
+pub fn watch_continues() {
+    clock::watch_continues();
+    // SAFETY: the action reads the clock and stores an atomic: async-signal-safe.
+    if let Err(e) = unsafe { signal_hook::low_level::register(SIGCONT, clock::note_continued) } {
+        report::error(format!("cannot watch for SIGCONT: {e}"));
+    }
 }
 
 /// Catches the signals from now on and delivers them as messages.

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Input, Output, Queue};
+use super::{Bound, Input, Output, Queue};
 use crate::books::ledger::Place;
 
 impl Queue {
@@ -61,7 +61,12 @@ impl Queue {
 
     /// Since when `fail` has stopped the reader (the writer delivers what is queued).
     pub fn full_since(&self) -> Option<Instant> {
-        self.lock().pressure.full_since
+        self.lock().pressure.full.map(|(since, _)| since)
+    }
+
+    /// Which bound `fail` met when it stopped the reader, if it did.
+    pub fn full(&self) -> Option<Bound> {
+        self.lock().pressure.full.map(|(_, bound)| bound)
     }
 
     /// Whether stdout was found closed (by a failed write or the consumer leaving).

@@ -225,7 +225,9 @@ impl Queue {
     /// while the writer is ready, and always under `block` without a timeout.
     fn sheds_from(&self, inner: &Inner, now: Instant) -> Option<Instant> {
         let pressure = &inner.pressure;
+        // Time bpipe was stopped is not the consumer's: the spell counts from a continue.
         let pressed = pressure.pressed_since.unwrap_or(now);
+        let pressed = pressed.max(self.clock.continued().unwrap_or(pressed));
         let from = match pressure.writer {
             Writer::Throttled => pressed,
             Writer::Stalled => self.grace_ends(inner).unwrap_or(now),
@@ -253,7 +255,9 @@ impl Queue {
 
     /// When the current spell's grace ends.
     fn grace_ends(&self, inner: &Inner) -> Option<Instant> {
-        inner.pressure.grace_ends(self.rules.grace)
+        inner
+            .pressure
+            .grace_ends(self.rules.grace, self.clock.continued())
     }
 
     /// Wakes the reader if it waits: something it waits on may have changed.

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::bounds::Bound;
 use super::state::Writer;
 
 /// Whether the reader waits for the queue.
@@ -29,8 +30,8 @@ pub(super) struct Pressure {
     /// Time stdout was full, before the spell going on (since `stalled_since`).
     pub(super) stalled_total: Duration,
     pub(super) stalled_since: Option<Instant>,
-    /// When `fail` stopped the reader.
-    pub(super) full_since: Option<Instant>,
+    /// When `fail` stopped the reader, and which bound was reached.
+    pub(super) full: Option<(Instant, Bound)>,
 }
 
 impl Pressure {
@@ -42,7 +43,7 @@ impl Pressure {
             reader: Reader::Running,
             stalled_total: Duration::ZERO,
             stalled_since: None,
-            full_since: None,
+            full: None,
         }
     }
 
@@ -73,9 +74,16 @@ impl Pressure {
         self.pressed_since = None;
     }
 
-    /// When the current spell's grace ends.
-    pub(super) fn grace_ends(&self, grace: Duration) -> Option<Instant> {
-        self.spell_since.and_then(|since| since.checked_add(grace))
+    /// When the current spell's grace ends: `grace` after it began, or after bpipe was last
+    /// `continued` after a stop, whichever is later.
+    pub(super) fn grace_ends(
+        &self,
+        grace: Duration,
+        continued: Option<Instant>,
+    ) -> Option<Instant> {
+        self.spell_since
+            .map(|since| since.max(continued.unwrap_or(since)))
+            .and_then(|since| since.checked_add(grace))
     }
 
     /// Stall figures at `now`: the stall going on, and all stalls together.

@@ -151,8 +151,9 @@ impl Queue {
                 Shed::Fail => {
                     // `fail` stops reading: the rest of this read is undelivered, not shed.
                     inner.books.ledger.lose(Place::Parked, batch.tally());
-                    inner.pressure.full_since.get_or_insert(self.now());
-                    return Err(Stop::Full(self.full_bound(inner)));
+                    let bound = self.full_bound(inner);
+                    inner.pressure.full.get_or_insert((self.now(), bound));
+                    return Err(Stop::Full(bound));
                 }
                 Shed::Slide => unreachable!("slide is handled above"),
             }

@@ -134,11 +134,11 @@ impl Queue {
                 }
                 Some(Shed::Fail) => {
                     inner.books.ledger.lose(Place::Parked, batch.tally());
-                    inner.pressure.full_since.get_or_insert(self.now());
                     let bound = match inner.store.disk_ref() {
                         Some(spill) if spill.has_failed() => Bound::Disk,
                         spill => Bound::Spill(spill.map_or(0, |s| s.max())),
                     };
+                    inner.pressure.full.get_or_insert((self.now(), bound));
                     return Offered::Placed(Err(Stop::Full(bound)));
                 }
                 // Block: wait for the writer to read the disk back.

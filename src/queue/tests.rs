@@ -417,3 +417,22 @@ fn a_zero_block_timeout_waits_out_the_grace_like_any_policy() {
     assert_eq!(take_all(&q), ["a", "b"]);
     reader.join().unwrap().unwrap();
 }
+
+#[test]
+fn time_bpipe_was_stopped_is_not_a_stall() {
+    let (q, clock) = clocked(1, DROP);
+    q.try_push(batch(&["a"])).unwrap();
+    assert!(
+        q.press(Press::Stalled).is_some(),
+        "a spell, within its grace"
+    );
+    clock.advance(Duration::from_millis(50));
+    // SIGSTOP, 300 ms, SIGCONT: the grace starts over.
+    clock.stop(Duration::from_millis(300));
+    assert_eq!(q.try_push(batch(&["b"])), Ok(Pushed::Parked));
+    assert_eq!(q.stats().dropped, Tally::ZERO);
+    // Still full 100 ms after: the consumer is behind.
+    clock.advance(Duration::from_millis(100));
+    assert_eq!(q.retry(), Ok(Pushed::Done));
+    assert_eq!(q.stats().dropped, Tally::new(1, 1));
+}
