@@ -146,7 +146,8 @@ pub struct Args {
 
     /// Most items or bytes written per period: N/PERIOD (items, e.g. 1000/s, 50/100ms, 30/min,
     /// 2/h) or SIZE/PERIOD (bytes, e.g. 10MiB/s, 512KiB/250ms). A bare number is items per
-    /// second. In --chunk mode the items are chunks.
+    /// second: -L 1000 is 1000 lines a second, where pv's -L 1000 is bytes (write -L 1000B/s
+    /// or -L 1k for bytes). In --chunk mode the items are chunks.
     #[arg(
         help = "Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes",
         short = 'L',
@@ -430,6 +431,13 @@ pub enum PolicyArg {
 fn parse_drops_exit(text: &str) -> Result<u8, String> {
     match text.trim().parse::<u8>() {
         Ok(0) => Err("0 means success; give a status from 1 to 255, e.g. 4".into()),
+        Ok(code @ (1 | 2 | 3 | 5 | 6 | 70)) => Err(format!(
+            "{code} is a status bpipe already uses (see EXIT STATUS in the man page); give \
+             another, e.g. 4"
+        )),
+        Ok(code) if code >= 128 => Err(format!(
+            "{code} looks like death by a signal to a shell; give a status from 4 to 127, e.g. 4"
+        )),
         Ok(code) => Ok(code),
         Err(_) => Err(format!(
             "expected a status from 1 to 255, e.g. 4, got '{text}'"
@@ -450,7 +458,10 @@ pub enum ShedArg {
     Fail,
 }
 
+mod errors;
 pub mod workers;
+
+pub use errors::one_line;
 
 #[cfg(test)]
 mod tests;

@@ -32,6 +32,25 @@ pub use control::signals::die_of;
 pub use error::Error;
 pub use exit::Exit;
 
+/// The command line, parsed: `Ok(None)` when clap printed the help or the version (bpipe has
+/// nothing more to do); an error is said on stderr in one `bpipe:` line, status 2.
+pub fn args() -> Result<Option<Args>, Error> {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+    match Args::try_parse() {
+        Ok(args) => Ok(Some(args)),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            Ok(None)
+        }
+        Err(e) => {
+            let line = cli::one_line(&e);
+            report::error(&line);
+            Err(Error::Usage(line))
+        }
+    }
+}
+
 /// Runs bpipe as the command line asks: on the process's stdin and stdout, reporting on
 /// stderr. By the time it returns, what went wrong has been said on stderr; the caller maps
 /// the error to a status ([`Error::code`]).

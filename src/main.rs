@@ -1,11 +1,14 @@
 use std::process::ExitCode;
 
-use bpipe::{Args, Error};
-use clap::Parser;
+use bpipe::Error;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match bpipe::run(&args) {
+    let ran = match bpipe::args() {
+        Ok(Some(args)) => bpipe::run(&args),
+        Ok(None) => Ok(()),
+        Err(error) => Err(error),
+    };
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             if let Error::Signal(number) = error {

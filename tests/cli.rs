@@ -394,7 +394,7 @@ fn bad_values_are_rejected_before_reading() {
 }
 
 #[test]
-fn malformed_flags_get_clap_errors_before_reading() {
+fn malformed_flags_get_one_line_before_reading() {
     for args in [
         &["--cap", "many"][..],
         &["--cap-bytes", "lots"],
@@ -406,7 +406,8 @@ fn malformed_flags_get_clap_errors_before_reading() {
     ] {
         let (code, stderr, offset) = reject(args);
         assert_eq!(code, Some(2), "{args:?}");
-        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("bpipe: "), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(offset, 0, "{args:?} read stdin");
     }
@@ -461,7 +462,7 @@ fn bad_rates_and_bursts_are_rejected_before_reading() {
         let (code, stderr, offset) = reject(args);
         assert_eq!(code, Some(2), "{args:?}");
         assert!(
-            stderr.starts_with("error: invalid value"),
+            stderr.starts_with("bpipe: invalid value"),
             "{args:?}: {stderr}"
         );
         assert!(stderr.contains(says), "{args:?}: {stderr}");
