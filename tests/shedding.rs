@@ -408,3 +408,60 @@ fn a_last_line_without_its_newline_is_dead_lettered_as_a_whole_line() {
     );
     assert!(file.ends_with(b"\n"));
 }
+
+#[test]
+fn a_dead_letter_file_that_fills_holds_whole_lines_and_the_books_agree() {
+    // A full disk (here the file-size limit, which fails a write part-way just as ENOSPC
+    // does): what reached the file is cut back to whole lines, and exactly those count.
+    let dead = temp_path("dead-letters-fill");
+    let args = [
+        "--policy",
+        "drop",
+        "--cap",
+        "10",
+        "--dead-letter",
+        dead.to_str().unwrap(),
+        "--stats-format",
+        "json",
+        "--summary",
+    ];
+    let mut cmd = bpipe(&args);
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit and signal are async-signal-safe; an ignored SIGXFSZ survives exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 100_000,
+                rlim_max: 100_000,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = run_stalled(cmd, numbered_lines(200_000));
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("File too large"), "{}", out.stderr);
+    let record: serde_json::Value =
+        serde_json::from_str(out.stderr.lines().last().unwrap()).unwrap();
+    let file = std::fs::read(&dead).unwrap();
+    std::fs::remove_file(&dead).unwrap();
+    assert!(file.ends_with(b"\n"), "a torn last line");
+    let lines = file.iter().filter(|&&b| b == b'\n').count() as u64;
+    assert_eq!(
+        record["dead_lettered_items"].as_u64(),
+        Some(lines),
+        "{record}"
+    );
+    assert_eq!(
+        record["dead_lettered_bytes"].as_u64(),
+        Some(file.len() as u64),
+        "{record}"
+    );
+    let n = |key: &str| record[key].as_u64().unwrap();
+    assert_eq!(
+        n("dropped_items"),
+        n("dead_lettered_items") + n("discarded_items"),
+        "{record}"
+    );
+}

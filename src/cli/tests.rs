@@ -50,6 +50,9 @@ fn the_names_pv_and_mbuffer_users_type() {
 fn clear_refusals() {
     let error = |argv: &[&str]| Args::try_parse_from(argv).unwrap_err().to_string();
     assert!(error(&["bpipe", "--drops-exit", "0"]).contains("0 means success"));
+    assert!(error(&["bpipe", "--drops-exit", "70"]).contains("a status bpipe already uses"));
+    assert!(error(&["bpipe", "--drops-exit", "3"]).contains("a status bpipe already uses"));
+    assert!(error(&["bpipe", "--drops-exit", "130"]).contains("death by a signal"));
     assert!(error(&["bpipe", "-q", "--progress"]).contains("cannot be used with"));
     assert!(error(&["bpipe", "--cap", "lots"]).contains("expected a count such as 64, 10k"));
 }

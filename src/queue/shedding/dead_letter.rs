@@ -23,6 +23,12 @@ pub struct DeadLetter {
     buffer: Vec<u8>,
     /// The items in `buffer`.
     buffered: Tally,
+    /// Where each item in `buffer` ends (its delimiter included), and its size: after a
+    /// write that failed part-way, what reached the file is cut back to whole items and
+    /// exactly those are counted.
+    ends: Vec<(usize, u64)>,
+    /// The file's length as bpipe wrote it (a regular file; `None` for `/dev/null`).
+    len: Option<u64>,
     /// Bytes the file may still take; once an item did not fit, none more is taken.
     room: u64,
     full: bool,
@@ -60,6 +66,8 @@ impl DeadLetter {
             file: Some(file),
             buffer: Vec::new(),
             buffered: Tally::ZERO,
+            ends: Vec::new(),
+            len: meta.is_file().then_some(meta.len()),
             room: max,
             full: false,
             max,
@@ -86,6 +94,7 @@ impl DeadLetter {
         if let Some(delim) = self.delim.filter(|&d| item.last() != Some(&d)) {
             self.buffer.push(delim);
         }
+        self.ends.push((self.buffer.len(), item.len() as u64));
     }
 
     /// Whether a buffer's worth has gathered.
@@ -98,25 +107,43 @@ impl DeadLetter {
         !self.buffer.is_empty()
     }
 
-    /// Writes what is gathered; returns the items that went into the file. After an error,
-    /// nothing more is taken, and the items of the failed write count as not dead-lettered
-    /// (even if part of them reached the file).
+    /// Writes what is gathered; returns the items that went into the file. After an error
+    /// (a full disk), what reached the file is cut back to whole items, exactly those count,
+    /// and nothing more is taken. bpipe must be the file's only writer.
     pub fn flush(&mut self) -> Tally {
         let Some(file) = self.file.as_mut() else {
             return Tally::ZERO;
         };
-        let written = match file.write_all(&self.buffer) {
-            Ok(()) => self.buffered,
-            Err(e) => {
+        let (done, failed) = write_what_goes(file, &self.buffer);
+        let written = match failed {
+            None => {
+                self.len = self.len.map(|len| len + done as u64);
+                self.buffered
+            }
+            Some(e) => {
+                let whole = self.ends.partition_point(|&(end, _)| end <= done);
+                let whole_end = whole.checked_sub(1).map_or(0, |i| self.ends[i].0);
+                if let Some(len) = self.len.as_mut() {
+                    *len += whole_end as u64;
+                    if done > whole_end {
+                        // The torn item goes: the file holds whole items only.
+                        let _ = file.set_len(*len);
+                    }
+                }
                 self.notice = Some(format!(
                     "{}; shed items are only counted from now on",
                     crate::values::reason(&e)
                 ));
                 self.file = None;
-                Tally::ZERO
+                let bytes: u64 = self.ends[..whole].iter().map(|&(_, bytes)| bytes).sum();
+                Tally {
+                    items: whole as u64,
+                    bytes,
+                }
             }
         };
         self.buffer.clear();
+        self.ends.clear();
         self.buffered = Tally::ZERO;
         written
     }
@@ -132,4 +159,19 @@ impl DeadLetter {
     pub fn take_notice(&mut self) -> Option<String> {
         self.notice.take()
     }
+}
+
+/// Writes `bytes` to `file` as far as it takes them: how many went, and the error that
+/// stopped it, if one did.
+fn write_what_goes(file: &mut File, bytes: &[u8]) -> (usize, Option<io::Error>) {
+    let mut done = 0;
+    while done < bytes.len() {
+        match file.write(&bytes[done..]) {
+            Ok(0) => return (done, Some(io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (done, Some(e)),
+        }
+    }
+    (done, None)
 }
