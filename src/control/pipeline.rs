@@ -172,6 +172,7 @@ mod tests {
     use crate::output::sink::Always;
     use std::io::{Cursor, Write};
     use std::sync::Mutex;
+    use std::time::Duration;
 
     /// An in-memory stdout the test can read after the writer thread is done with it.
     #[derive(Clone, Default)]
@@ -240,5 +241,50 @@ mod tests {
         assert!(matches!(&outcome.end, End::ReadFailed(e) if e.to_string() == "disk on fire"));
         assert_eq!(*out.0.lock().unwrap(), b"a\npartial");
         assert!(outcome.stats.balanced());
+    }
+
+    #[test]
+    fn a_stop_reads_no_more_and_its_record_has_all_that_was_read() {
+        // An endless producer whose reads take a while (most of the reader's time is spent
+        // in them); a rate that holds the writer, so that slide sheds and the reader runs.
+        // After the stop, the input counted must not grow.
+        struct Endless;
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                std::thread::sleep(Duration::from_millis(2));
+                for pair in buf.chunks_mut(2) {
+                    pair[0] = b'y';
+                    if let Some(end) = pair.get_mut(1) {
+                        *end = b'\n';
+                    }
+                }
+                Ok(buf.len() - buf.len() % 2)
+            }
+        }
+        let config = config(&["--rate", "100/s", "--policy", "slide", "--cap", "100"]);
+        let mut config = config;
+        config.read_size = 256;
+        let mut at_stop = None;
+        let outcome = run(
+            &config,
+            None,
+            None,
+            Endless,
+            Always(Shared::default()),
+            |queue, done| {
+                std::thread::sleep(Duration::from_millis(50));
+                queue.stop_input();
+                at_stop = Some(queue.stats());
+                // As a drain would, give a read in flight the time to land.
+                std::thread::sleep(Duration::from_millis(20));
+                queue.abandon();
+                let _ = done.recv();
+                Some(End::Stopped(libc::SIGTERM))
+            },
+        )
+        .unwrap();
+        let at_stop = at_stop.unwrap();
+        assert_eq!(outcome.stats.input, at_stop.input, "read after the stop");
+        assert!(outcome.stats.balanced(), "{:?}", outcome.stats);
     }
 }

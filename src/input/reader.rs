@@ -40,6 +40,12 @@ fn read_loop(
 ) -> io::Result<ReadEnd> {
     let mut batch = Batch::with_buffer(queue.spare_buffer(read_size));
     loop {
+        match queue.begin_read() {
+            Ok(()) => {}
+            Err(Stop::Stopped) => return Ok(ReadEnd::Stopped),
+            Err(Stop::Closed) => return Ok(ReadEnd::OutputClosed),
+            Err(Stop::Full(bound)) => return Ok(ReadEnd::Full(bound)),
+        }
         let n = match batch.fill_from(input, read_size) {
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,

@@ -1,10 +1,15 @@
 //! The run's side of the queue: the end of input, a stop, giving up, and what the spill and
 //! dead letters must tell the user.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use super::pressure::Reader;
 use super::{Bound, Input, Output, Queue};
 use crate::books::ledger::Place;
+
+/// How long a stop waits for a read in progress to be counted: a read blocked on an idle
+/// producer is not waited for (what it brings later counts as read and undelivered).
+const STOP_WAIT: Duration = Duration::from_millis(100);
 
 impl Queue {
     /// Gives up on delivering (a stop's drain timed out): what is queued or parked is
@@ -45,11 +50,18 @@ impl Queue {
         if inner.input == Input::Open {
             inner.input = Input::Finished;
         }
+        if inner.pressure.reader == Reader::Reading {
+            inner.pressure.reader = Reader::Running;
+            // A stop may be waiting for the reader.
+            self.room.notify_all();
+        }
         self.waker.wake();
     }
 
     /// Stops the reading side (a signal asked bpipe to stop): the writer drains what is
-    /// queued, and whatever the reader holds or still brings counts as undelivered.
+    /// queued, and whatever the reader holds or still brings counts as undelivered. The
+    /// reader reads no more; a read it is in the middle of is waited for (at most
+    /// [`STOP_WAIT`]) and counted, so that the stop's record holds everything read.
     pub fn stop_input(&self) {
         let mut inner = self.lock();
         inner.input = Input::Stopped;
@@ -57,6 +69,12 @@ impl Queue {
         inner.books.ledger.lose_all(Place::Parked);
         self.waker.wake();
         self.room.notify_all();
+        let _ = self
+            .room
+            .wait_timeout_while(inner, STOP_WAIT, |inner| {
+                inner.pressure.reader == Reader::Reading
+            })
+            .unwrap_or_else(|e| e.into_inner());
     }
 
     /// Since when `fail` has stopped the reader (the writer delivers what is queued).

@@ -8,10 +8,13 @@ use std::time::{Duration, Instant};
 use super::bounds::Bound;
 use super::state::Writer;
 
-/// Whether the reader waits for the queue.
+/// What the reader is doing, as the queue sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Reader {
     Running,
+    /// Reading its input (and framing what came): a stop waits, briefly, for what it brings
+    /// to be counted, so that the stop's record has it.
+    Reading,
     /// Waiting (for room, for the writer to take its read, or for pressure) since then.
     Waiting(Instant),
 }

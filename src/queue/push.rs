@@ -73,12 +73,29 @@ impl Queue {
         self.settle_parked(&mut inner)
     }
 
+    /// The reader is about to read: `Err` if it must not (a stop, a closed output), so that
+    /// a stop never has it read once more.
+    pub fn begin_read(&self) -> Result<(), Stop> {
+        let mut inner = self.lock();
+        if inner.closed() {
+            return Err(Stop::Closed);
+        }
+        if inner.input == Input::Stopped {
+            return Err(Stop::Stopped);
+        }
+        inner.pressure.reader = Reader::Reading;
+        Ok(())
+    }
+
     fn offer(&self, inner: &mut Inner, mut batch: Batch) -> Result<Pushed, Stop> {
         batch.arrived = Some(self.now());
         batch.pos = inner.books.ledger.input();
         debug_assert!(inner.store.parked.is_none(), "one push at a time");
         inner.books.ledger.admit(batch.tally());
+        inner.pressure.reader = Reader::Running;
         if inner.closed() || inner.input == Input::Stopped {
+            // A stop may be waiting for this read to be counted.
+            self.room.notify_all();
             inner.books.ledger.lose(Place::Parked, batch.tally());
             return Err(if inner.closed() {
                 Stop::Closed
