@@ -461,3 +461,51 @@ fn signals_while_the_workers_start_are_handled_not_fatal() {
         );
     }
 }
+
+/// The final JSON record of a run through `--workers 1 -- true` (a worker that reads
+/// nothing) on `input`.
+fn through_a_worker_that_reads_nothing(input: Vec<u8>, workers: &str) -> serde_json::Value {
+    let args = [
+        "--workers",
+        workers,
+        "--stats-format",
+        "json",
+        "--summary",
+        "--",
+    ];
+    let mut args = args.to_vec();
+    args.push("true");
+    let mut cmd = bpipe(&args);
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    let out = run(cmd, input);
+    let last = out.stderr.lines().last().expect("a final record");
+    serde_json::from_str(last).unwrap()
+}
+
+#[test]
+fn a_long_line_a_worker_never_read_is_undelivered_not_delivered() {
+    // Lines longer than a pipe and a stage, with and without their newline, longer than
+    // --max-line (three pieces in the books): the workers read none of it.
+    let long = |n: usize, end: &str| format!("{}{end}", "x".repeat(n)).into_bytes();
+    let mut mixed = (1..=1000)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect::<Vec<_>>();
+    mixed.extend(long(300_000, ""));
+    for (input, workers, items) in [
+        (long(300_000, ""), "1", 1),
+        (long(131_073, ""), "1", 1),
+        (mixed, "2", 1001),
+        (long(3_000_000, "\n"), "1", 3),
+    ] {
+        let bytes = input.len() as u64;
+        let last = through_a_worker_that_reads_nothing(input, workers);
+        assert!(balanced(&last), "{last}");
+        assert_eq!(last["out_items"], 0, "{last}");
+        assert_eq!(last["out_bytes"], 0, "{last}");
+        assert_eq!(last["undelivered_items"], items, "{last}");
+        assert_eq!(last["undelivered_bytes"], bytes, "{last}");
+        for w in last["workers"].as_array().unwrap() {
+            assert_eq!(w["bytes"], 0, "a worker that read nothing: {w}");
+        }
+    }
+}

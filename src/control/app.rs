@@ -109,13 +109,15 @@ fn start_pool(config: &Config) -> Result<Option<(Pool, Receiver<PoolEvent>)>, St
     let Some(spec) = &config.pool else {
         return Ok(None);
     };
-    let delim = match config.framing {
-        Framing::Delimited { delim, .. } => delim,
+    let items = match config.framing {
+        Framing::Delimited {
+            delim, max_item, ..
+        } => (delim, max_item),
         Framing::Chunks { .. } => unreachable!("--workers is refused with --chunk"),
     };
     let (tx, rx) = crossbeam_channel::unbounded();
     let shown = spec.command[0].to_string_lossy().into_owned();
-    match Pool::start(spec.clone(), delim, Some(tx)) {
+    match Pool::start(spec.clone(), items, Some(tx)) {
         Ok(pool) => Ok(Some((pool, rx))),
         Err(e) => Err(format!(
             "cannot run '{shown}' (the command after --): {}",

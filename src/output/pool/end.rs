@@ -7,38 +7,46 @@ use std::time::{Duration, Instant};
 use super::slot::{Slot, State};
 use super::{Cut, Pool, What, poller};
 use crate::books::tally::Tally;
+use crate::output::sink::Finish;
 
 impl Pool {
     /// The worker in slot `i` exited: what it never read is undelivered.
     pub(super) fn exited(&mut self, i: usize, code: i32) {
         let left = self.slots[i].unread();
-        let mut lost = Tally::new(memchr::memchr_iter(self.delim, &left).count(), left.len());
-        if self.cut == Some(Cut::To(i)) {
-            self.cut = Some(Cut::Lost);
-        }
-        if self.cut == Some(Cut::Last(i)) {
-            // The last item has no delimiter: if any of it is left, it is undelivered too.
-            self.cut = None;
-            if !left.is_empty() && left.last() != Some(&self.delim) {
-                lost.items += 1;
+        // The unread part of an item begun (no delimiter after it) is owed back as that
+        // item's pieces, once it ends; whole items left unread, now.
+        let tail = left.len()
+            - left
+                .iter()
+                .rposition(|&b| b == self.delim)
+                .map_or(0, |p| p + 1);
+        let whole = left.len() - tail;
+        self.recalled += Tally::new(
+            memchr::memchr_iter(self.delim, &left[..whole]).count(),
+            whole,
+        );
+        let lines = memchr::memchr_iter(self.delim, &left[..whole]).count() as u64;
+        // The item begun is undelivered if its worker did not read all of it; it counts in
+        // the worker's items once given whole (the input's last line).
+        let (mut begun, mut counted) = (0, 0);
+        match self.cut {
+            Some(Cut::To(cut)) if cut == i => {
+                self.cut = Some(Cut::Lost);
+                self.cut_read = self.cut_len.saturating_sub(tail as u64);
+                begun = 1;
             }
+            Some(Cut::Last(cut)) if cut == i => {
+                self.cut_read = self.cut_len.saturating_sub(tail as u64);
+                (begun, counted) = (u64::from(tail > 0), u64::from(tail > 0));
+                self.settle_lost(Finish::Complete);
+            }
+            _ => {}
         }
-        if self.cut == Some(Cut::Lost) && left.last() != Some(&self.delim) {
-            // An item begun: booked once its last bytes have come (and gone nowhere).
-            let tail = left.len()
-                - left
-                    .iter()
-                    .rposition(|&b| b == self.delim)
-                    .map_or(0, |p| p + 1);
-            self.cut_lost = Tally::new(1, tail);
-            lost.bytes -= tail as u64;
-        }
-        self.recalled += lost;
         let slot = &mut self.slots[i];
-        let undelivered = lost.items + self.cut_lost.items;
+        let undelivered = lines + begun;
         slot.undelivered += undelivered;
-        slot.items = slot.items.saturating_sub(lost.items);
-        slot.bytes = slot.bytes.saturating_sub(lost.bytes);
+        slot.items = slot.items.saturating_sub(lines + counted);
+        slot.bytes = slot.bytes.saturating_sub(left.len() as u64);
         slot.status = Some(code);
         // A worker whose own output was closed (SIGPIPE) failed no more than bpipe does
         // when its stdout closes.
@@ -72,6 +80,27 @@ impl Pool {
             self.tell_failure(i, What::GaveUp(GIVE_UP), true, true);
         }
         self.publish();
+    }
+
+    /// The item begun, whose worker exited, is over (`Complete`: it ended, or the input
+    /// did; `Cut`: a stop): the books counted its pieces delivered as they went, and those
+    /// its worker did not read whole are owed back, with their bytes.
+    pub(super) fn settle_lost(&mut self, how: Finish) {
+        let max = self.max_item;
+        let (len, read) = (self.cut_len, self.cut_read.min(self.cut_len));
+        let first_unread = read / max;
+        let given = match how {
+            Finish::Complete => len.div_ceil(max),
+            Finish::Cut => len / max,
+        };
+        let items = given.saturating_sub(first_unread);
+        let end = match how {
+            Finish::Complete => len,
+            Finish::Cut => given * max,
+        };
+        let bytes = end.saturating_sub(first_unread * max);
+        self.recalled += Tally { items, bytes };
+        (self.cut, self.cut_len, self.cut_read) = (None, 0, 0);
     }
 
     /// The end: writes out what is staged (waiting for each worker to take it, or exit),

@@ -99,8 +99,12 @@ pub struct Pool {
     epoll: Epoll,
     /// An item begun and not finished: where the rest of it goes.
     cut: Option<Cut>,
-    /// Items and bytes of the cut item owed back (its worker exited): booked at its end.
-    cut_lost: Tally,
+    /// Bytes of the item begun given so far, and of those, how many its worker read before
+    /// it exited (`Cut::Lost`): what is owed back is booked at the item's end.
+    cut_len: u64,
+    cut_read: u64,
+    /// The books count a line longer than `--max-line` as pieces of this many bytes.
+    max_item: u64,
     next: usize,
     /// The writer found every worker full: the pool waits for any pipe's room.
     want_room: bool,
@@ -112,16 +116,21 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts `spec.min` workers. Fails (before anything is read) if the first cannot start.
-    pub fn start(spec: Spec, delim: u8, events: Option<Sender<Event>>) -> io::Result<Pool> {
+    /// Starts `spec.min` workers, for items ending with `delim` (pieces of `max_item` bytes
+    /// in the books). Fails (before anything is read) if the first cannot start.
+    pub fn start(
+        spec: Spec,
+        (delim, max_item): (u8, usize),
+        events: Option<Sender<Event>>,
+    ) -> io::Result<Pool> {
         let launch = feed::processes(spec.command.clone());
-        Pool::with_launcher(spec, delim, events, launch)
+        Pool::with_launcher(spec, (delim, max_item), events, launch)
     }
 
     /// The same, with workers from `launch`.
     pub fn with_launcher(
         spec: Spec,
-        delim: u8,
+        (delim, max_item): (u8, usize),
         events: Option<Sender<Event>>,
         launch: Launcher,
     ) -> io::Result<Pool> {
@@ -134,7 +143,9 @@ impl Pool {
             slots,
             epoll,
             cut: None,
-            cut_lost: Tally::ZERO,
+            cut_len: 0,
+            cut_read: 0,
+            max_item: (max_item as u64).max(1),
             next: 0,
             want_room: false,
             recalled: Tally::ZERO,

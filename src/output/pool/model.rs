@@ -186,7 +186,7 @@ proptest! {
             idle_exit: Duration::from_secs(3600),
             restart: false,
         };
-        let mut pool = Pool::with_launcher(spec, b'\n', None, launch).unwrap();
+        let mut pool = Pool::with_launcher(spec, (b'\n', usize::MAX), None, launch).unwrap();
         let mut at = 0; // bytes of the input the pool has taken
         let mut recalled = Tally::ZERO;
         let mut gone = false;

@@ -26,10 +26,9 @@ impl Pool {
         let i = match cut {
             Cut::To(i) if self.slots[i].alive() && self.slots[i].open() => i,
             _ => {
-                self.cut_lost.bytes += end as u64;
+                self.cut_len += end as u64;
                 if ends {
-                    self.cut = None;
-                    self.recalled += std::mem::take(&mut self.cut_lost);
+                    self.settle_lost(Finish::Complete);
                 }
                 return Ok(end);
             }
@@ -52,6 +51,7 @@ impl Pool {
         let taken = end.min(written + STAGE_MAX);
         s.each(written, taken, |piece| slot.stage.extend_from_slice(piece));
         slot.bytes += taken as u64;
+        self.cut_len += taken as u64;
         if ends && taken == end {
             self.cut = None;
             slot.items += 1;
@@ -75,6 +75,12 @@ impl Pool {
         };
         if s.byte(end - 1) != Some(self.delim) {
             self.cut = Some(Cut::To(i));
+            // The item begun starts after the last delimiter before `end`.
+            let mut start = 0;
+            while let Some(at) = s.find(self.delim, start, end) {
+                start = at + 1;
+            }
+            (self.cut_len, self.cut_read) = ((end - start) as u64, 0);
         }
         let slot = &mut self.slots[i];
         s.each(n, end, |piece| slot.stage.extend_from_slice(piece));
@@ -147,10 +153,15 @@ impl Relay for Pool {
     }
 
     fn finish(&mut self, how: Finish) -> io::Result<()> {
-        if let (Finish::Complete, Some(Cut::To(i))) = (how, self.cut) {
+        match (how, self.cut) {
             // The input ended: the item begun (a last line without its delimiter) is whole.
-            self.cut = Some(Cut::Last(i));
-            self.slots[i].items += 1;
+            (Finish::Complete, Some(Cut::To(i))) => {
+                self.cut = Some(Cut::Last(i));
+                self.slots[i].items += 1;
+            }
+            // The item begun went nowhere since its worker exited: owed back now.
+            (_, Some(Cut::Lost)) => self.settle_lost(how),
+            _ => {}
         }
         self.close_all();
         Ok(())
