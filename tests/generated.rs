@@ -42,11 +42,11 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "--block-timeout D --on-timeout P",
-                "Block, but once a wait for room under pressure has lasted D, apply P (drop, slide or fail) to every item that finds the queue full until the consumer takes something again.",
+                "Block, but hold the producer at most D in a spell of pressure: once the spell is D old, apply P (drop, slide or fail) to every item that finds the queue full until bpipe catches up (writes out all it holds). A consumer that takes a little now and then does not end the spell. Against a full stdout the 100ms grace comes first: a D under 100ms acts as 100ms. Time bpipe itself was stopped (SIGSTOP until SIGCONT) does not count.",
             ),
             (
                 "",
-                "A line longer than --max-line is cut into pieces under block and fail, and dropped whole (counted as over --max-line) under drop and slide, so the output holds only whole lines.",
+                "A line longer than --cap-bytes waits whole for a ready writer, and is shed whole only under pressure. A line longer than --max-line is cut into pieces under block and fail, and dropped whole (counted as over --max-line) under drop and slide, so the output holds only whole lines.",
             ),
         ],
     ),
@@ -82,6 +82,10 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             (
                 "json",
                 "One object per line with event (tick, drop, stop, stall, resume, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, expired_items, expired_bytes, dead_lettered_items, dead_lettered_bytes, discarded_items, discarded_bytes, spill_depth_items, spill_depth_bytes, spilled_items, spilled_bytes, max_spill_bytes, spill_max_bytes, kept_items, markers, wait_p50_s, wait_p99_s, wait_max_s, interval_wait_p50_s, interval_wait_p99_s, interval_wait_max_s, oldest_age_s, stalled_s, interval_s, interval_stalled_share, in_items_per_s, in_bytes_per_s, out_items_per_s, out_bytes_per_s, policy, block_timeout_s, on_timeout, output_closed and signal; event first, seconds to the microsecond. In the final record the interval is the whole run.",
+            ),
+            (
+                "workers",
+                "With --workers, every record adds workers_running and workers: one object per worker with worker (its slot), running, items, bytes, undelivered_items, taking_share, starts, failures and status. A worker that starts, is retired or exits is one record of its own with event worker, name, elapsed_s, worker, action (start, retire, exit, fail, give-up), status, undelivered_items, reason and workers_running; in text, one line.",
             ),
             (
                 "",
@@ -126,6 +130,14 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             (
                 "128+N",
                 "Stopped by signal N (SIGINT, SIGTERM, SIGHUP): after the drain and the final record, bpipe dies of the same signal, so a shell shows 130, 143 or 129.",
+            ),
+            (
+                "5",
+                "--on-stall fail: stdout took nothing for --stall-timeout.",
+            ),
+            (
+                "6",
+                "--workers: a worker failed (exited non-zero or was killed by a signal, other than SIGPIPE or the stop bpipe passed on).",
             ),
             ("70", "An internal error (a bug); please report it."),
         ],
@@ -182,14 +194,24 @@ fn synopsis(cmd: &clap::Command) -> Roff {
             .and_then(|v| v.first())
             .filter(|_| takes_value)
         {
-            line.push(roman(" "));
-            line.push(italic(value.to_string()));
+            // A value that must follow '=' is optional: --mark-drops[=TEMPLATE].
+            match arg.is_require_equals_set() {
+                true => line.push(roman(format!("[={value}]"))),
+                false => {
+                    line.push(roman(" "));
+                    line.push(italic(value.to_string()));
+                }
+            }
         }
         line.push(roman("]"));
     }
     line.push(roman(" ["));
     line.push(italic("FILE"));
-    line.push(roman("]..."));
+    line.push(roman("]... [-- "));
+    line.push(italic("CMD"));
+    line.push(roman(" ["));
+    line.push(italic("ARGS"));
+    line.push(roman("]...]"));
     roff.text(line);
     roff
 }
@@ -230,10 +252,64 @@ fn man_page() -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// Where bash completion comes to the workers' command: after `--`, the command is completed
+/// as a command (as `sudo` does, by bash-completion's `_command_offset` where it is loaded),
+/// then its own arguments, never bpipe's flags. clap_complete's bash script knows no `--`.
+const BASH_AFTER_DASHES: &str = r#"
+    # After --: the workers' command and its arguments, never bpipe's own flags.
+    for (( i = 1; i < COMP_CWORD; i++ )); do
+        if [[ "${COMP_WORDS[i]}" == "--" ]]; then
+            if declare -F _command_offset >/dev/null; then
+                _command_offset $(( i + 1 ))
+            elif (( i + 1 == COMP_CWORD )); then
+                COMPREPLY=( $(compgen -c -- "${cur}") )
+            else
+                COMPREPLY=( $(compgen -f -- "${cur}") )
+            fi
+            return 0
+        fi
+    done
+"#;
+
 fn completion(shell: Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Args::command(), "bpipe", &mut out);
-    String::from_utf8(out).unwrap()
+    let script = String::from_utf8(out).unwrap();
+    match shell {
+        Shell::Bash => {
+            let at = script
+                .find("    opts=\"\"\n")
+                .expect("clap_complete's bash layout")
+                + 12;
+            format!("{}{}{}", &script[..at], BASH_AFTER_DASHES, &script[at..])
+        }
+        _ => script,
+    }
+}
+
+#[test]
+fn bash_completes_the_workers_command_after_dashes_not_bpipes_flags() {
+    let script = completion(Shell::Bash);
+    let complete = |words: &str| {
+        let probe = format!(
+            "{script}\nCOMP_WORDS=({words}); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))\n\
+             _bpipe bpipe \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        std::process::Command::new("bash")
+            .args(["--norc", "-c", &probe])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let Ok(before) = complete("bpipe --ca") else {
+        eprintln!("skipped: no bash to run the completion script");
+        return;
+    };
+    assert!(before.lines().any(|l| l == "--cap"), "{before}");
+    let after = complete("bpipe --workers 2 -- gzip -").unwrap();
+    assert!(!after.contains("--cap"), "bpipe's flags after --: {after}");
+    let command = complete("bpipe --workers 2 -- gzi").unwrap();
+    assert!(!command.contains("--cap"), "{command}");
 }
 
 /// Compares `path` with `contents`; rewrites it when asked to, else fails when stale.

@@ -54,13 +54,9 @@ const HABITS: &[(&str, &str)] = &[
         "-P",
         "bpipe has no start threshold: it never sits on data; drop -P",
     ),
-    (
-        "-m",
-        "-m is not a size here: the queue's size is --cap-bytes, e.g. --cap-bytes 64MiB",
-    ),
 ];
 
-/// `error` as one line (without `bpipe: `), and whether clap only printed help or a version.
+/// `error` as one line, without `bpipe: `.
 pub fn one_line(error: &clap::Error) -> String {
     if error.kind() == ErrorKind::UnknownArgument
         && let Some(ContextValue::String(flag)) = error.get(ContextKind::InvalidArg)
