@@ -76,7 +76,8 @@ impl Monitor {
             }
             None => None,
         };
-        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        // No TERM (or an empty one) says no more about the terminal than TERM=dumb does.
+        let dumb = std::env::var_os("TERM").is_none_or(|t| t.is_empty() || t == "dumb");
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let live = match report.live {
             _ if report.quiet => None,

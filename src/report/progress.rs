@@ -23,6 +23,20 @@ const PLAIN_EVERY: Duration = Duration::from_secs(1);
 /// The line when the width is unknown.
 const DEFAULT_WIDTH: usize = 80;
 
+/// The terminal's width, as stderr's terminal reports it: its columns even where it reports
+/// no rows (console's size asks for both, and a line drawn 80 wide would wrap).
+fn columns() -> Option<usize> {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills a winsize we own; a failure leaves it zero.
+    unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) };
+    (size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
 /// Counters at one moment, for rates.
 #[derive(Clone, Copy)]
 struct Sample {
@@ -108,9 +122,7 @@ impl LiveView {
         let rates = self.rates();
         match &mut self.draw {
             Draw::Live { bar, color } => {
-                let width = console::Term::stderr()
-                    .size_checked()
-                    .map_or(DEFAULT_WIDTH, |(_, w)| w as usize);
+                let width = columns().unwrap_or(DEFAULT_WIDTH);
                 bar.set_message(line(snap, rates, &spark, width.saturating_sub(1), *color));
                 None
             }

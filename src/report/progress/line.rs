@@ -162,21 +162,19 @@ fn fit(fields: &[(u8, String)], width: usize, color: bool) -> String {
             .collect();
         let len = kept.iter().map(|t| t.chars().count()).sum::<usize>() + 2 * (kept.len() - 1);
         if len <= width || cut == 0 {
-            let shown: Vec<String> = kept
-                .iter()
-                .map(|t| match color && t.starts_with("dropped ") {
-                    true => format!("\x1b[1;31m{t}\x1b[0m"),
-                    false => t.to_string(),
-                })
-                .collect();
-            // Narrower than the fields that matter most: whole fields from the left.
+            let paint = |t: &String| match color && t.starts_with("dropped ") {
+                true => format!("\x1b[1;31m{t}\x1b[0m"),
+                false => t.to_string(),
+            };
+            // Narrower than the fields that matter most: whole fields from the left (drops
+            // still red).
             return match len <= width {
-                true => shown.join("  "),
+                true => kept.iter().map(|t| paint(t)).collect::<Vec<_>>().join("  "),
                 false => kept
                     .iter()
                     .scan(0, |used, t| {
                         *used += t.chars().count() + 2;
-                        (*used <= width + 2).then(|| t.to_string())
+                        (*used <= width + 2).then(|| paint(t))
                     })
                     .collect::<Vec<_>>()
                     .join("  "),

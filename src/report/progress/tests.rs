@@ -132,3 +132,9 @@ fn a_pool_shows_how_many_workers_run() {
     };
     assert!(line(&one, [0.0; 4], "", 200, false).contains("  1 worker  "));
 }
+
+#[test]
+fn drops_stay_red_when_even_the_main_fields_do_not_fit() {
+    let text = line(&busy(), [0.0; 4], "", 30, true);
+    assert!(text.contains("\x1b[1;31mdropped 1.53k\x1b[0m"), "{text:?}");
+}
