@@ -432,29 +432,29 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[test]
-fn a_stderr_that_blocks_ends_bpipe_with_status_1_and_signals_still_work() {
-    // The data is delivered, records cannot be: status 1 ("records were lost"), in bounded
-    // time, never a hang deaf to signals.
-    let (_keep, stderr) = full_pipe();
+/// bpipe --summary with a stderr that blocks every write, stdin piped.
+fn with_blocked_stderr() -> (std::process::Child, KillOnDrop, std::fs::File) {
+    let (keep, stderr) = full_pipe();
     let mut cmd = bpipe(&["--summary"]);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::from(stderr));
-    let mut child = cmd.spawn().unwrap();
+    let child = cmd.spawn().unwrap();
     let guard = KillOnDrop(child.id() as i32);
+    (child, guard, keep)
+}
+
+#[test]
+fn a_stderr_that_blocks_ends_bpipe_with_status_1_and_signals_still_work() {
+    // The data is delivered, records cannot be: status 1 ("records were lost"), in bounded
+    // time, never a hang deaf to signals.
+    let (mut child, guard, _keep) = with_blocked_stderr();
     child.stdin.take().unwrap().write_all(b"1\n2\n3\n").unwrap();
     let code = wait(child);
     std::mem::forget(guard);
     assert_eq!(code, Some(1));
     // A stop while stderr blocks: it drains and dies of the signal.
-    let (_keep, stderr) = full_pipe();
-    let mut cmd = bpipe(&["--summary"]);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(stderr));
-    let mut child = cmd.spawn().unwrap();
-    let guard = KillOnDrop(child.id() as i32);
+    let (mut child, guard, _keep) = with_blocked_stderr();
     let stdin = child.stdin.take().unwrap();
     thread::sleep(Duration::from_millis(200));
     signal(&child, libc::SIGTERM);

@@ -29,6 +29,25 @@ fn log_lines(n: usize) -> Vec<u8> {
     out
 }
 
+/// `cmd` with files limited to `bytes`: a write past it fails part-way with EFBIG, as one
+/// on a full disk fails with ENOSPC (SIGXFSZ ignored, which survives exec).
+fn with_file_size_limit(mut cmd: std::process::Command, bytes: u64) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit and signal are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    cmd
+}
+
 fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("bpipe-{name}-{}", std::process::id()))
 }
@@ -249,22 +268,7 @@ fn the_dead_letter_file_stops_at_its_limit_and_a_failing_one_never_stops_the_pip
         "--dead-letter",
         full.to_str().unwrap(),
     ];
-    let mut cmd = bpipe(&args);
-    use std::os::unix::process::CommandExt;
-    // SAFETY: setrlimit and signal are async-signal-safe; an ignored SIGXFSZ survives exec,
-    // so a write past the limit fails with EFBIG instead of killing bpipe.
-    unsafe {
-        cmd.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: 1000,
-                rlim_max: 1000,
-            };
-            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let out = run_stalled(cmd, log_lines(100_000));
+    let out = run_stalled(with_file_size_limit(bpipe(&args), 1000), log_lines(100_000));
     let _ = std::fs::remove_file(&full);
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     let warnings = out.stderr.matches("bpipe: --dead-letter: ").count();
@@ -425,20 +429,7 @@ fn a_dead_letter_file_that_fills_holds_whole_lines_and_the_books_agree() {
         "json",
         "--summary",
     ];
-    let mut cmd = bpipe(&args);
-    use std::os::unix::process::CommandExt;
-    // SAFETY: setrlimit and signal are async-signal-safe; an ignored SIGXFSZ survives exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: 100_000,
-                rlim_max: 100_000,
-            };
-            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    let cmd = with_file_size_limit(bpipe(&args), 100_000);
     let out = run_stalled(cmd, numbered_lines(200_000));
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     assert!(out.stderr.contains("File too large"), "{}", out.stderr);
