@@ -258,9 +258,9 @@ fn conclude(
         End::Drained | End::OutputClosed | End::Stopped(_)
     );
     let record_end = match outcome.end {
-        End::OutputClosed | End::Stalled => report::End::OutputClosed,
-        End::Stopped(signal) => report::End::Signal(signal),
-        _ => report::End::Finished,
+        End::OutputClosed | End::Stalled => report::RunState::OutputClosed,
+        End::Stopped(signal) => report::RunState::Signal(signal),
+        _ => report::RunState::Finished,
     };
     let result = match outcome.end {
         End::Drained | End::OutputClosed if worker_failed => Err(Error::WorkerFailed),

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{End, Snapshot};
+use super::{RunState, Snapshot};
 use crate::queue::policy::Policy;
 
 /// A figure's value.
@@ -252,7 +252,7 @@ pub static FIGURES: &[Figure] = &[
         Policy::Block { timeout: Some(_), then } => Value::Text(then.to_string()),
         _ => Value::Absent,
     }),
-    json("output_closed", |s| Value::Flag(s.end == End::OutputClosed)),
+    json("output_closed", |s| Value::Flag(s.end == RunState::OutputClosed)),
     json("signal", |s| s.signal().map_or(Value::Absent, |n| Value::Count(n as u64))),
 ];
 

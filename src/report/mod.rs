@@ -173,7 +173,7 @@ pub struct Snapshot<'a> {
     pub workers: &'a [crate::output::pool::slot::Figures],
     pub stats: Stats,
     pub elapsed: Duration,
-    pub end: End,
+    pub end: RunState,
     /// The interval this record closes: its length, and the counters at its start.
     pub interval: (Duration, Stats),
 }
@@ -189,9 +189,10 @@ pub struct Rates {
     pub stalled_share: f64,
 }
 
-/// How the run stands, as records tell it.
+/// How the run stands, as a record tells it: running, or over and how (as far as a record
+/// says it). Why a run ended is control's `pipeline::End`; its failures, `error::Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum End {
+pub enum RunState {
     Running,
     Finished,
     OutputClosed,
@@ -214,7 +215,7 @@ impl Snapshot<'_> {
     /// The signal that stopped bpipe, if one did.
     pub fn signal(&self) -> Option<i32> {
         match self.end {
-            End::Signal(number) => Some(number),
+            RunState::Signal(number) => Some(number),
             _ => None,
         }
     }

@@ -13,7 +13,7 @@ use crate::output::pool::slot::Figures;
 use crate::queue::Queue;
 use crate::report::out::{self, Records};
 use crate::report::progress::{self, Drawer, Fixed, Frame, LiveView};
-use crate::report::{self, End, Event, OnStall, Snapshot};
+use crate::report::{self, Event, OnStall, RunState, Snapshot};
 use crate::report::{Live, Reporting, StatsFormat};
 
 /// Without `--stats-interval`, drops must pause this long before a new warning.
@@ -114,7 +114,7 @@ impl Monitor {
         })
     }
 
-    fn snapshot(&self, stats: Stats, end: End) -> Snapshot<'_> {
+    fn snapshot(&self, stats: Stats, end: RunState) -> Snapshot<'_> {
         let (since, start) = self.last_record;
         Snapshot {
             interval: (since.elapsed(), start),
@@ -133,7 +133,7 @@ impl Monitor {
     /// A record: to the stats file if there is one, else to stderr unless quiet.
     /// The final record's interval is the whole run: a last tick a moment before the end
     /// would leave it a few milliseconds of noise.
-    fn emit(&mut self, event: Event, mut stats: Stats, end: End) {
+    fn emit(&mut self, event: Event, mut stats: Stats, end: RunState) {
         if let Some(pool) = &self.pool {
             self.figures = pool.figures();
         }
@@ -212,13 +212,17 @@ impl Monitor {
         if let Some(mut live) = self.live.take() {
             live.finish(RECORDS_WAIT);
         }
-        self.emit(Event::Stop { drain }, queue.stats(), End::Signal(signal));
+        self.emit(
+            Event::Stop { drain },
+            queue.stats(),
+            RunState::Signal(signal),
+        );
     }
 
     /// A periodic (or asked-for) record; its interval figures start anew.
     pub fn tick(&mut self, queue: &Queue) {
         let stats = queue.stats();
-        self.emit(Event::Tick, stats, End::Running);
+        self.emit(Event::Tick, stats, RunState::Running);
         queue.next_interval();
         self.last_record = (Instant::now(), stats);
     }
@@ -278,7 +282,7 @@ impl Monitor {
     /// A stall or a resume: on stderr (unless quiet, but for `fail`), and as a record in
     /// the stats file (JSON or text).
     fn tell_of_stall(&mut self, event: Event, stats: Stats, fail: bool) {
-        let snap = self.snapshot(stats, End::Running);
+        let snap = self.snapshot(stats, RunState::Running);
         let mut line = report::record(event, &snap, StatsFormat::Text);
         if fail {
             line.push_str("; stopping (--on-stall fail)");
@@ -306,7 +310,7 @@ impl Monitor {
                 .dropping_since
                 .is_none_or(|last| now.duration_since(last) >= quiet)
             {
-                self.emit(Event::Drop, stats, End::Running);
+                self.emit(Event::Drop, stats, RunState::Running);
             }
             self.dropping_since = Some(now);
             self.dropped = stats.dropped.items;
@@ -316,7 +320,7 @@ impl Monitor {
     /// Clears the live view and prints the final record: always to a stats file; on stderr
     /// when asked for (a terminal, --summary, --stats-interval) or when something noteworthy
     /// happened: items shed or undelivered, a signal, or `failed` (an error or `fail`).
-    pub fn finish(&mut self, stats: Stats, end: End, failed: bool) {
+    pub fn finish(&mut self, stats: Stats, end: RunState, failed: bool) {
         if let Some(mut live) = self.live.take() {
             live.finish(RECORDS_WAIT);
         }
@@ -324,7 +328,7 @@ impl Monitor {
         let noteworthy = failed
             || !stats.dropped.is_zero()
             || !stats.undelivered.is_zero()
-            || matches!(end, End::Signal(_));
+            || matches!(end, RunState::Signal(_));
         if self.file.is_some() || self.always_summary || noteworthy {
             self.emit(Event::Final, stats, end);
         }

@@ -221,7 +221,7 @@ impl Drawer {
                                 workers: &workers,
                                 stats,
                                 elapsed,
-                                end: crate::report::End::Running,
+                                end: crate::report::RunState::Running,
                                 interval: (Duration::ZERO, stats),
                             };
                             if let Some(line) = live.update(&snap, Instant::now()) {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{End, Event, Snapshot, size};
+use super::{Event, RunState, Snapshot, size};
 
 /// The record of `event`; a drop warning reads `bpipe: dropping under --policy slide: …`.
 pub fn text_record(event: Event, snap: &Snapshot<'_>) -> String {
@@ -223,10 +223,10 @@ fn extras(event: Event, snap: &Snapshot<'_>, parts: &mut Vec<String>) {
 fn ending(event: Event, snap: &Snapshot<'_>, parts: &mut Vec<String>) {
     let s = &snap.stats;
     match snap.end {
-        End::OutputClosed if !snap.workers.is_empty() => parts.push("no worker left".into()),
-        End::OutputClosed => parts.push("output closed".into()),
-        End::Signal(number) => parts.push(format!("stopped by signal {number}")),
-        End::Running | End::Finished => {}
+        RunState::OutputClosed if !snap.workers.is_empty() => parts.push("no worker left".into()),
+        RunState::OutputClosed => parts.push("output closed".into()),
+        RunState::Signal(number) => parts.push(format!("stopped by signal {number}")),
+        RunState::Running | RunState::Finished => {}
     }
     let secs = snap.elapsed.as_secs_f64();
     parts.push(format!("{secs:.2}s"));

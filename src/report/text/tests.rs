@@ -19,7 +19,7 @@ pub(crate) fn snapshot(stats: Stats) -> Snapshot<'static> {
         workers: &[],
         stats,
         elapsed: Duration::from_millis(1200),
-        end: End::Finished,
+        end: RunState::Finished,
         interval: (Duration::from_millis(1200), Stats::default()),
     }
 }
@@ -59,7 +59,7 @@ fn text_records_name_every_figure_that_is_not_zero() {
         ..stats()
     });
     named.name = Some("ingest");
-    named.end = End::OutputClosed;
+    named.end = RunState::OutputClosed;
     let line = text_record(Event::Final, &named);
     assert!(line.starts_with("bpipe[ingest]: in 1000 lines"), "{line}");
     assert!(
@@ -115,7 +115,7 @@ fn waits_stalls_and_expiry_are_shown_when_there_are_any() {
         "{line}"
     );
     assert!(!line.contains("oldest"), "{line}");
-    snap.end = End::Running;
+    snap.end = RunState::Running;
     assert!(text_record(Event::Tick, &snap).contains(", oldest 30.0ms, "));
 }
 
@@ -126,7 +126,7 @@ fn warnings_and_stops() {
         undelivered: Tally::new(1, 10),
         ..stats()
     });
-    stopping.end = End::Signal(15);
+    stopping.end = RunState::Signal(15);
     assert_eq!(
         text_record(
             Event::Stop {
