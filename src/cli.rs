@@ -59,8 +59,8 @@ pub struct Args {
     pub files: Vec<PathBuf>,
 
     /// Most items the queue holds (lines, records or chunks), e.g. 64, 10k, 1M [default:
-    /// 65536, or --cap-bytes / 8 when only --cap-bytes is given, so that the byte bound
-    /// binds]. Whichever bound is reached first, this or --cap-bytes, makes the queue full.
+    /// 65536, or --cap-bytes / 8 if that is more, when only --cap-bytes is given, so that
+    /// the byte bound binds]. Whichever bound is reached first, this or --cap-bytes, makes the queue full.
     #[arg(
         help = "Most items the queue holds, e.g. 64, 10k [default: 65536; --cap-bytes / 8 with --cap-bytes]",
         long,
@@ -433,10 +433,11 @@ fn parse_drops_exit(text: &str) -> Result<u8, String> {
         Ok(0) => Err("0 means success; give a status from 1 to 255, e.g. 4".into()),
         Ok(code @ (1 | 2 | 3 | 5 | 6 | 70)) => Err(format!(
             "{code} is a status bpipe already uses (see EXIT STATUS in the man page); give \
-             another, e.g. 4"
+             another from 4 to 127, e.g. 4"
         )),
         Ok(code) if code >= 128 => Err(format!(
-            "{code} looks like death by a signal to a shell; give a status from 4 to 127, e.g. 4"
+            "{code} looks like death by a signal to a shell; give a status from 4 to 127 that \
+             bpipe does not use (not 5, 6 or 70), e.g. 4"
         )),
         Ok(code) => Ok(code),
         Err(_) => Err(format!(

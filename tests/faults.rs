@@ -463,3 +463,29 @@ fn a_stderr_that_blocks_ends_bpipe_with_status_1_and_signals_still_work() {
     assert_eq!(signal, Some(libc::SIGTERM));
     drop(stdin);
 }
+
+#[test]
+fn a_stats_file_that_is_an_input_or_a_dead_letter_file_that_is_stderr_is_refused() {
+    let dir = std::env::temp_dir().join(format!("bpipe-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in.txt");
+    std::fs::write(&input, "a\n").unwrap();
+    let shown = input.to_str().unwrap();
+    let out = run(bpipe(&["--stats-file", shown, shown]), Vec::new());
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("is also the input"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), "a\n");
+    // Dead letters into the file stderr goes to would mix with the records.
+    let log = dir.join("stderr.log");
+    let stderr = std::fs::File::create(&log).unwrap();
+    let status = bpipe(&["--policy", "drop", "--dead-letter", log.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("is also stderr"), "{said}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -73,7 +73,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "",
-                "Every --stats-interval and on SIGUSR1 bpipe prints a record. At exit it prints the final record on a terminal, with --summary, --stats-interval or --stats-file, and otherwise only when something is worth reading: items dropped or undelivered, a signal, an error, --policy fail. When items start being dropped after a quiet spell, one warning line says so. Records go to stderr, or to --stats-file; -q silences stderr but for errors.",
+                "Every --stats-interval and on SIGUSR1 bpipe prints a record. At exit it prints the final record on a terminal, with --summary, --stats-interval or --stats-file, and otherwise only when something is worth reading: items dropped or undelivered, a signal, an error, the queue full under fail. When items start being dropped after a quiet spell, one warning line says so. Records go to stderr, or to --stats-file; -q silences stderr but for errors.",
             ),
             (
                 "text",
@@ -81,7 +81,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "json",
-                "One object per line with event (tick, drop, stop, stall, resume, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, expired_items, expired_bytes, dead_lettered_items, dead_lettered_bytes, discarded_items, discarded_bytes, spill_depth_items, spill_depth_bytes, spilled_items, spilled_bytes, max_spill_bytes, spill_max_bytes, kept_items, markers, wait_p50_s, wait_p99_s, wait_max_s, interval_wait_p50_s, interval_wait_p99_s, interval_wait_max_s, oldest_age_s, stalled_s, interval_s, interval_stalled_share, in_items_per_s, in_bytes_per_s, out_items_per_s, out_bytes_per_s, policy, block_timeout_s, on_timeout, output_closed and signal; event first, seconds to the microsecond. In the final record the interval is the whole run.",
+                "One object per line with event (tick, drop, stop, stall, resume, final), name, elapsed_s, unit, in_items, in_bytes, out_items, out_bytes, dropped_items, dropped_bytes, overlong_items, undelivered_items, undelivered_bytes, torn_items, depth_items, depth_bytes, in_hand_items, in_hand_bytes, max_depth_items, max_depth_bytes, cap_items, cap_bytes, blocked_s, expired_items, expired_bytes, dead_lettered_items, dead_lettered_bytes, discarded_items, discarded_bytes, spill_depth_items, spill_depth_bytes, spilled_items, spilled_bytes, max_spill_bytes, spill_disk_bytes, spill_max_bytes, kept_items, markers, wait_p50_s, wait_p99_s, wait_max_s, interval_wait_p50_s, interval_wait_p99_s, interval_wait_max_s, oldest_age_s, stalled_s, interval_s, interval_stalled_share, in_items_per_s, in_bytes_per_s, out_items_per_s, out_bytes_per_s, policy, block_timeout_s, on_timeout, output_closed and signal; event first, seconds to the microsecond. In the final record the interval is the whole run.",
             ),
             (
                 "workers",

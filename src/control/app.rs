@@ -73,12 +73,15 @@ fn open_dead_letter(config: &Config) -> Result<Option<DeadLetter>, String> {
     let dead = DeadLetter::open(path, *max, delim)
         .map_err(|e| format!("--dead-letter {shown}: {}", report::reason(&e)))?;
     let id = |meta: std::fs::Metadata| (meta.dev(), meta.ino());
-    let stdio = [0, 1].map(|fd| {
+    let stdio = [0, 1, 2].map(|fd| {
         let path = format!("/proc/self/fd/{fd}");
         std::fs::metadata(path).ok().map(id)
     });
-    let mut others: Vec<(String, Option<(u64, u64)>)> =
-        vec![("stdin".into(), stdio[0]), ("stdout".into(), stdio[1])];
+    let mut others: Vec<(String, Option<(u64, u64)>)> = vec![
+        ("stdin".into(), stdio[0]),
+        ("stdout".into(), stdio[1]),
+        ("stderr".into(), stdio[2]),
+    ];
     for input in &config.inputs {
         others.push((
             input.display().to_string(),
@@ -101,6 +104,30 @@ fn open_dead_letter(config: &Config) -> Result<Option<DeadLetter>, String> {
             "--dead-letter {shown} is also {what}: give the shed items a file of their own"
         )),
         None => Ok(Some(dead)),
+    }
+}
+
+/// `--stats-file` must not be one of the inputs: its records would be read back as data.
+fn stats_file_is_no_input(config: &Config) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(file) = &config.report.file else {
+        return Ok(());
+    };
+    let id = |meta: std::fs::Metadata| (meta.dev(), meta.ino());
+    let Some(stats) = std::fs::metadata(file).ok().map(id) else {
+        return Ok(());
+    };
+    match config
+        .inputs
+        .iter()
+        .find(|input| std::fs::metadata(input).ok().map(id) == Some(stats))
+    {
+        Some(input) => Err(format!(
+            "--stats-file {} is also the input {}: give the records a file of their own",
+            file.display(),
+            input.display()
+        )),
+        None => Ok(()),
     }
 }
 
@@ -152,6 +179,7 @@ fn open(config: &Config) -> Result<(Opened, Receiver<Signal>), Error> {
             false => Error::Usage(e),
         }
     })?;
+    stats_file_is_no_input(config).map_err(Error::Usage)?;
     let dead_letter = open_dead_letter(config).map_err(Error::Usage)?;
     let spill = match &config.spill {
         None => None,

@@ -44,7 +44,7 @@ fn event_line(event: Event, snap: &Snapshot<'_>) -> Option<String> {
             let cause = match (by_policy, s.expired.items) {
                 (0, 0) => "--max-line".to_string(),
                 (0, _) => "--max-age".to_string(),
-                _ => format!("--policy {}", snap.policy),
+                _ => snap.policy.flags(),
             };
             return Some(format!(
                 "{prefix} dropping under {cause}: {} {} dropped so far",
