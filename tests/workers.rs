@@ -509,3 +509,27 @@ fn a_long_line_a_worker_never_read_is_undelivered_not_delivered() {
         }
     }
 }
+
+#[test]
+fn a_last_line_without_its_newline_that_the_worker_read_is_delivered() {
+    // Found by a hostile trial of the fix above: an unterminated last line read whole was
+    // counted undelivered.
+    for input in [b"abc".to_vec(), vec![b'x'; 1_048_577]] {
+        let args = [
+            "--workers",
+            "1",
+            "--stats-format",
+            "json",
+            "--summary",
+            "--",
+        ];
+        let mut args = args.to_vec();
+        args.extend([SH, "-c", "exec cat >/dev/null"]);
+        let out = run(bpipe(&args), input);
+        let last: serde_json::Value =
+            serde_json::from_str(out.stderr.lines().last().unwrap()).unwrap();
+        assert!(balanced(&last), "{last}");
+        assert_eq!(last["undelivered_items"], 0, "{last}");
+        assert_eq!(last["out_items"], last["in_items"], "{last}");
+    }
+}

@@ -25,8 +25,10 @@ use crate::books::tally::Tally;
 use crate::queue::Bounds;
 use crate::queue::policy::Policy;
 
-/// Writes `bpipe: <message>` to stderr, ignoring a stderr that cannot be written.
+/// Writes `bpipe: <message>` to stderr, ignoring a stderr that cannot be written: one line,
+/// whatever the message quotes (a newline in an argument is shown as `\n`).
 pub fn error(message: impl std::fmt::Display) {
+    let message = message.to_string().replace('\n', "\\n");
     error_line(&format!("bpipe: {message}"));
 }
 

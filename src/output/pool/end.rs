@@ -88,17 +88,21 @@ impl Pool {
     pub(super) fn settle_lost(&mut self, how: Finish) {
         let max = self.max_item;
         let (len, read) = (self.cut_len, self.cut_read.min(self.cut_len));
-        let first_unread = read / max;
         let given = match how {
             Finish::Complete => len.div_ceil(max),
             Finish::Cut => len / max,
         };
-        let items = given.saturating_sub(first_unread);
+        // Pieces its worker read whole: all of them when it read the whole item.
+        let read_whole = match read == len {
+            true => given,
+            false => read / max,
+        };
+        let items = given.saturating_sub(read_whole);
         let end = match how {
             Finish::Complete => len,
             Finish::Cut => given * max,
         };
-        let bytes = end.saturating_sub(first_unread * max);
+        let bytes = end.saturating_sub(read_whole * max);
         self.recalled += Tally { items, bytes };
         (self.cut, self.cut_len, self.cut_read) = (None, 0, 0);
     }
