@@ -1,6 +1,6 @@
 //! The pipeline: a reader thread and a writer thread around one queue, and how it ended.
 
-use std::io::{self, ErrorKind, Read};
+use std::io::{self, ErrorKind};
 use std::sync::Arc;
 use std::thread;
 
@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use crate::books::stats::Stats;
 use crate::config::Config;
 use crate::input::framing::Framer;
-use crate::input::reader::{self, ReadEnd};
+use crate::input::reader::{self, ReadEnd, Source};
 use crate::output::rate::Limiter;
 use crate::output::sink::Relay;
 use crate::output::wait::Poller;
@@ -63,7 +63,7 @@ pub fn run<R, S>(
     watch: impl FnOnce(&Queue, &Receiver<()>) -> Option<End>,
 ) -> io::Result<Outcome>
 where
-    R: Read + Send + 'static,
+    R: Source + Send + 'static,
     S: Relay + Send + 'static,
 {
     let queue = Queue::new(config.bounds, config.policy)?
@@ -170,7 +170,7 @@ pub fn wait(_: &Queue, done: &Receiver<()>) -> Option<End> {
 mod tests {
     use super::*;
     use crate::output::sink::Always;
-    use std::io::{Cursor, Write};
+    use std::io::{Cursor, Read, Write};
     use std::sync::Mutex;
     use std::time::Duration;
 
@@ -217,6 +217,7 @@ mod tests {
     #[test]
     fn a_read_error_ends_the_run_after_delivering_what_came_before() {
         struct Failing(Option<Vec<u8>>);
+        impl Source for Failing {}
         impl Read for Failing {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 match self.0.take() {
@@ -249,6 +250,7 @@ mod tests {
         // in them); a rate that holds the writer, so that slide sheds and the reader runs.
         // After the stop, the input counted must not grow.
         struct Endless;
+        impl Source for Endless {}
         impl Read for Endless {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 std::thread::sleep(Duration::from_millis(2));

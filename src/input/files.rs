@@ -38,6 +38,13 @@ impl Inputs {
     }
 }
 
+impl Inputs {
+    /// The file being read now, if any is left.
+    pub fn current(&self) -> Option<&File> {
+        self.files.front()
+    }
+}
+
 impl Read for Inputs {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while let Some(file) = self.files.front_mut() {

@@ -1,10 +1,61 @@
 //! The reader: stdin → framer → queue.
 
 use std::io::{self, ErrorKind, Read};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use crate::batch::Batch;
+use crate::input::files::Inputs;
 use crate::input::framing::Framer;
 use crate::queue::{Bound, Queue, Stop};
+
+/// What the reader reads: bytes, and where to wait for them, so that a stop that comes while
+/// the producer is quiet is heard then, not after one more read brings what the producer sent
+/// later.
+pub trait Source: Read {
+    /// The descriptor to poll for data, if there is one (an input with none is always
+    /// ready).
+    fn ready_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+}
+
+impl Source for Inputs {
+    fn ready_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.current().map(AsFd::as_fd)
+    }
+}
+
+impl Source for io::Cursor<Vec<u8>> {}
+
+/// Waits until `input` has data (or its end, or an error), or the queue is stopped: `false`
+/// then.
+fn wait_for_data(input: &impl Source, queue: &Queue) -> bool {
+    let (Some(fd), Some(bell)) = (input.ready_fd(), queue.stop_bell()) else {
+        return true;
+    };
+    let mut fds = [
+        libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: bell.as_fd().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        // SAFETY: two valid pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 && io::Error::last_os_error().kind() == ErrorKind::Interrupted {
+            continue;
+        }
+        // A stop wins; anything else (data, the end, an error, a poll that failed) is for
+        // the read to tell.
+        return n <= 0 || fds[1].revents == 0;
+    }
+}
 
 /// How the reader finished without an I/O error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +73,7 @@ pub enum ReadEnd {
 /// Reads `input` to its end, framing it and pushing items into `queue` after every read, so
 /// a lone line is queued at once. Always marks the input finished, also on error.
 pub fn run(
-    input: &mut impl Read,
+    input: &mut impl Source,
     mut framer: Framer,
     queue: &Queue,
     read_size: usize,
@@ -33,13 +84,18 @@ pub fn run(
 }
 
 fn read_loop(
-    input: &mut impl Read,
+    input: &mut impl Source,
     framer: &mut Framer,
     queue: &Queue,
     read_size: usize,
 ) -> io::Result<ReadEnd> {
     let mut batch = Batch::with_buffer(queue.spare_buffer(read_size));
+    // After a read that filled what was asked, more is most likely there: read at once.
+    let mut full = false;
     loop {
+        if !full && !wait_for_data(input, queue) {
+            return Ok(ReadEnd::Stopped);
+        }
         match queue.begin_read() {
             Ok(()) => {}
             Err(Stop::Stopped) => return Ok(ReadEnd::Stopped),
@@ -47,7 +103,10 @@ fn read_loop(
             Err(Stop::Full(bound)) => return Ok(ReadEnd::Full(bound)),
         }
         let n = match batch.fill_from(input, read_size) {
-            Ok(n) => n,
+            Ok(n) => {
+                full = n == read_size;
+                n
+            }
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => {
                 // Deliver what came before the error, the unfinished item included.

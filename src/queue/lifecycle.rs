@@ -60,14 +60,18 @@ impl Queue {
 
     /// Stops the reading side (a signal asked bpipe to stop): the writer drains what is
     /// queued, and whatever the reader holds or still brings counts as undelivered. The
-    /// reader reads no more; a read it is in the middle of is waited for (at most
-    /// [`STOP_WAIT`]) and counted, so that the stop's record holds everything read.
+    /// reader reads no more (a reader waiting for input hears it on the stop bell); a read
+    /// it is in the middle of (with data there) is waited for, at most [`STOP_WAIT`], and
+    /// counted, so that the stop's record holds everything read.
     pub fn stop_input(&self) {
         let mut inner = self.lock();
         inner.input = Input::Stopped;
         inner.store.parked = None;
         inner.books.ledger.lose_all(Place::Parked);
         self.waker.wake();
+        if let Some(bell) = &self.stop_bell {
+            bell.wake();
+        }
         self.room.notify_all();
         let _ = self
             .room

@@ -90,6 +90,9 @@ pub struct Queue {
     room: Condvar,
     /// Wakes the writer out of its `poll`.
     waker: Waker,
+    /// Rung once by a stop: the reader waits for input on it too (none where no descriptor
+    /// was left for it: the reader then reads without waiting on it).
+    stop_bell: Option<Waker>,
     /// Bytes written so far, counted by the writer as they go out (for live rates).
     sent: AtomicU64,
     /// Where arrival times, ages and stalls are read.
@@ -123,6 +126,7 @@ impl Queue {
             }),
             room: Condvar::new(),
             waker: Waker::new()?,
+            stop_bell: Waker::new().ok(),
             sent: AtomicU64::new(0),
             clock: Arc::new(Monotonic),
         })
@@ -189,6 +193,11 @@ impl Queue {
     /// What wakes the writer: poll it for reading.
     pub fn waker(&self) -> &Waker {
         &self.waker
+    }
+
+    /// What tells a reader waiting for input that bpipe stops: readable once it does.
+    pub fn stop_bell(&self) -> Option<&Waker> {
+        self.stop_bell.as_ref()
     }
 
     fn room_in(&self, inner: &Inner) -> (usize, usize) {
