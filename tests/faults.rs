@@ -473,7 +473,17 @@ fn a_stats_file_that_is_an_input_or_a_dead_letter_file_that_is_stderr_is_refused
     let shown = input.to_str().unwrap();
     let out = run(bpipe(&["--stats-file", shown, shown]), Vec::new());
     assert_eq!(out.code(), Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("is also the input"), "{}", out.stderr);
+    assert!(out.stderr.contains("is also an input"), "{}", out.stderr);
+    // Stdin, named - or not.
+    for args in [&["--stats-file", shown, "-"][..], &["--stats-file", shown]] {
+        let status = bpipe(args)
+            .stdin(std::fs::File::open(&input).unwrap())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}");
+    }
     assert_eq!(std::fs::read_to_string(&input).unwrap(), "a\n");
     // Dead letters into the file stderr goes to would mix with the records.
     let log = dir.join("stderr.log");

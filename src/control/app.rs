@@ -107,27 +107,22 @@ fn open_dead_letter(config: &Config) -> Result<Option<DeadLetter>, String> {
     }
 }
 
-/// `--stats-file` must not be one of the inputs: its records would be read back as data.
-fn stats_file_is_no_input(config: &Config) -> Result<(), String> {
+/// `--stats-file` must not be one of the inputs (stdin included): its records would be read
+/// back as data.
+fn stats_file_is_no_input(config: &Config, input: &Inputs) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let Some(file) = &config.report.file else {
         return Ok(());
     };
-    let id = |meta: std::fs::Metadata| (meta.dev(), meta.ino());
-    let Some(stats) = std::fs::metadata(file).ok().map(id) else {
+    let Ok(meta) = std::fs::metadata(file) else {
         return Ok(());
     };
-    match config
-        .inputs
-        .iter()
-        .find(|input| std::fs::metadata(input).ok().map(id) == Some(stats))
-    {
-        Some(input) => Err(format!(
-            "--stats-file {} is also the input {}: give the records a file of their own",
-            file.display(),
-            input.display()
+    match input.identities().contains(&(meta.dev(), meta.ino())) {
+        true => Err(format!(
+            "--stats-file {} is also an input: give the records a file of their own",
+            file.display()
         )),
-        None => Ok(()),
+        false => Ok(()),
     }
 }
 
@@ -179,7 +174,7 @@ fn open(config: &Config) -> Result<(Opened, Receiver<Signal>), Error> {
             false => Error::Usage(e),
         }
     })?;
-    stats_file_is_no_input(config).map_err(Error::Usage)?;
+    stats_file_is_no_input(config, &input).map_err(Error::Usage)?;
     let dead_letter = open_dead_letter(config).map_err(Error::Usage)?;
     let spill = match &config.spill {
         None => None,

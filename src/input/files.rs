@@ -43,6 +43,13 @@ impl Inputs {
     pub fn current(&self) -> Option<&File> {
         self.files.front()
     }
+
+    /// Each input's device and inode (stdin's too, however it is named).
+    pub fn identities(&self) -> Vec<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let id = |file: &File| file.metadata().ok().map(|m| (m.dev(), m.ino()));
+        self.files.iter().filter_map(id).collect()
+    }
 }
 
 impl Read for Inputs {
