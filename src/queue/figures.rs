@@ -34,7 +34,7 @@ impl Queue {
         .flatten()
         .min();
         stats.oldest_age = oldest.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-        (stats.stalled_now, stats.stalled) = inner.pressure.stalled(now);
+        (stats.stalled_now, stats.stalled) = inner.pressure.stalled(now, self.clock.continued());
         if let Reader::Waiting(since) = inner.pressure.reader {
             stats.blocked += now.saturating_duration_since(since);
         }

@@ -89,11 +89,12 @@ impl Pressure {
             .and_then(|since| since.checked_add(grace))
     }
 
-    /// Stall figures at `now`: the stall going on, and all stalls together.
-    pub(super) fn stalled(&self, now: Instant) -> (Duration, Duration) {
-        let current = self
-            .stalled_since
-            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+    /// Stall figures at `now`: the stall going on, and all stalls together. Time bpipe was
+    /// stopped (until it was `continued`) is no stall of the consumer's.
+    pub(super) fn stalled(&self, now: Instant, continued: Option<Instant>) -> (Duration, Duration) {
+        let current = self.stalled_since.map_or(Duration::ZERO, |since| {
+            now.saturating_duration_since(since.max(continued.unwrap_or(since)))
+        });
         (current, self.stalled_total + current)
     }
 }

@@ -436,3 +436,20 @@ fn time_bpipe_was_stopped_is_not_a_stall() {
     assert_eq!(q.retry(), Ok(Pushed::Done));
     assert_eq!(q.stats().dropped, Tally::new(1, 1));
 }
+
+#[test]
+fn time_bpipe_was_stopped_is_not_counted_as_a_stall_of_the_consumer() {
+    // --stall-timeout reads stalled_now: a stop of bpipe's must not make it fire.
+    let (q, clock) = clocked(1, DROP);
+    q.try_push(batch(&["a"])).unwrap();
+    q.press(Press::Stalled);
+    clock.advance(Duration::from_millis(50));
+    clock.stop(Duration::from_secs(2));
+    assert!(
+        q.stats().stalled_now < Duration::from_millis(50),
+        "{:?}",
+        q.stats()
+    );
+    clock.advance(Duration::from_millis(30));
+    assert_eq!(q.stats().stalled_now, Duration::from_millis(30));
+}
