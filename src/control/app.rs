@@ -19,6 +19,7 @@ use crate::queue::spill::Spill;
 use crate::report;
 use crate::report::monitor::Monitor;
 use crate::report::progress::Fixed;
+use crate::values::stdio::standard_stream;
 use crossbeam_channel::Receiver;
 
 /// Takes a standard stream as a plain `File`: unbuffered, so bpipe's own batching decides
@@ -72,16 +73,17 @@ fn open_dead_letter(config: &Config) -> Result<Option<DeadLetter>, String> {
     let shown = path.display();
     let dead = DeadLetter::open(path, *max, delim)
         .map_err(|e| format!("--dead-letter {shown}: {}", report::reason(&e)))?;
+    // One of bpipe's own streams (a device such as /dev/null may well be all of them).
+    let meta = std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file);
+    if let Some(stream) = meta.as_ref().and_then(standard_stream) {
+        return Err(format!(
+            "--dead-letter {shown} is also {stream}: give the shed items a file of their own"
+        ));
+    }
     let id = |meta: std::fs::Metadata| (meta.dev(), meta.ino());
-    let stdio = [0, 1, 2].map(|fd| {
-        let path = format!("/proc/self/fd/{fd}");
-        std::fs::metadata(path).ok().map(id)
-    });
-    let mut others: Vec<(String, Option<(u64, u64)>)> = vec![
-        ("stdin".into(), stdio[0]),
-        ("stdout".into(), stdio[1]),
-        ("stderr".into(), stdio[2]),
-    ];
+    let mut others: Vec<(String, Option<(u64, u64)>)> = Vec::new();
     for input in &config.inputs {
         others.push((
             input.display().to_string(),
@@ -92,10 +94,7 @@ fn open_dead_letter(config: &Config) -> Result<Option<DeadLetter>, String> {
         let meta = std::fs::metadata(file).ok().map(id);
         others.push(("--stats-file".into(), meta));
     }
-    // A device such as /dev/null may well be stdout too.
-    let identity = dead
-        .identity()
-        .filter(|_| std::fs::metadata(path).is_ok_and(|m| m.is_file()));
+    let identity = dead.identity().filter(|_| meta.is_some());
     match others
         .iter()
         .find(|(_, other)| other.is_some() && *other == identity)

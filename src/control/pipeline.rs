@@ -143,7 +143,7 @@ fn ended(
         // `fail` stopped the reader before the consumer left: its verdict stands, whether or
         // not its thread has ended yet.
         _ if closed && !reader.is_finished() => match queue.full() {
-            Some(bound) => End::Full(bound),
+            Some((_, bound)) => End::Full(bound),
             None => End::OutputClosed,
         },
         // A reader that stopped on `fail` (or failed) before the consumer left keeps its

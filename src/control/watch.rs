@@ -85,8 +85,8 @@ impl Watch {
             }
             // `fail` stopped reading: what is queued gets --drain-timeout, as on a stop.
             if queue
-                .full_since()
-                .is_some_and(|since| since.elapsed() >= self.drain_timeout)
+                .full()
+                .is_some_and(|(since, _)| since.elapsed() >= self.drain_timeout)
             {
                 queue.abandon();
             }

@@ -24,11 +24,6 @@ impl Queue {
         }
     }
 
-    /// Whether the queue was given up on (the writer stops at once).
-    pub fn abandoned(&self) -> bool {
-        self.lock().output == Output::Abandoned
-    }
-
     /// What `--dead-letter` must tell the user (a write error, its limit), once.
     pub fn dead_letter_notice(&self) -> Option<String> {
         self.lock().shedding.dead_letter_notice()
@@ -37,11 +32,6 @@ impl Queue {
     /// What `--spill` must tell the user (a write or read error), once.
     pub fn spill_notice(&self) -> Option<String> {
         self.lock().store.disk_notice()
-    }
-
-    /// Bytes the spill holds on disk now (headers included).
-    pub fn spill_disk_bytes(&self) -> u64 {
-        self.lock().store.disk_bytes()
     }
 
     /// The reader has reached the end of its input: the writer drains what is left.
@@ -81,14 +71,10 @@ impl Queue {
             .unwrap_or_else(|e| e.into_inner());
     }
 
-    /// Since when `fail` has stopped the reader (the writer delivers what is queued).
-    pub fn full_since(&self) -> Option<Instant> {
-        self.lock().pressure.full.map(|(since, _)| since)
-    }
-
-    /// Which bound `fail` met when it stopped the reader, if it did.
-    pub fn full(&self) -> Option<Bound> {
-        self.lock().pressure.full.map(|(_, bound)| bound)
+    /// Since when `fail` has stopped the reader (the writer delivers what is queued), and
+    /// which bound it met.
+    pub fn full(&self) -> Option<(Instant, Bound)> {
+        self.lock().pressure.full
     }
 
     /// Whether stdout was found closed (by a failed write or the consumer leaving).

@@ -234,9 +234,7 @@ impl Queue {
     /// while the writer is ready, and always under `block` without a timeout.
     fn sheds_from(&self, inner: &Inner, now: Instant) -> Option<Instant> {
         let pressure = &inner.pressure;
-        // Time bpipe was stopped is not the consumer's: the spell counts from a continue.
-        let pressed = pressure.pressed_since.unwrap_or(now);
-        let pressed = pressed.max(self.clock.continued().unwrap_or(pressed));
+        let pressed = pressure.pressed(self.clock.continued()).unwrap_or(now);
         let from = match pressure.writer {
             Writer::Throttled => pressed,
             Writer::Stalled => self.grace_ends(inner).unwrap_or(now),

@@ -85,16 +85,28 @@ impl Pressure {
         continued: Option<Instant>,
     ) -> Option<Instant> {
         self.spell_since
-            .map(|since| since.max(continued.unwrap_or(since)))
+            .map(|since| counted_from(since, continued))
             .and_then(|since| since.checked_add(grace))
+    }
+
+    /// Since when `--block-timeout` counts, as for the grace.
+    pub(super) fn pressed(&self, continued: Option<Instant>) -> Option<Instant> {
+        self.pressed_since
+            .map(|since| counted_from(since, continued))
     }
 
     /// Stall figures at `now`: the stall going on, and all stalls together. Time bpipe was
     /// stopped (until it was `continued`) is no stall of the consumer's.
     pub(super) fn stalled(&self, now: Instant, continued: Option<Instant>) -> (Duration, Duration) {
         let current = self.stalled_since.map_or(Duration::ZERO, |since| {
-            now.saturating_duration_since(since.max(continued.unwrap_or(since)))
+            now.saturating_duration_since(counted_from(since, continued))
         });
         (current, self.stalled_total + current)
     }
+}
+
+/// When a time that began at `since` counts from: bpipe's last continue after a stop, if
+/// that came later (time bpipe was stopped is not the consumer's).
+fn counted_from(since: Instant, continued: Option<Instant>) -> Instant {
+    since.max(continued.unwrap_or(since))
 }

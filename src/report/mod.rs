@@ -60,13 +60,10 @@ pub fn error_line(line: &str) {
             _ if poll.revents & libc::POLLOUT == 0 => return,
             _ => {}
         }
-        let rest = &text.as_bytes()[done..];
-        // SAFETY: writes from a live slice; stderr is open (std reopens a closed one).
-        let n = unsafe { libc::write(libc::STDERR_FILENO, rest.as_ptr().cast(), rest.len()) };
-        match n {
-            0.. => done += n as usize,
-            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
-            _ => return,
+        match io::Write::write(&mut out::RawStderr, &text.as_bytes()[done..]) {
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
         }
     }
 }
