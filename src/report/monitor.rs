@@ -50,6 +50,8 @@ pub struct Monitor {
     /// `--workers`: what happens to workers, and their figures (as last read).
     pool: Option<PoolWatch>,
     figures: Vec<Figures>,
+    /// Running, or draining after a stop signal (the live view says which).
+    state: RunState,
 }
 
 /// How long the end of a run waits for its records to be written.
@@ -111,6 +113,7 @@ impl Monitor {
             dropping_since: None,
             pool: None,
             figures: Vec::new(),
+            state: RunState::Running,
         })
     }
 
@@ -206,12 +209,10 @@ impl Monitor {
         self.watch_for_stalls(queue.stats());
     }
 
-    /// A signal stops the run: the live view goes (a terminal's ^C echo would leave a frame
-    /// behind), and the stop record says how long the drain may take.
+    /// A signal stops the run: the stop record says how long the drain may take, and the
+    /// live view goes on through the drain, saying so.
     pub fn stopping(&mut self, queue: &Queue, signal: i32, drain: Duration) {
-        if let Some(mut live) = self.live.take() {
-            live.finish(RECORDS_WAIT);
-        }
+        self.state = RunState::Signal(signal);
         self.emit(
             Event::Stop { drain },
             queue.stats(),
@@ -242,6 +243,7 @@ impl Monitor {
                 Box::new(stats),
                 self.started.elapsed(),
                 workers,
+                self.state,
             ));
         }
         self.warn_of_drops(stats, now);

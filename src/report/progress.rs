@@ -37,6 +37,60 @@ fn columns() -> Option<usize> {
     (size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
 
+/// How many columns the live line leaves free at the right: indicatif fills a line to the
+/// width it is told, leaving the cursor in the last column, where a terminal's `^C` echo
+/// would wrap onto a new line and leave the frame above it. Two columns short, the echo
+/// stays on the line that the next frame or the clearing overwrites.
+const ECHO_ROOM: usize = 2;
+
+/// Stderr's terminal as indicatif sees it: `ECHO_ROOM` columns narrower than it is, and
+/// always at least one row high (a terminal reporting 0 rows would otherwise get nothing).
+#[derive(Debug)]
+struct Narrowed(console::Term);
+
+impl indicatif::TermLike for Narrowed {
+    fn width(&self) -> u16 {
+        let cols = columns().unwrap_or(DEFAULT_WIDTH);
+        u16::try_from(cols.saturating_sub(ECHO_ROOM).max(1)).unwrap_or(u16::MAX)
+    }
+
+    fn height(&self) -> u16 {
+        self.0.size().0.max(1)
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::Write::flush(&mut &self.0)
+    }
+}
+
 /// Counters at one moment, for rates.
 #[derive(Clone, Copy)]
 struct Sample {
@@ -76,8 +130,10 @@ impl LiveView {
             Draw::Plain { last: None }
         } else {
             let hz = (1000 / REFRESH.as_millis()) as u8;
-            let target =
-                ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), hz);
+            let target = ProgressDrawTarget::term_like_with_hz(
+                Box::new(Narrowed(console::Term::stderr())),
+                hz,
+            );
             let style = ProgressStyle::with_template("{msg}").expect("a valid template");
             let bar = ProgressBar::with_draw_target(None, target).with_style(style);
             Draw::Live { bar, color }
@@ -122,8 +178,8 @@ impl LiveView {
         let rates = self.rates();
         match &mut self.draw {
             Draw::Live { bar, color } => {
-                let width = columns().unwrap_or(DEFAULT_WIDTH);
-                bar.set_message(line(snap, rates, &spark, width.saturating_sub(1), *color));
+                let width = columns().unwrap_or(DEFAULT_WIDTH).saturating_sub(ECHO_ROOM);
+                bar.set_message(line(snap, rates, &spark, width, *color));
                 None
             }
             Draw::Plain { last } => {
@@ -172,11 +228,13 @@ impl LiveView {
 
 /// What the monitor sends the live view's thread.
 pub enum Frame {
-    /// New figures: counters, elapsed time, and the workers' figures (`--workers`).
+    /// New figures: counters, elapsed time, the workers' figures (`--workers`), and whether
+    /// the run goes on or drains after a stop signal.
     Update(
         Box<crate::books::stats::Stats>,
         Duration,
         Vec<crate::output::pool::slot::Figures>,
+        crate::report::RunState,
     ),
     /// A line to print above the live one.
     Print(String),
@@ -210,7 +268,7 @@ impl Drawer {
             .spawn(move || {
                 for frame in rx {
                     match frame {
-                        Frame::Update(stats, elapsed, workers) => {
+                        Frame::Update(stats, elapsed, workers, end) => {
                             let stats = *stats;
                             let snap = Snapshot {
                                 name: fixed.name.as_deref(),
@@ -221,7 +279,7 @@ impl Drawer {
                                 workers: &workers,
                                 stats,
                                 elapsed,
-                                end: crate::report::RunState::Running,
+                                end,
                                 interval: (Duration::ZERO, stats),
                             };
                             if let Some(line) = live.update(&snap, Instant::now()) {

@@ -58,6 +58,29 @@ fn bar(fill: f64) -> String {
     )
 }
 
+/// One field of the line: shown while its priority is within the cut (0 is kept longest);
+/// one with a short form shrinks to it instead of going.
+struct Field {
+    priority: u8,
+    text: String,
+    short: Option<String>,
+}
+
+impl Field {
+    fn new(priority: u8, text: String) -> Field {
+        Field {
+            priority,
+            text,
+            short: None,
+        }
+    }
+
+    fn or_short(mut self, short: String) -> Field {
+        self.short = Some(short);
+        self
+    }
+}
+
 /// `512B`, `1.50KiB`, `12.0MiB`: a size that never takes more than eight columns.
 fn size(b: f64) -> String {
     match b {
@@ -95,29 +118,40 @@ pub(super) fn line(
     let queue_bar = bar(fill(snap));
     let secs = snap.elapsed.as_secs();
     let [in_items, in_bytes, out_items, out_bytes] = rates;
-    // (priority, text) in the order shown; priority 0 is kept longest.
-    let mut fields: Vec<(u8, String)> = Vec::new();
+    // In the order shown.
+    let mut fields: Vec<Field> = Vec::new();
     if let Some(name) = snap.name {
-        fields.push((4, format!("[{}]", crate::report::printable(name))));
+        fields.push(Field::new(
+            4,
+            format!("[{}]", crate::report::printable(name)),
+        ));
     }
-    fields.push((0, queue_bar));
+    let percent = queue_bar[queue_bar.find(']').map_or(0, |i| i + 2)..].to_string();
+    fields.push(Field::new(0, queue_bar).or_short(percent));
     if let Some(max) = snap.spill_max {
-        // The disk tier's own bar, with what it holds: kept long while it holds anything.
+        // The disk tier's own bar, with what it holds: kept long while it holds anything,
+        // and then never left out, only shortened to what waits there.
         // The fill is of what --spill-max bounds; the size, of what waits there.
         let disk_fill = (s.spill_disk as f64 / max.max(1) as f64).clamp(0.0, 1.0);
-        let priority = if s.spill_disk > 0 { 1 } else { 4 };
-        let text = format!("disk {} {}", bar(disk_fill), size(s.spilled.bytes as f64));
-        fields.push((priority, text));
+        let waiting = size(s.spilled.bytes as f64);
+        let text = format!("disk {} {waiting}", bar(disk_fill));
+        fields.push(match s.spill_disk > 0 {
+            true => Field::new(1, text).or_short(format!("disk {waiting}")),
+            false => Field::new(4, text),
+        });
     }
     if s.dropped.items > 0 {
-        fields.push((0, format!("dropped {}", compact(s.dropped.items as f64))));
+        fields.push(Field::new(
+            0,
+            format!("dropped {}", compact(s.dropped.items as f64)),
+        ));
     }
     if !snap.workers.is_empty() {
         let running = snap.workers.iter().filter(|w| w.running).count();
         let noun = if running == 1 { "worker" } else { "workers" };
-        fields.push((2, format!("{running} {noun}")));
+        fields.push(Field::new(2, format!("{running} {noun}")));
     }
-    fields.push((
+    fields.push(Field::new(
         2,
         format!(
             "{}/{} {}",
@@ -127,59 +161,80 @@ pub(super) fn line(
         ),
     ));
     if s.stalled_now.as_secs() >= 1 {
-        fields.push((1, format!("stalled {}s", s.stalled_now.as_secs())));
+        fields.push(Field::new(
+            1,
+            format!("stalled {}s", s.stalled_now.as_secs()),
+        ));
     }
     if !spark.is_empty() {
-        fields.push((4, spark.to_string()));
+        fields.push(Field::new(4, spark.to_string()));
     }
-    fields.push((3, format!("in {}/s", compact(in_items))));
-    fields.push((3, format!("out {}/s", compact(out_items))));
+    fields.push(Field::new(3, format!("in {}/s", compact(in_items))));
+    fields.push(Field::new(3, format!("out {}/s", compact(out_items))));
     if s.interval_wait.items > 0 {
-        fields.push((4, format!("wait p99 {}", short(s.interval_wait.p99))));
+        fields.push(Field::new(
+            4,
+            format!("wait p99 {}", short(s.interval_wait.p99)),
+        ));
     }
-    fields.push((
+    fields.push(Field::new(
         5,
         format!("{}/s in {}/s out", size(in_bytes), size(out_bytes)),
     ));
-    fields.push((6, format!("total {}", compact(s.input.items as f64))));
-    fields.push((7, snap.policy.to_string()));
-    fields.push((
+    fields.push(Field::new(
+        6,
+        format!("total {}", compact(s.input.items as f64)),
+    ));
+    match snap.end {
+        // A stop's drain: what is left goes out, for at most --drain-timeout.
+        crate::report::RunState::Signal(_) => fields.push(Field::new(0, "draining".into())),
+        _ => fields.push(Field::new(7, snap.policy.to_string())),
+    }
+    fields.push(Field::new(
         0,
         format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
     ));
     fit(&fields, width, color)
 }
 
-/// The fields (`(priority, text)`, in the order shown) that fit in `width` columns: those of
-/// the lowest priorities that fit, or when even priority 0 does not, whole fields from the
-/// left. Drops are red when `color`.
-fn fit(fields: &[(u8, String)], width: usize, color: bool) -> String {
-    for cut in (0..=7).rev() {
-        let kept: Vec<&String> = fields
+/// The fields that fit in `width` columns: those of the lowest priorities that fit (others
+/// in their short form, if they have one); when even priority 0 does not fit, every field in
+/// its short form, and if that is still too wide, whole fields from the left. Drops are red
+/// when `color`.
+fn fit(fields: &[Field], width: usize, color: bool) -> String {
+    let shown = |cut: u8, squeeze: bool| -> Vec<&String> {
+        fields
             .iter()
-            .filter(|(p, _)| *p <= cut)
-            .map(|(_, t)| t)
-            .collect();
-        let len = kept.iter().map(|t| t.chars().count()).sum::<usize>() + 2 * (kept.len() - 1);
-        if len <= width || cut == 0 {
-            let paint = |t: &String| match color && t.starts_with("dropped ") {
-                true => format!("\x1b[1;31m{t}\x1b[0m"),
-                false => t.to_string(),
-            };
-            // Narrower than the fields that matter most: whole fields from the left (drops
-            // still red).
-            return match len <= width {
-                true => kept.iter().map(|t| paint(t)).collect::<Vec<_>>().join("  "),
-                false => kept
-                    .iter()
-                    .scan(0, |used, t| {
-                        *used += t.chars().count() + 2;
-                        (*used <= width + 2).then(|| paint(t))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("  "),
-            };
-        }
+            .filter_map(|f| match (f.priority <= cut, &f.short) {
+                (true, Some(short)) if squeeze => Some(short),
+                (true, _) => Some(&f.text),
+                (false, short) => short.as_ref(),
+            })
+            .collect()
+    };
+    let len = |kept: &[&String]| {
+        kept.iter().map(|t| t.chars().count()).sum::<usize>() + 2 * kept.len().saturating_sub(1)
+    };
+    let paint = |t: &String| match color && t.starts_with("dropped ") {
+        true => format!("\x1b[1;31m{t}\x1b[0m"),
+        false => t.to_string(),
+    };
+    let kept = (0..=7)
+        .rev()
+        .map(|cut| shown(cut, false))
+        .chain([shown(0, true)])
+        .find(|kept| len(kept) <= width);
+    match kept {
+        Some(kept) => kept.iter().map(|t| paint(t)).collect::<Vec<_>>().join("  "),
+        // Narrower than the fields that matter most: whole fields from the left (drops
+        // still red).
+        None => shown(0, true)
+            .iter()
+            .scan(0, |used, t| {
+                *used += t.chars().count() + 2;
+                (*used <= width + 2).then(|| paint(t))
+            })
+            .collect::<Vec<_>>()
+            .join("  "),
     }
-    unreachable!("cut 0 always returns")
 }

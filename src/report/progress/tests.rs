@@ -100,8 +100,14 @@ fn a_spill_has_a_second_bar_for_the_disk_kept_while_it_holds_anything() {
     let narrow = line(&snap, [0.0; 4], "", 85, false);
     assert!(narrow.contains("disk [##------] 25%"), "{narrow}");
     assert!(narrow.chars().count() <= 85, "{narrow}");
-    let narrowest = line(&snap, [0.0; 4], "", 40, false);
-    assert_eq!(narrowest, "[######--] 75%  dropped 1.53k  00:00:01");
+    // At 40 columns (37 for the line) what waits on disk is still said, shortened; with
+    // drops too, the bars shrink to their figures and the time goes.
+    let narrowest = line(&snap, [0.0; 4], "", 37, false);
+    assert_eq!(narrowest, "75%  disk 250MiB  dropped 1.53k");
+    snap.stats.dropped = Tally::ZERO;
+    let narrowest = line(&snap, [0.0; 4], "", 37, false);
+    assert_eq!(narrowest, "[######--] 75%  disk 250MiB  00:00:01");
+    snap.stats.dropped = Tally::new(1532, 180_000);
     // A full disk and a stall on 80 columns: both are still shown.
     snap.stats.spill_disk = 1 << 30;
     snap.stats.stalled_now = std::time::Duration::from_secs(3);
@@ -131,6 +137,17 @@ fn a_pool_shows_how_many_workers_run() {
         ..busy()
     };
     assert!(line(&one, [0.0; 4], "", 200, false).contains("  1 worker  "));
+}
+
+#[test]
+fn a_drain_after_a_stop_signal_is_shown_in_place_of_the_policy() {
+    let mut snap = busy();
+    snap.end = crate::report::RunState::Signal(2);
+    let text = line(&snap, [0.0; 4], "", 200, false);
+    assert!(text.ends_with("draining  00:00:01"), "{text}");
+    assert!(line(&snap, [0.0; 4], "", 37, false).contains("draining"));
+    snap.end = crate::report::RunState::Running;
+    assert!(line(&snap, [0.0; 4], "", 200, false).ends_with("slide  00:00:01"));
 }
 
 #[test]
