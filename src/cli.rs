@@ -17,8 +17,8 @@ pub const DEFAULT_CAP_BYTES: u64 = 16 << 20;
 pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 
 const AFTER_LONG_HELP: &str = "\
-Exit status: 0 input drained, or the consumer left; 1 a read or write failed, or records \
-were lost; 2 bad usage (nothing was read); 3 queue full under --policy fail; 5 consumer stalled under --on-stall fail; 6 a --workers worker failed; CODE with \
+Exit status: 0 input drained, or the consumer left; 1 a read or write failed, memory ran \
+out, or records were lost; 2 bad usage (nothing was read); 3 queue full under --policy fail; 5 consumer stalled under --on-stall fail; 6 a --workers worker failed; CODE with \
 --drops-exit CODE when anything was dropped; 128+N stopped by signal N (SIGINT 130, SIGTERM \
 143, SIGHUP 129: bpipe dies of the signal after draining); 70 internal error.
 

@@ -31,6 +31,7 @@ pub use config::Config;
 pub use control::signals::die_of;
 pub use error::Error;
 pub use exit::Exit;
+pub use values::reserve::Reserving;
 
 /// The command line, parsed: `Ok(None)` when clap printed the help or the version (bpipe has
 /// nothing more to do); an error is said on stderr in one `bpipe:` line, status 2.

@@ -2,6 +2,10 @@ use std::process::ExitCode;
 
 use bpipe::Error;
 
+/// At the memory limit bpipe stops reading and finishes, rather than aborting.
+#[global_allocator]
+static ALLOCATOR: bpipe::Reserving = bpipe::Reserving;
+
 fn main() -> ExitCode {
     let ran = match bpipe::args() {
         Ok(Some(args)) => bpipe::run(&args),

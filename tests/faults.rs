@@ -499,3 +499,65 @@ fn a_stats_file_that_is_an_input_or_a_dead_letter_file_that_is_stderr_is_refused
     assert!(said.contains("is also stderr"), "{said}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn at_the_memory_limit_bpipe_stops_reading_delivers_what_it_holds_and_says_so() {
+    use std::os::unix::process::CommandExt;
+    // Endless input, paced output and a cap far above the limit: the queue grows until an
+    // allocation fails under a 300 MiB limit on address space.
+    let mut cmd = bpipe(&[
+        "--chunk",
+        "1MiB",
+        "--cap",
+        "100000",
+        "--cap-bytes",
+        "3GiB",
+        "--rate",
+        "100/s",
+        "--stats-format",
+        "json",
+        "--summary",
+    ]);
+    cmd.stdin(std::fs::File::open("/dev/zero").unwrap());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 300 << 20,
+                rlim_max: 300 << 20,
+            };
+            match libc::setrlimit(libc::RLIMIT_AS, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let out = thread::spawn(move || {
+        let mut n = 0u64;
+        let mut buf = vec![0; 1 << 16];
+        while let Ok(k @ 1..) = stdout.read(&mut buf) {
+            assert!(buf[..k].iter().all(|&b| b == 0));
+            n += k as u64;
+        }
+        n
+    });
+    let stderr = all_stderr(&mut child);
+    assert_eq!(wait(child), Some(1), "{stderr}");
+    let written = out.join().unwrap();
+    assert!(
+        stderr.contains("bpipe: reading stdin: memory ran out"),
+        "{stderr}"
+    );
+    let last: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "final", "{stderr}");
+    assert_eq!(last["out_bytes"], written);
+    let n = |k: &str| last[k].as_u64().unwrap();
+    assert_eq!(
+        n("in_items"),
+        n("out_items") + n("dropped_items") + n("undelivered_items")
+    );
+    assert!(written > 0, "nothing was delivered");
+}

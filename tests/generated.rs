@@ -116,7 +116,7 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "1",
-                "A read or write failed (other than a closed pipe), or records were lost (a --stats-file or stderr that failed or blocked).",
+                "A read or write failed (other than a closed pipe), memory ran out (an allocation failed at the limit on address space: bpipe stopped reading and delivered what it held), or records were lost (a --stats-file or stderr that failed or blocked).",
             ),
             ("2", "Bad command line; nothing was read."),
             (

@@ -209,6 +209,7 @@ pub fn prepare() {
 /// status ([`Error::code`]).
 pub fn run_stdio(config: &Config) -> Result<(), Error> {
     let started = Instant::now();
+    crate::values::reserve::set_aside();
     let (opened, signals) = open(config).inspect_err(|e| report::error(e))?;
     let mut watch = Watch {
         signals,

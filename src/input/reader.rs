@@ -96,6 +96,16 @@ fn read_loop(
         if !full && !wait_for_data(input, queue) {
             return Ok(ReadEnd::Stopped);
         }
+        if crate::values::reserve::spent() {
+            // An allocation failed at the memory limit: take in no more, deliver what is
+            // queued. An unfinished item in hand is counted undelivered, not cut.
+            queue.discard_overlong(framer.finish(&mut batch));
+            queue.refuse(batch.tally());
+            return Err(io::Error::new(
+                ErrorKind::OutOfMemory,
+                "memory ran out (an allocation failed at the process's limit): stopped reading",
+            ));
+        }
         match queue.begin_read() {
             Ok(()) => {}
             Err(Stop::Stopped) => return Ok(ReadEnd::Stopped),

@@ -6,6 +6,7 @@ use std::io;
 use std::time::Duration;
 
 pub mod rate;
+pub mod reserve;
 pub mod stdio;
 pub mod units;
 
