@@ -13,7 +13,7 @@ use crate::control::pipeline::End;
 use crate::control::signals::Signal;
 use crate::output::pool;
 use crate::queue::Queue;
-use crate::queue::policy::{Policy, Shed};
+use crate::queue::policy::Policy;
 use crate::report::monitor::Monitor;
 
 /// What the watch controls besides the queue.
@@ -40,9 +40,7 @@ impl Watch {
     /// the input stops, and the writer drains the queue for at most `--drain-timeout`), or
     /// `--on-stall fail`.
     pub fn run(&self, monitor: &mut Monitor, queue: &Queue, done: &Receiver<()>) -> Option<End> {
-        let may_fail = match self.policy {
-            Policy::Shed(shed) | Policy::Block { then: shed, .. } => shed == Shed::Fail,
-        };
+        let may_fail = self.policy.can_fail();
         let (refresh, records) = (monitor.refresh(), monitor.records());
         let (poll, workers) = (monitor.polls(may_fail), monitor.worker_events());
         let mut signals = self.signals.clone();

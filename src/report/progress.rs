@@ -131,7 +131,7 @@ impl LiveView {
         } else {
             let hz = (1000 / REFRESH.as_millis()) as u8;
             let target = ProgressDrawTarget::term_like_with_hz(
-                Box::new(Narrowed(console::Term::stderr())),
+                Box::new(Narrowed(console::Term::buffered_stderr())),
                 hz,
             );
             let style = ProgressStyle::with_template("{msg}").expect("a valid template");
@@ -179,7 +179,11 @@ impl LiveView {
         match &mut self.draw {
             Draw::Live { bar, color } => {
                 let width = columns().unwrap_or(DEFAULT_WIDTH).saturating_sub(ECHO_ROOM);
-                bar.set_message(line(snap, rates, &spark, width, *color));
+                // Redrawn only when the line changes: an idle run's line changes once a second.
+                let text = line(snap, rates, &spark, width, *color);
+                if bar.message() != text {
+                    bar.set_message(text);
+                }
                 None
             }
             Draw::Plain { last } => {

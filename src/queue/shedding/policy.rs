@@ -41,6 +41,15 @@ impl Policy {
             Policy::Block { then, .. } | Policy::Shed(then) => then != Shed::Fail,
         }
     }
+
+    /// Whether this policy may ever stop the run with the queue full (`fail`, or `block`
+    /// with `--on-timeout fail`).
+    pub fn can_fail(self) -> bool {
+        match self {
+            Policy::Block { timeout: None, .. } => false,
+            Policy::Block { then, .. } | Policy::Shed(then) => then == Shed::Fail,
+        }
+    }
 }
 
 impl Policy {
@@ -112,5 +121,18 @@ mod tests {
         };
         assert!(timed(Shed::Slide).can_shed());
         assert!(!timed(Shed::Fail).can_shed());
+    }
+
+    #[test]
+    fn only_fail_can_fail_and_plain_block_never_does() {
+        assert!(!Policy::BLOCK.can_fail());
+        assert!(Policy::Shed(Shed::Fail).can_fail());
+        assert!(!Policy::Shed(Shed::Slide).can_fail());
+        let timed = |then| Policy::Block {
+            timeout: Some(Duration::from_secs(1)),
+            then,
+        };
+        assert!(timed(Shed::Fail).can_fail());
+        assert!(!timed(Shed::Drop).can_fail());
     }
 }
