@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 use self::record::{HEADER, Header, write_all_at};
 use crate::batch::Batch;
 
+/// Headers kept in memory for the reads back: 768 KiB of them, a GiB of spill in 64 KiB
+/// batches.
+const MAX_HEADERS: usize = 16384;
+
 mod record;
 
 pub use self::record::OnDisk;
@@ -35,6 +39,7 @@ pub struct Mark {
     disk_bytes: u64,
     batches: usize,
     head: Option<Header>,
+    headers: usize,
 }
 
 #[derive(Debug)]
@@ -70,6 +75,9 @@ pub struct Spill {
     batches: usize,
     /// The header of the oldest batch on disk, read ahead: its age, and the next read.
     head: Option<Header>,
+    /// The headers of the batches after `head`, in order, as they were written: the first
+    /// `headers.len()` of them, at most `MAX_HEADERS` (beyond, each is read from disk).
+    headers: VecDeque<Header>,
     base: Instant,
     /// Whether the spill takes more.
     intake: Intake,
@@ -92,6 +100,7 @@ impl Spill {
             disk_bytes: 0,
             batches: 0,
             head: None,
+            headers: VecDeque::new(),
             base: Instant::now(),
             intake: Intake::Open,
             notice: None,
@@ -139,6 +148,7 @@ impl Spill {
             disk_bytes: self.disk_bytes,
             batches: self.batches,
             head: self.head,
+            headers: self.headers.len(),
         }
     }
 
@@ -153,6 +163,7 @@ impl Spill {
             last.written = mark.written;
         }
         (self.disk_bytes, self.batches, self.head) = (mark.disk_bytes, mark.batches, mark.head);
+        self.headers.truncate(mark.headers);
     }
 
     /// When the oldest batch on disk arrived.
@@ -196,8 +207,13 @@ impl Spill {
             Ok(()) => {
                 self.disk_bytes += header.record_len();
                 self.batches += 1;
+                // Kept in memory while every header after the head is (the reads back take
+                // them from here), up to MAX_HEADERS.
                 if self.batches == 1 {
                     self.head = Some(header);
+                } else if self.headers.len() + 2 == self.batches && self.headers.len() < MAX_HEADERS
+                {
+                    self.headers.push_back(header);
                 }
                 Ok(())
             }
@@ -238,7 +254,9 @@ impl Spill {
         };
         segment.read += header.record_len();
         self.batches -= 1;
-        if self.batches > 0 {
+        if let Some(next) = self.headers.pop_front() {
+            self.head = Some(next);
+        } else if self.batches > 0 {
             let next = self
                 .segments
                 .iter()
@@ -293,6 +311,7 @@ impl Spill {
     pub fn clear(&mut self) {
         self.segments.clear();
         (self.disk_bytes, self.batches, self.head) = (0, 0, None);
+        self.headers.clear();
         self.reopen();
     }
 

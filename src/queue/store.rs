@@ -26,7 +26,7 @@ pub(super) enum Tier {
     /// Memory only.
     Memory,
     /// Memory, then a disk tier (`--spill`).
-    Disk(Spill),
+    Disk(Box<Spill>),
 }
 
 #[derive(Debug)]
@@ -58,7 +58,7 @@ impl Store {
     /// Adds the disk tier.
     pub(super) fn set_disk(&mut self, spill: Option<Spill>) {
         self.tier = match spill {
-            Some(spill) => Tier::Disk(spill),
+            Some(spill) => Tier::Disk(Box::new(spill)),
             None => Tier::Memory,
         };
     }

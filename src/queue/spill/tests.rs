@@ -142,3 +142,31 @@ fn a_rollback_forgets_what_was_written_since_the_mark() {
     assert_eq!(got, ["a\n", "d\n"]);
     assert_eq!(spill.disk_bytes(), 0);
 }
+
+#[test]
+fn headers_come_from_memory_up_to_a_bound_then_from_disk_and_rollback_forgets_them() {
+    let mut spill = Spill::new(&std::env::temp_dir(), 64 << 20).unwrap();
+    let t0 = Instant::now();
+    let n = MAX_HEADERS + 10;
+    for i in 0..n {
+        spill
+            .push(&batch(&[&format!("{i}\n")], i, t0, false))
+            .unwrap();
+    }
+    // The head and the next MAX_HEADERS are known without reading the disk; the rest not.
+    assert_eq!(spill.headers.len(), MAX_HEADERS);
+    let mark = spill.mark();
+    spill.push(&batch(&["gone\n"], n, t0, false)).unwrap();
+    spill.rollback(mark);
+    assert_eq!(spill.headers.len(), MAX_HEADERS);
+    for i in 0..n {
+        let back = spill.pop(Vec::new()).unwrap().expect("a batch");
+        assert_eq!(items(&back), [format!("{i}\n")], "batch {i}");
+        assert_eq!(back.pos, Tally::new(i, i * 10));
+    }
+    assert!(spill.pop(Vec::new()).unwrap().is_none());
+    // Empty again: headers are kept in memory again.
+    spill.push(&batch(&["a\n"], 0, t0, false)).unwrap();
+    spill.push(&batch(&["b\n"], 1, t0, false)).unwrap();
+    assert_eq!(spill.headers.len(), 1);
+}
