@@ -50,6 +50,24 @@ pub struct Config {
     pub pool: Option<crate::output::pool::Spec>,
 }
 
+impl Config {
+    /// The `--chunk` size, when the reader may move bytes straight to stdout (`input::pass`):
+    /// plain `block`, and nothing that must look at the bytes on their way out.
+    pub fn passes_through(&self) -> Option<usize> {
+        let Framing::Chunks { size } = self.framing else {
+            return None;
+        };
+        let plain = self.policy == Policy::BLOCK
+            && self.rate.is_none()
+            && self.max_age.is_none()
+            && self.keep.is_none()
+            && self.marker.is_none()
+            && self.spill.is_none()
+            && self.pool.is_none();
+        plain.then_some(size)
+    }
+}
+
 /// A config from a command line (`argv` without the program's name), for tests.
 #[cfg(test)]
 pub fn parse(argv: &[&str]) -> Result<Config, Error> {

@@ -88,6 +88,15 @@ impl Ledger {
         });
     }
 
+    /// Items read and delivered at once, never held (moved by the reader straight to
+    /// stdout).
+    pub fn pass(&mut self, t: Tally) {
+        self.change(|s| {
+            s.input += t;
+            s.output += t;
+        });
+    }
+
     /// Items read and shed before they were ever held: over-long items (`--max-line`).
     pub fn discard_overlong(&mut self, t: Tally) {
         self.change(|s| {

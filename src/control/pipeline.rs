@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use crate::books::stats::Stats;
 use crate::config::Config;
 use crate::input::framing::Framer;
+use crate::input::pass::Pass;
 use crate::input::reader::{self, ReadEnd, Source};
 use crate::output::rate::Limiter;
 use crate::output::sink::Relay;
@@ -77,9 +78,16 @@ where
         let queue = Arc::clone(&queue);
         let framer = Framer::new(config.framing);
         let read_size = config.read_size;
+        let pass = match (config.passes_through(), output.fd()) {
+            (Some(chunk), Some(out)) => out
+                .try_clone_to_owned()
+                .ok()
+                .map(|out| Pass::new(out, chunk, read_size)),
+            _ => None,
+        };
         thread::Builder::new()
             .name("bpipe-reader".into())
-            .spawn(move || reader::run(&mut input, framer, &queue, read_size))?
+            .spawn(move || reader::run(&mut input, framer, &queue, read_size, pass))?
     };
     let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
     let settle_wait = output.settle_time();

@@ -2,4 +2,5 @@
 
 pub mod files;
 pub mod framing;
+pub mod pass;
 pub mod reader;

@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use crate::batch::Batch;
 use crate::input::files::Inputs;
 use crate::input::framing::Framer;
+use crate::input::pass::Pass;
 use crate::queue::{Bound, Queue, Stop};
 
 /// What the reader reads: bytes, and where to wait for them, so that a stop that comes while
@@ -70,6 +71,17 @@ pub enum ReadEnd {
     Stopped,
 }
 
+impl From<Stop> for ReadEnd {
+    /// Why the queue refused a read or a push, as the reader's end.
+    fn from(stop: Stop) -> ReadEnd {
+        match stop {
+            Stop::Stopped => ReadEnd::Stopped,
+            Stop::Closed => ReadEnd::OutputClosed,
+            Stop::Full(bound) => ReadEnd::Full(bound),
+        }
+    }
+}
+
 /// Reads `input` to its end, framing it and pushing items into `queue` after every read, so
 /// a lone line is queued at once. Always marks the input finished, also on error.
 pub fn run(
@@ -77,8 +89,9 @@ pub fn run(
     mut framer: Framer,
     queue: &Queue,
     read_size: usize,
+    pass: Option<Pass>,
 ) -> io::Result<ReadEnd> {
-    let result = read_loop(input, &mut framer, queue, read_size);
+    let result = read_loop(input, &mut framer, queue, read_size, pass);
     queue.finish_input();
     result
 }
@@ -88,6 +101,7 @@ fn read_loop(
     framer: &mut Framer,
     queue: &Queue,
     read_size: usize,
+    mut pass: Option<Pass>,
 ) -> io::Result<ReadEnd> {
     let mut batch = Batch::with_buffer(queue.spare_buffer(read_size));
     // After a read that filled what was asked, more is most likely there: read at once.
@@ -106,11 +120,26 @@ fn read_loop(
                 "memory ran out (an allocation failed at the process's limit): stopped reading",
             ));
         }
-        match queue.begin_read() {
-            Ok(()) => {}
-            Err(Stop::Stopped) => return Ok(ReadEnd::Stopped),
-            Err(Stop::Closed) => return Ok(ReadEnd::OutputClosed),
-            Err(Stop::Full(bound)) => return Ok(ReadEnd::Full(bound)),
+        if let Err(stop) = queue.begin_read() {
+            return Ok(ReadEnd::from(stop));
+        }
+        // Chunks never wait in the reader's hand: between reads the batch is empty.
+        if let Some(through) = &pass
+            && batch.is_empty()
+            && batch.tail().is_empty()
+        {
+            match through.try_move(input, queue) {
+                Ok(Some(n)) => {
+                    full = n == read_size;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(()) => pass = None,
+            }
+            // It may have waited for the writer: a stop that came meanwhile reads nothing.
+            if let Err(stop) = queue.begin_read() {
+                return Ok(ReadEnd::from(stop));
+            }
         }
         let n = match batch.fill_from(input, read_size) {
             Ok(n) => {

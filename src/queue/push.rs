@@ -1,6 +1,8 @@
 //! The reader's side of the queue: admitting a read's items, and the policy where they do not
 //! fit.
 
+use std::time::{Duration, Instant};
+
 use super::pressure::Reader;
 use super::rules::Spills;
 use super::shedding::Why;
@@ -10,6 +12,12 @@ use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
 use crate::queue::policy::Shed;
+
+/// How long the reader waits, at most, for the writer to catch up before it moves bytes
+/// straight to stdout (see [`Queue::may_pass`]) …
+const PASS_WAIT: Duration = Duration::from_millis(10);
+/// … looking again this often (a writer that stalls does not wake it).
+const PASS_POLL: Duration = Duration::from_millis(1);
 
 /// Where a pushed batch went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,6 +254,52 @@ impl Queue {
         if !gone.is_zero() {
             self.lock().books.ledger.refuse(gone);
         }
+    }
+
+    /// Moves bytes straight to stdout with `move_` (`input::pass`), if nothing is queued,
+    /// parked or on disk and the writer is idle (caught up, holding nothing), and counts
+    /// what it moved as read and delivered at once, having waited nothing. `move_` runs under
+    /// the queue's lock, so that the books have what it moved before anyone can read them
+    /// (a consumer that leaves ends the run at once). While the writer is still busy with
+    /// what it was given, and stdout takes it, this waits for it to catch up, at most
+    /// [`PASS_WAIT`]: otherwise a reader that reads on while the writer writes never finds
+    /// the two of them caught up. A writer that stalls, or is throttled, ends the wait, and
+    /// `None` says to read as usual.
+    pub fn pass(&self, move_: impl FnOnce() -> Option<Tally>) -> Option<Tally> {
+        let mut inner = self.lock();
+        let deadline = Instant::now() + PASS_WAIT;
+        loop {
+            if inner.closed()
+                || inner.input != Input::Open
+                || inner.store.parked.is_some()
+                || inner.store.on_disk()
+            {
+                return None;
+            }
+            match inner.pressure.writer {
+                Writer::Idle if inner.store.batches.is_empty() => break,
+                // Catching up: taking what was queued, or writing it, and stdout takes it.
+                Writer::Idle | Writer::Busy => {}
+                Writer::Stalled | Writer::Throttled | Writer::Done => return None,
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            inner.pressure.pass_waits = true;
+            inner = self
+                .room
+                .wait_timeout(inner, (deadline - now).min(PASS_POLL))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            inner.pressure.pass_waits = false;
+        }
+        let moved = move_()?;
+        inner.books.ledger.pass(moved);
+        inner.books.waits.record(Duration::ZERO, moved.items);
+        self.sent
+            .fetch_add(moved.bytes, std::sync::atomic::Ordering::Relaxed);
+        Some(moved)
     }
 
     /// A buffer for the reader to read into: a recycled one if there is one, else a new one

@@ -67,6 +67,9 @@ impl Queue {
         // Caught up: the spell, if any, is over, and dead letters gathered are written.
         inner.flush_dead();
         inner.pressure.idle(self.now());
+        if inner.pressure.pass_waits {
+            self.room.notify_all();
+        }
         Next::Empty
     }
 
