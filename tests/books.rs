@@ -15,17 +15,6 @@ use util::*;
 const RUNS: usize = 50;
 const DEADLINE: Duration = Duration::from_secs(20);
 
-fn last_record(stderr: &str) -> Value {
-    let line = stderr.lines().last().expect("a final record");
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
-}
-
-fn n(record: &Value, key: &str) -> u64 {
-    record[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no {key} in {record}"))
-}
-
 fn assert_balanced(record: &Value) {
     for unit in ["items", "bytes"] {
         let f = |what: &str| n(record, &format!("{what}_{unit}"));
@@ -42,26 +31,18 @@ fn assert_balanced(record: &Value) {
 fn a_consumer_that_vanishes_leaves_the_books_balanced() {
     let input = numbered_lines(300_000);
     for run in 0..RUNS {
-        let mut child = spawn(bpipe(&["--stats-format", "json", "--summary"]));
-        let mut stdin = child.stdin.take().unwrap();
-        let feed = input.clone();
-        let feeder = thread::spawn(move || {
-            let _ = stdin.write_all(&feed);
-        });
-        let mut stderr = child.stderr.take().unwrap();
-        let errors = thread::spawn(move || {
-            let mut text = String::new();
-            stderr.read_to_string(&mut text).unwrap();
-            text
-        });
+        let mut fed = Fed::start(
+            bpipe(&["--stats-format", "json", "--summary"]),
+            input.clone(),
+        );
         // Read a little, at a point that differs run by run, then leave.
-        let mut stdout = child.stdout.take().unwrap();
+        let mut stdout = fed.child.stdout.take().unwrap();
         let mut got = vec![0; 1000 + run * 997];
         stdout.read_exact(&mut got).unwrap();
         drop(stdout);
-        assert!(child.wait().unwrap().success(), "run {run}");
-        feeder.join().unwrap();
-        let record = last_record(&errors.join().unwrap());
+        let (status, errors) = fed.finish();
+        assert!(status.success(), "run {run}");
+        let record = last_record(&errors);
         assert_balanced(&record);
         assert_eq!(record["output_closed"], true);
         assert!(n(&record, "out_bytes") >= got.len() as u64, "{record}");

@@ -5,24 +5,11 @@
 
 mod util;
 
-use std::io::{Read, Write};
-use std::process::Stdio;
+use std::io::Read;
 use std::thread;
 use std::time::Duration;
 
-use serde_json::Value;
 use util::*;
-
-fn last_record(stderr: &str) -> Value {
-    let line = stderr.lines().last().expect("a final record");
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
-}
-
-fn n(record: &Value, key: &str) -> u64 {
-    record[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no {key} in {record}"))
-}
 
 const ARGS: &[&str] = &["--chunk", "64KiB", "--stats-format", "json", "--summary"];
 
@@ -62,22 +49,9 @@ fn the_output_is_the_input_and_the_books_exact_with_fast_and_stalled_consumers()
 #[test]
 fn the_output_is_the_input_with_a_slow_but_steady_consumer() {
     let input = noise(4 << 20, 12);
-    let mut cmd = bpipe(ARGS);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feed = input.clone();
-    let feeder = thread::spawn(move || stdin.write_all(&feed).unwrap());
-    let mut stderr = child.stderr.take().unwrap();
-    let errors = thread::spawn(move || {
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).unwrap();
-        text
-    });
+    let mut fed = Fed::start(bpipe(ARGS), input.clone());
     // About 16 MiB/s: stdout fills and empties again and again.
-    let mut stdout = child.stdout.take().unwrap();
+    let mut stdout = fed.child.stdout.take().unwrap();
     let (mut got, mut buf) = (Vec::new(), vec![0; 16 << 10]);
     loop {
         match stdout.read(&mut buf).unwrap() {
@@ -86,34 +60,23 @@ fn the_output_is_the_input_with_a_slow_but_steady_consumer() {
         }
         thread::sleep(Duration::from_millis(1));
     }
-    assert!(child.wait().unwrap().success());
-    feeder.join().unwrap();
-    check(&input, &got, &errors.join().unwrap());
+    let (status, errors) = fed.finish();
+    assert!(status.success());
+    check(&input, &got, &errors);
 }
 
 #[test]
 fn a_consumer_that_leaves_gets_a_prefix_and_the_books_balance() {
     let input = noise(8 << 20, 13);
     for run in 0..20 {
-        let mut child = spawn(bpipe(ARGS));
-        let mut stdin = child.stdin.take().unwrap();
-        let feed = input.clone();
-        let feeder = thread::spawn(move || {
-            let _ = stdin.write_all(&feed);
-        });
-        let mut stderr = child.stderr.take().unwrap();
-        let errors = thread::spawn(move || {
-            let mut text = String::new();
-            stderr.read_to_string(&mut text).unwrap();
-            text
-        });
-        let mut stdout = child.stdout.take().unwrap();
+        let mut fed = Fed::start(bpipe(ARGS), input.clone());
+        let mut stdout = fed.child.stdout.take().unwrap();
         let mut got = vec![0; 1000 + run * 99_991];
         stdout.read_exact(&mut got).unwrap();
         drop(stdout);
-        assert!(child.wait().unwrap().success(), "run {run}");
-        feeder.join().unwrap();
-        let record = last_record(&errors.join().unwrap());
+        let (status, errors) = fed.finish();
+        assert!(status.success(), "run {run}");
+        let record = last_record(&errors);
         for unit in ["items", "bytes"] {
             let f = |what: &str| n(&record, &format!("{what}_{unit}"));
             assert_eq!(

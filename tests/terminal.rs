@@ -42,10 +42,25 @@ fn pty(cols: u16) -> (File, OwnedFd) {
     }
 }
 
+/// What the terminal shows, as it comes, from a thread of its own: reading the controller
+/// fails with EIO once the terminal side is closed, the end.
+fn watch(mut screen: File) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut buf = [0; 4096];
+        while let Ok(n) = screen.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// Runs bpipe with stderr on a terminal, feeding `input` and holding stdin open until
 /// `until` shows on the screen; returns everything written to the terminal and stdout.
 fn on_terminal(args: &[&str], input: &[u8], until: &str, cols: u16) -> (String, Vec<u8>) {
-    let (mut screen, terminal) = pty(cols);
+    let (screen, terminal) = pty(cols);
     let mut cmd = bpipe(args);
     cmd.env("TERM", "xterm");
     cmd.stdin(Stdio::piped())
@@ -61,16 +76,7 @@ fn on_terminal(args: &[&str], input: &[u8], until: &str, cols: u16) -> (String, 
         out
     });
     stdin.write_all(input).unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = [0; 4096];
-        // Reading the controller fails with EIO once the terminal side is closed: the end.
-        while let Ok(n) = screen.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = watch(screen);
     let mut seen = Vec::new();
     let started = std::time::Instant::now();
     while !String::from_utf8_lossy(&seen).contains(until) {
@@ -267,7 +273,7 @@ fn screen_rows(stream: &str, cols: usize) -> Vec<String> {
 fn a_typed_ctrl_c_leaves_no_frame_behind_and_the_drain_is_shown() {
     use std::os::unix::process::CommandExt;
     let cols = 60u16;
-    let (mut screen, terminal) = pty(cols);
+    let (screen, terminal) = pty(cols);
     let mut keyboard = screen.try_clone().unwrap();
     let mut cmd = bpipe(&["--rate", "20/s", "--drain-timeout", "1s", "-N", "web"]);
     cmd.env("TERM", "xterm");
@@ -293,15 +299,7 @@ fn a_typed_ctrl_c_leaves_no_frame_behind_and_the_drain_is_shown() {
         let _ = stdout.read_to_end(&mut out);
     });
     stdin.write_all(&numbered_lines(1000)).unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = [0; 4096];
-        while let Ok(n) = screen.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = watch(screen);
     let mut seen = Vec::new();
     let wait_for = |text: &str, seen: &mut Vec<u8>| {
         while !String::from_utf8_lossy(seen).contains(text) {

@@ -88,29 +88,36 @@ mod tests {
         unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) }
     }
 
-    fn queue() -> Queue {
+    /// An input pipe holding `data`, a queue (its writer not caught up yet), and a pass of
+    /// chunks of 4 bytes to `out`.
+    fn rig(data: &[u8], out: File) -> (Inputs, Queue, Pass) {
+        let (in_r, mut in_w) = pipe();
+        in_w.write_all(data).unwrap();
         let bounds = Bounds {
             items: 64,
             bytes: 1 << 20,
         };
-        Queue::new(bounds, Policy::BLOCK).unwrap()
+        let queue = Queue::new(bounds, Policy::BLOCK).unwrap();
+        let pass = Pass::new(out.into(), 4, 64 << 10);
+        (Inputs::open(&[], in_r).unwrap(), queue, pass)
     }
 
-    #[test]
-    fn an_idle_writer_and_an_empty_queue_let_bytes_through_counted_read_and_delivered() {
-        let (in_r, mut in_w) = pipe();
-        let (mut out_r, out_w) = pipe();
-        let input = Inputs::open(&[], in_r).unwrap();
-        let queue = queue();
-        let pass = Pass::new(out_w.into(), 4, 64 << 10);
-        in_w.write_all(b"0123456789").unwrap();
-        // The writer has not caught up yet (it starts busy): nothing moves.
-        assert_eq!(pass.try_move(&input, &queue), Ok(None));
-        assert_eq!(queue.stats().input, Tally::ZERO);
+    /// The writer finds nothing waiting: it is idle.
+    fn catch_up(queue: &Queue) {
         assert!(matches!(
             queue.next(Tally::ZERO, &mut Vec::new()),
             Next::Empty
         ));
+    }
+
+    #[test]
+    fn an_idle_writer_and_an_empty_queue_let_bytes_through_counted_read_and_delivered() {
+        let (mut out_r, out_w) = pipe();
+        let (input, queue, pass) = rig(b"0123456789", out_w);
+        // The writer has not caught up yet (it starts busy): nothing moves.
+        assert_eq!(pass.try_move(&input, &queue), Ok(None));
+        assert_eq!(queue.stats().input, Tally::ZERO);
+        catch_up(&queue);
         assert_eq!(pass.try_move(&input, &queue), Ok(Some(10)));
         let mut got = [0; 10];
         out_r.read_exact(&mut got).unwrap();
@@ -127,16 +134,9 @@ mod tests {
 
     #[test]
     fn a_stalled_writer_keeps_bytes_for_the_queue() {
-        let (in_r, mut in_w) = pipe();
         let (_out_r, out_w) = pipe();
-        let input = Inputs::open(&[], in_r).unwrap();
-        let queue = queue();
-        let pass = Pass::new(out_w.into(), 4, 64 << 10);
-        in_w.write_all(b"abc").unwrap();
-        assert!(matches!(
-            queue.next(Tally::ZERO, &mut Vec::new()),
-            Next::Empty
-        ));
+        let (input, queue, pass) = rig(b"abc", out_w);
+        catch_up(&queue);
         queue.press(Press::Stalled);
         assert_eq!(pass.try_move(&input, &queue), Ok(None));
         assert_eq!(queue.stats().input, Tally::ZERO);
@@ -144,19 +144,12 @@ mod tests {
 
     #[test]
     fn a_full_stdout_leaves_the_bytes_to_be_read() {
-        let (in_r, mut in_w) = pipe();
         let (_out_r, mut out_w) = pipe();
         // SAFETY: F_SETFL on a descriptor we own.
         unsafe { libc::fcntl(out_w.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
         while out_w.write(&[0; 4096]).is_ok() {}
-        let input = Inputs::open(&[], in_r).unwrap();
-        let queue = queue();
-        let pass = Pass::new(out_w.into(), 4, 64 << 10);
-        in_w.write_all(b"abc").unwrap();
-        assert!(matches!(
-            queue.next(Tally::ZERO, &mut Vec::new()),
-            Next::Empty
-        ));
+        let (input, queue, pass) = rig(b"abc", out_w);
+        catch_up(&queue);
         assert_eq!(pass.try_move(&input, &queue), Ok(None));
         assert_eq!(queue.stats().input, Tally::ZERO);
     }

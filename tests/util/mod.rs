@@ -66,6 +66,64 @@ pub fn spawn(mut cmd: Command) -> Child {
     cmd.spawn().expect("spawn bpipe")
 }
 
+/// A bpipe being fed: its input written from a thread of its own (a closed pipe ends the
+/// feed, as EPIPE stops a producer), its stderr read to the end from another. Stdout is the
+/// test's to read.
+pub struct Fed {
+    pub child: Child,
+    feeder: Option<thread::JoinHandle<()>>,
+    errors: thread::JoinHandle<String>,
+}
+
+impl Fed {
+    /// Spawns `cmd` and feeds it `input`.
+    pub fn start(cmd: Command, input: Vec<u8>) -> Fed {
+        let mut child = spawn(cmd);
+        let mut stdin = child.stdin.take().unwrap();
+        let feeder = thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let errors = thread::spawn(move || {
+            let mut text = String::new();
+            stderr.read_to_string(&mut text).unwrap();
+            text
+        });
+        Fed {
+            child,
+            feeder: Some(feeder),
+            errors,
+        }
+    }
+
+    /// Waits until the whole input is written (or the pipe closed).
+    pub fn wait_fed(&mut self) {
+        if let Some(feeder) = self.feeder.take() {
+            feeder.join().unwrap();
+        }
+    }
+
+    /// Waits for bpipe and the feed: its status and all it wrote on stderr.
+    pub fn finish(mut self) -> (ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        self.wait_fed();
+        (status, self.errors.join().unwrap())
+    }
+}
+
+/// The last line of `stderr`, a JSON record (the final one, with --stats-format json).
+pub fn last_record(stderr: &str) -> serde_json::Value {
+    let line = stderr.lines().last().expect("a final record");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+/// A count in a JSON record.
+pub fn n(record: &serde_json::Value, key: &str) -> u64 {
+    record[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {key} in {record}"))
+}
+
 /// When the consumer on bpipe's stdout reads.
 #[derive(Clone, Copy)]
 enum Consumer {
@@ -102,44 +160,30 @@ pub fn run_unread(cmd: Command, input: Vec<u8>) -> Run {
 }
 
 fn run_with(cmd: Command, input: Vec<u8>, consumer: Consumer) -> Run {
-    let mut child = spawn(cmd);
-    let mut stdin = child.stdin.take().unwrap();
-    let feeder = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let errors = thread::spawn(move || {
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).unwrap();
-        text
-    });
-    let mut feeder = Some(feeder);
-    let mut out = child.stdout.take().unwrap();
+    let mut fed = Fed::start(cmd, input);
+    let mut out = fed.child.stdout.take().unwrap();
     let mut stdout = Vec::new();
     match consumer {
         Consumer::AtOnce => {}
-        Consumer::AfterInput => feeder.take().unwrap().join().unwrap(),
+        Consumer::AfterInput => fed.wait_fed(),
         Consumer::After(stall) => thread::sleep(stall),
         Consumer::Never => {
-            let status = child.wait().unwrap();
+            let status = fed.child.wait().unwrap();
             drop(out);
-            feeder.take().unwrap().join().unwrap();
+            let (_, stderr) = fed.finish();
             return Run {
                 status,
                 stdout,
-                stderr: errors.join().unwrap(),
+                stderr,
             };
         }
     }
     out.read_to_end(&mut stdout).unwrap();
-    let status = child.wait().unwrap();
-    if let Some(feeder) = feeder {
-        feeder.join().unwrap();
-    }
+    let (status, stderr) = fed.finish();
     Run {
         status,
         stdout,
-        stderr: errors.join().unwrap(),
+        stderr,
     }
 }
 
