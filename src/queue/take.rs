@@ -94,11 +94,19 @@ impl Queue {
         {
             self.wake_reader(&inner);
         }
-        Taken::Items(self.take_items(&mut inner, limit, hand))
+        let (taken, wake) = self.take_items(&mut inner, limit, hand);
+        // Woken after the lock is let go, so that the reader does not wake only to wait for
+        // it (a handoff per read at a small --cap).
+        drop(inner);
+        if wake {
+            self.room.notify_one();
+        }
+        Taken::Items(taken)
     }
 
     /// Takes items into `hand` within `limit`: whole batches, or split where it allows.
-    fn take_items(&self, inner: &mut Inner, limit: Take, hand: &mut Vec<Batch>) -> Tally {
+    /// Says too whether the reader, waiting for room, must be woken.
+    fn take_items(&self, inner: &mut Inner, limit: Take, hand: &mut Vec<Batch>) -> (Tally, bool) {
         let mut taken = Tally::ZERO;
         let mut took_parked = false;
         while hand.len() < limit.batches {
@@ -153,10 +161,10 @@ impl Queue {
             taken += batch.tally();
             hand.push(batch);
         }
-        if !taken.is_zero() && (took_parked || self.reader_may_go(inner)) {
-            self.wake_reader(inner);
-        }
-        taken
+        let wake = !taken.is_zero()
+            && (took_parked || self.reader_may_go(inner))
+            && inner.pressure.reader_waits();
+        (taken, wake)
     }
 
     /// With nothing queued, brings the oldest batches on disk back (they are next in
