@@ -92,3 +92,80 @@ fn a_consumer_that_leaves_gets_a_prefix_and_the_books_balance() {
         );
     }
 }
+
+/// Sends `signal` to bpipe once the feed has written `after` bytes, and waits for it to end.
+fn signal_after_fed(fed: Fed, after: usize, signal: i32) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fed.written() < after {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the feed never got that far"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: kill only sends a signal to our own child.
+    unsafe { libc::kill(fed.child.id() as i32, signal) };
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || tx.send(fed.finish()).unwrap());
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("bpipe did not end")
+        .0
+}
+
+#[test]
+fn a_socket_as_stdout_that_takes_nothing_does_not_hold_a_stop() {
+    use std::os::unix::process::ExitStatusExt;
+    // A socket is not a pipe: a splice into it would wait for its reader, whatever the flags
+    // (TCP takes RWF_NOWAIT, so bpipe leaves the socket blocking).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let theirs = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (ours, _) = listener.accept().unwrap();
+    let mut cmd = bpipe(&["--chunk", "64KiB", "--drain-timeout", "1s"]);
+    cmd.stdout(std::process::Stdio::from(std::os::fd::OwnedFd::from(
+        theirs,
+    )));
+    let fed = Fed::start_with_stdout(cmd, noise(32 << 20, 14));
+    let status = signal_after_fed(fed, 8 << 20, libc::SIGTERM);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    drop(ours);
+}
+
+#[test]
+fn a_terminal_as_stdin_ends_at_its_first_end_of_input() {
+    use std::os::fd::FromRawFd;
+    // A splice from a terminal would take its ^D away from the read that must see it.
+    let (mut controller, mut terminal) = (0, 0);
+    // SAFETY: openpty fills two descriptors that we own at once.
+    let rc = unsafe {
+        libc::openpty(
+            &mut controller,
+            &mut terminal,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0);
+    let mut keyboard = unsafe { std::fs::File::from_raw_fd(controller) };
+    let terminal = unsafe { std::os::fd::OwnedFd::from_raw_fd(terminal) };
+    let mut cmd = bpipe(&["--chunk", "64KiB"]);
+    cmd.stdin(std::process::Stdio::from(terminal))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut stdout = child.stdout.take().unwrap();
+    std::io::Write::write_all(&mut keyboard, b"hello\n\x04").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut got = Vec::new();
+        stdout.read_to_end(&mut got).unwrap();
+        tx.send(got).unwrap();
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("bpipe did not end at ^D");
+    assert_eq!(got, b"hello\n");
+    assert!(child.wait().unwrap().success());
+    drop(keyboard);
+}

@@ -82,7 +82,7 @@ where
             (Some(chunk), Some(out)) => out
                 .try_clone_to_owned()
                 .ok()
-                .map(|out| Pass::new(out, chunk, read_size)),
+                .and_then(|out| Pass::new(out, chunk, read_size)),
             _ => None,
         };
         thread::Builder::new()

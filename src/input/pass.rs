@@ -21,21 +21,62 @@ pub struct Pass {
     chunk: usize,
     /// Most bytes one splice moves: the read size.
     most: usize,
+    /// The input last looked at, and whether it may be spliced from.
+    input: Option<(i32, bool)>,
+}
+
+/// Whether `fd` is a pipe (FIFO): the only kind of descriptor `SPLICE_F_NONBLOCK` keeps a
+/// splice from waiting on. A socket or terminal would hold the splice (and the queue's lock)
+/// until it moves, and a terminal's end of input would be taken by the splice from the read
+/// that must see it.
+fn is_pipe(fd: i32) -> bool {
+    file_type(fd) == Some(libc::S_IFIFO)
+}
+
+fn file_type(fd: i32) -> Option<libc::mode_t> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat fills the struct on success, and it is read only then.
+    match unsafe { libc::fstat(fd, stat.as_mut_ptr()) } {
+        0 => Some(unsafe { stat.assume_init() }.st_mode & libc::S_IFMT),
+        _ => None,
+    }
 }
 
 impl Pass {
-    pub fn new(out: OwnedFd, chunk: usize, most: usize) -> Pass {
-        Pass { out, chunk, most }
+    /// A pass to `out`, or none unless `out` is a pipe (see [`is_pipe`]).
+    pub fn new(out: OwnedFd, chunk: usize, most: usize) -> Option<Pass> {
+        is_pipe(out.as_raw_fd()).then_some(Pass {
+            out,
+            chunk,
+            most,
+            input: None,
+        })
+    }
+
+    /// Whether bytes may be spliced from `fd`: a pipe, or a regular file (whose reads never
+    /// wait on anyone, and whose end stays its end).
+    fn takes_from(&mut self, fd: i32) -> bool {
+        match self.input {
+            Some((seen, ok)) if seen == fd => ok,
+            _ => {
+                let ok = matches!(file_type(fd), Some(libc::S_IFIFO | libc::S_IFREG));
+                self.input = Some((fd, ok));
+                ok
+            }
+        }
     }
 
     /// Moves what the input has to stdout if the queue lets it (see the module): the bytes
     /// moved, or `Ok(None)` when the reader must read as usual this time (the queue is not
     /// empty, stdout is full, the input is at its end or must be read to tell an error).
     /// An `Err` means splicing cannot work here (neither side a pipe): stop trying.
-    pub fn try_move(&self, input: &impl Source, queue: &Queue) -> Result<Option<usize>, ()> {
+    pub fn try_move(&mut self, input: &impl Source, queue: &Queue) -> Result<Option<usize>, ()> {
         let Some(from) = input.ready_fd() else {
             return Err(());
         };
+        if !self.takes_from(from.as_raw_fd()) {
+            return Err(());
+        }
         let mut unusable = false;
         let moved = queue.pass(|| {
             // SAFETY: both descriptors are open for the call; no offsets (both move on).
@@ -98,7 +139,7 @@ mod tests {
             bytes: 1 << 20,
         };
         let queue = Queue::new(bounds, Policy::BLOCK).unwrap();
-        let pass = Pass::new(out.into(), 4, 64 << 10);
+        let pass = Pass::new(out.into(), 4, 64 << 10).expect("a pipe");
         (Inputs::open(&[], in_r).unwrap(), queue, pass)
     }
 
@@ -113,7 +154,7 @@ mod tests {
     #[test]
     fn an_idle_writer_and_an_empty_queue_let_bytes_through_counted_read_and_delivered() {
         let (mut out_r, out_w) = pipe();
-        let (input, queue, pass) = rig(b"0123456789", out_w);
+        let (input, queue, mut pass) = rig(b"0123456789", out_w);
         // The writer has not caught up yet (it starts busy): nothing moves.
         assert_eq!(pass.try_move(&input, &queue), Ok(None));
         assert_eq!(queue.stats().input, Tally::ZERO);
@@ -135,7 +176,7 @@ mod tests {
     #[test]
     fn a_stalled_writer_keeps_bytes_for_the_queue() {
         let (_out_r, out_w) = pipe();
-        let (input, queue, pass) = rig(b"abc", out_w);
+        let (input, queue, mut pass) = rig(b"abc", out_w);
         catch_up(&queue);
         queue.press(Press::Stalled);
         assert_eq!(pass.try_move(&input, &queue), Ok(None));
@@ -148,7 +189,7 @@ mod tests {
         // SAFETY: F_SETFL on a descriptor we own.
         unsafe { libc::fcntl(out_w.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
         while out_w.write(&[0; 4096]).is_ok() {}
-        let (input, queue, pass) = rig(b"abc", out_w);
+        let (input, queue, mut pass) = rig(b"abc", out_w);
         catch_up(&queue);
         assert_eq!(pass.try_move(&input, &queue), Ok(None));
         assert_eq!(queue.stats().input, Tally::ZERO);

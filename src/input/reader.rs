@@ -124,7 +124,7 @@ fn read_loop(
             return Ok(ReadEnd::from(stop));
         }
         // Chunks never wait in the reader's hand: between reads the batch is empty.
-        if let Some(through) = &pass
+        if let Some(through) = &mut pass
             && batch.is_empty()
             && batch.tail().is_empty()
         {

@@ -73,15 +73,37 @@ pub struct Fed {
     pub child: Child,
     feeder: Option<thread::JoinHandle<()>>,
     errors: thread::JoinHandle<String>,
+    written: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Fed {
-    /// Spawns `cmd` and feeds it `input`.
+    /// Spawns `cmd` with piped stdio and feeds it `input`.
     pub fn start(cmd: Command, input: Vec<u8>) -> Fed {
-        let mut child = spawn(cmd);
+        Fed::feed(spawn(cmd), input)
+    }
+
+    /// Spawns `cmd` with stdin and stderr piped, stdout as `cmd` has it, and feeds it.
+    pub fn start_with_stdout(mut cmd: Command, input: Vec<u8>) -> Fed {
+        cmd.stdin(Stdio::piped()).stderr(Stdio::piped());
+        Fed::feed(cmd.spawn().expect("spawn bpipe"), input)
+    }
+
+    /// Bytes of the input written so far.
+    pub fn written(&self) -> usize {
+        self.written.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn feed(mut child: Child, input: Vec<u8>) -> Fed {
+        let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut stdin = child.stdin.take().unwrap();
+        let count = std::sync::Arc::clone(&written);
         let feeder = thread::spawn(move || {
-            let _ = stdin.write_all(&input);
+            for piece in input.chunks(64 << 10) {
+                if stdin.write_all(piece).is_err() {
+                    break;
+                }
+                count.fetch_add(piece.len(), std::sync::atomic::Ordering::Relaxed);
+            }
         });
         let mut stderr = child.stderr.take().unwrap();
         let errors = thread::spawn(move || {
@@ -93,6 +115,7 @@ impl Fed {
             child,
             feeder: Some(feeder),
             errors,
+            written,
         }
     }
 
