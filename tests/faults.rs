@@ -561,3 +561,21 @@ fn at_the_memory_limit_bpipe_stops_reading_delivers_what_it_holds_and_says_so() 
     );
     assert!(written > 0, "nothing was delivered");
 }
+
+#[test]
+fn a_stop_signal_that_comes_as_the_consumer_leaves_is_how_the_run_ended() {
+    // ^C at a terminal reaches the whole pipeline: bpipe is signalled and its consumer dies
+    // at the same moment. Whichever bpipe notices first, it ends by the signal.
+    for run in 0..20 {
+        let mut child = spawn(bpipe(&["--stats-format", "json"]));
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        stdin.write_all(&numbered_lines(20_000)).unwrap();
+        let mut got = [0u8; 1000];
+        stdout.read_exact(&mut got).unwrap();
+        signal(&child, libc::SIGINT);
+        drop(stdout);
+        assert_eq!(died_of(child), Some(libc::SIGINT), "run {run}");
+        drop(stdin);
+    }
+}

@@ -124,6 +124,15 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
                 "The queue was full under --policy fail (or --on-timeout fail).",
             ),
             (
+                "5",
+                "--on-stall fail: stdout took nothing for --stall-timeout.",
+            ),
+            (
+                "6",
+                "--workers: a worker failed (exited non-zero or was killed by a signal, other than SIGPIPE or the stop bpipe passed on), even if --restart started it again.",
+            ),
+            ("70", "An internal error (a bug); please report it."),
+            (
                 "CODE",
                 "--drops-exit CODE was given and items were dropped.",
             ),
@@ -131,15 +140,6 @@ const SECTIONS: &[(&str, &[(&str, &str)])] = &[
                 "128+N",
                 "Stopped by signal N (SIGINT, SIGTERM, SIGHUP): after the drain and the final record, bpipe dies of the same signal, so a shell shows 130, 143 or 129.",
             ),
-            (
-                "5",
-                "--on-stall fail: stdout took nothing for --stall-timeout.",
-            ),
-            (
-                "6",
-                "--workers: a worker failed (exited non-zero or was killed by a signal, other than SIGPIPE or the stop bpipe passed on).",
-            ),
-            ("70", "An internal error (a bug); please report it."),
         ],
     ),
     (

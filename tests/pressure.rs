@@ -262,6 +262,18 @@ fn the_stall_watchdog_fails_a_consumer_that_stops_and_spares_one_that_moves() {
     let last: serde_json::Value =
         serde_json::from_str(stderr.lines().rfind(|l| l.starts_with('{')).unwrap()).unwrap();
     assert!(balanced(&last), "{last}");
+    // Stdout never closed: the record does not say it did.
+    assert_eq!(last["output_closed"], false, "{last}");
+    let Run { stderr, .. } = run_unread(
+        bpipe(&["--stall-timeout", "300ms", "--on-stall", "fail"]),
+        seq(300_000),
+    );
+    let text = stderr.lines().last().unwrap();
+    assert!(
+        text.contains("consumer stalled (--on-stall fail)"),
+        "{stderr}"
+    );
+    assert!(!text.contains("output closed"), "{stderr}");
     // A consumer that is slow but never stops for the timeout gets no warning.
     let mut child = spawn(bpipe(&["--stall-timeout", "1s"]));
     let mut stdin = child.stdin.take().unwrap();

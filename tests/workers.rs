@@ -533,3 +533,15 @@ fn a_last_line_without_its_newline_that_the_worker_read_is_delivered() {
         assert_eq!(last["out_items"], last["in_items"], "{last}");
     }
 }
+
+#[test]
+fn a_failed_worker_gets_a_final_record_on_stderr_without_asking() {
+    // Stderr is not a terminal and nothing was shed: only the failure makes the run worth a
+    // record, as the README's "When records appear" says of an error.
+    let mut cmd = bpipe(&["--workers", "2", "--", SH, "-c", "cat >/dev/null; exit 7"]);
+    cmd.env("PATH", "/usr/bin:/bin");
+    let out = run(cmd, numbered_lines(1000));
+    assert_eq!(out.status.code(), Some(6), "{}", out.stderr);
+    let last = out.stderr.lines().last().unwrap_or("");
+    assert!(last.starts_with("bpipe: in 1000 lines"), "{}", out.stderr);
+}

@@ -215,6 +215,7 @@ pub fn run_stdio(config: &Config) -> Result<(), Error> {
         signals,
         drain_timeout: config.drain_timeout,
         policy: config.policy,
+        may_drop: config.policy.can_shed() || config.max_age.is_some(),
         pool: None,
     };
     let fixed = Fixed {
@@ -281,7 +282,8 @@ fn conclude(
         End::Drained | End::OutputClosed | End::Stopped(_)
     );
     let record_end = match outcome.end {
-        End::OutputClosed | End::Stalled => report::RunState::OutputClosed,
+        End::OutputClosed => report::RunState::OutputClosed,
+        End::Stalled => report::RunState::Stalled,
         End::Stopped(signal) => report::RunState::Signal(signal),
         _ => report::RunState::Finished,
     };
@@ -310,11 +312,11 @@ fn conclude(
     if let Err(e @ (Error::QueueFull { .. } | Error::Read { .. } | Error::Write(_))) = &result {
         monitor.error(e);
     }
-    // The final record after the error that explains it.
+    // The final record after the error that explains it (a failed worker is one).
     monitor.finish(
         outcome.stats,
         record_end,
-        failed || outcome.drain_error.is_some(),
+        failed || worker_failed || outcome.drain_error.is_some(),
     );
     match (monitor.close(), result) {
         (false, Ok(()) | Err(Error::Dropped(_))) => {

@@ -2,6 +2,9 @@
 //! bpipe to stop. SIGPIPE needs nothing: Rust ignores it, so a closed stdout is an `EPIPE`
 //! error that bpipe reports, never a silent death.
 
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use crossbeam_channel::Receiver;
@@ -36,8 +39,27 @@ pub fn watch_continues() {
     }
 }
 
-/// Catches the signals from now on and delivers them as messages.
+/// The last stop signal caught, set by the handler itself: what a message may not have
+/// told yet when the run ends another way at the same moment.
+fn last_stop() -> &'static Arc<AtomicUsize> {
+    static LAST: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+    LAST.get_or_init(|| Arc::new(AtomicUsize::new(0)))
+}
+
+/// The stop signal caught so far, if any (see [`listen`]).
+pub fn stop_caught() -> Option<i32> {
+    match last_stop().load(Ordering::SeqCst) {
+        0 => None,
+        n => i32::try_from(n).ok(),
+    }
+}
+
+/// Catches the signals from now on and delivers them as messages; a stop signal is also
+/// noted at once ([`stop_caught`]).
 pub fn listen() -> Receiver<Signal> {
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        let _ = signal_hook::flag::register_usize(signal, Arc::clone(last_stop()), signal as usize);
+    }
     let (tx, rx) = crossbeam_channel::unbounded();
     match Signals::new([SIGUSR1, SIGINT, SIGTERM, SIGHUP]) {
         Ok(mut signals) => {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, after, never, select};
 
 use crate::control::pipeline::End;
-use crate::control::signals::Signal;
+use crate::control::signals::{self, Signal};
 use crate::output::pool;
 use crate::queue::Queue;
 use crate::queue::policy::Policy;
@@ -23,6 +23,8 @@ pub struct Watch {
     /// How long a stop (or `fail`) may spend draining the queue.
     pub drain_timeout: Duration,
     pub policy: Policy,
+    /// Whether anything can be dropped (a shedding policy, or `--max-age`).
+    pub may_drop: bool,
     /// `--workers`: where a stop signal is left for the pool to pass on.
     pub pool: Option<pool::Stop>,
 }
@@ -42,7 +44,10 @@ impl Watch {
     pub fn run(&self, monitor: &mut Monitor, queue: &Queue, done: &Receiver<()>) -> Option<End> {
         let may_fail = self.policy.can_fail();
         let (refresh, records) = (monitor.refresh(), monitor.records());
-        let (poll, workers) = (monitor.polls(may_fail), monitor.worker_events());
+        let (poll, workers) = (
+            monitor.polls(may_fail, self.may_drop),
+            monitor.worker_events(),
+        );
         let mut signals = self.signals.clone();
         let stop = loop {
             let stalled = select! {
@@ -54,7 +59,9 @@ impl Watch {
                 }
                 recv(done) -> _ => {
                     monitor.ended(queue);
-                    return None;
+                    // A stop signal that came with the end (^C reaches the whole pipeline:
+                    // the consumer leaving may end the writer first) is still how it ended.
+                    return signals::stop_caught().map(End::Stopped);
                 }
                 recv(refresh) -> _ => monitor.look(queue),
                 recv(poll) -> _ => monitor.look(queue),

@@ -195,6 +195,8 @@ pub enum RunState {
     Running,
     Finished,
     OutputClosed,
+    /// `--on-stall fail` ended it: the consumer took nothing for `--stall-timeout`.
+    Stalled,
     Signal(i32),
 }
 

@@ -187,10 +187,13 @@ impl Monitor {
         self.interval.map_or_else(never, tick)
     }
 
-    /// Ticks for a look at the counters when nothing else looks: the drop warning, stalls,
-    /// and (when `may_fail`) `fail`'s drain. The live view's refresh looks already.
-    pub fn polls(&self, may_fail: bool) -> Receiver<Instant> {
-        let watching = self.stall.is_some() || may_fail || !(self.quiet && self.file.is_none());
+    /// Ticks for a look at the counters when nothing else looks: the drop warning (when
+    /// `may_drop`), stalls, and (when `may_fail`) `fail`'s drain. The live view's refresh
+    /// looks already; a run that can neither drop nor fail, with no stall watch, is not
+    /// woken at all.
+    pub fn polls(&self, may_fail: bool, may_drop: bool) -> Receiver<Instant> {
+        let warns = may_drop && !(self.quiet && self.file.is_none());
+        let watching = self.stall.is_some() || may_fail || warns;
         match watching && self.live.is_none() {
             true => tick(POLL),
             false => never(),

@@ -225,6 +225,7 @@ fn ending(event: Event, snap: &Snapshot<'_>, parts: &mut Vec<String>) {
     match snap.end {
         RunState::OutputClosed if !snap.workers.is_empty() => parts.push("no worker left".into()),
         RunState::OutputClosed => parts.push("output closed".into()),
+        RunState::Stalled => parts.push("consumer stalled (--on-stall fail)".into()),
         RunState::Signal(number) => parts.push(format!("stopped by signal {number}")),
         RunState::Running | RunState::Finished => {}
     }
