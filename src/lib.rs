@@ -32,6 +32,7 @@ pub use control::signals::die_of;
 pub use error::Error;
 pub use exit::Exit;
 pub use values::reserve::Reserving;
+pub use values::reserve::set_aside as reserve_memory;
 
 /// The command line, parsed: `Ok(None)` when clap printed the help or the version (bpipe has
 /// nothing more to do); an error is said on stderr in one `bpipe:` line, status 2.

@@ -7,6 +7,8 @@ use bpipe::Error;
 static ALLOCATOR: bpipe::Reserving = bpipe::Reserving;
 
 fn main() -> ExitCode {
+    // First, so that even an allocation that fails while bpipe starts finds it.
+    bpipe::reserve_memory();
     let ran = match bpipe::args() {
         Ok(Some(args)) => bpipe::run(&args),
         Ok(None) => Ok(()),

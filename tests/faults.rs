@@ -579,3 +579,36 @@ fn a_stop_signal_that_comes_as_the_consumer_leaves_is_how_the_run_ended() {
         drop(stdin);
     }
 }
+
+#[test]
+fn an_endless_line_being_dropped_shows_in_every_record_and_is_counted_at_a_stop() {
+    let mut cmd = bpipe(&[
+        "--policy",
+        "slide",
+        "--stats-format",
+        "json",
+        "--stats-interval",
+        "20ms",
+    ]);
+    cmd.stdin(std::fs::File::open("/dev/zero").unwrap())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let rx = stderr_lines(&mut child);
+    let tick: Value = loop {
+        let line = rx.recv_timeout(DEADLINE).expect("a record");
+        let record: Value = serde_json::from_str(&line).unwrap();
+        if record["in_bytes"].as_u64() > Some(0) {
+            break record;
+        }
+    };
+    assert_eq!(tick["in_bytes"], tick["dropped_bytes"], "{tick}");
+    assert_eq!(tick["in_items"], 0, "not ended yet: {tick}");
+    signal(&child, libc::SIGTERM);
+    let last: Value = serde_json::from_str(&rx.iter().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "final");
+    assert_eq!(last["in_items"], 1, "{last}");
+    assert_eq!(last["dropped_items"], 1, "{last}");
+    assert_eq!(last["in_bytes"], last["dropped_bytes"], "{last}");
+    assert_eq!(died_of(child), Some(libc::SIGTERM));
+}

@@ -209,6 +209,11 @@ pub fn prepare() {
 /// status ([`Error::code`]).
 pub fn run_stdio(config: &Config) -> Result<(), Error> {
     let started = Instant::now();
+    if let Some(refusal) = crate::values::reserve::too_little_address_space() {
+        let error = Error::Start(refusal);
+        report::error(&error);
+        return Err(error);
+    }
     crate::values::reserve::set_aside();
     let (opened, signals) = open(config).inspect_err(|e| report::error(e))?;
     let mut watch = Watch {
@@ -225,9 +230,8 @@ pub fn run_stdio(config: &Config) -> Result<(), Error> {
         bounds: config.bounds,
         spill_max: config.spill.as_ref().map(|(_, max)| *max),
     };
-    let mut monitor = Monitor::new(&config.report, fixed, started)
-        .map_err(|e| Error::Usage(e.to_string()))
-        .inspect_err(|e| report::error(e))?;
+    let mut monitor =
+        Monitor::new(&config.report, fixed, started).inspect_err(|e| report::error(e))?;
     let Opened {
         input,
         dead_letter,

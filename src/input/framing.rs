@@ -47,8 +47,9 @@ pub struct Framer {
     framing: Framing,
     /// Leading bytes of the unfinished item already searched (no delimiter there).
     scanned: usize,
-    /// While dropping an over-long item: how many of its bytes are gone already.
-    discarding: Option<usize>,
+    /// Dropping an over-long item: its bytes are counted dropped as they are read (so that
+    /// an endless line shows in the books while it goes on), the item once it ends.
+    discarding: bool,
 }
 
 impl Framer {
@@ -56,7 +57,7 @@ impl Framer {
         Framer {
             framing,
             scanned: 0,
-            discarding: None,
+            discarding: false,
         }
     }
 
@@ -91,7 +92,7 @@ impl Framer {
         let mut dropped = Tally::ZERO;
         let mut start = batch.end;
         let mut pos = start + self.scanned;
-        if self.discarding.is_none() && batch.filled - start < max {
+        if !self.discarding && batch.filled - start < max {
             // Fast path: nothing here can be over-long, so count the items instead of
             // recording each one's end (the batch finds them if a policy ever needs them).
             if let Some(last) = memrchr(delim, &batch.data[pos..batch.filled]) {
@@ -106,11 +107,10 @@ impl Framer {
         while let Some(i) = memchr(delim, &batch.data[pos..batch.filled]) {
             let end = pos + i + 1;
             let len = end - start;
-            if let Some(gone) = self.discarding.take() {
-                dropped += Tally::one(gone + len);
-                batch.remove(start..end);
-                pos = start;
-            } else if len > max && overlong == Overlong::Drop {
+            // The end of an item being dropped (its bytes before these are counted), or an
+            // over-long item whole in this read.
+            let ending = std::mem::take(&mut self.discarding);
+            if ending || (len > max && overlong == Overlong::Drop) {
                 dropped += Tally::one(len);
                 batch.remove(start..end);
                 pos = start;
@@ -126,11 +126,9 @@ impl Framer {
         }
         // What is left has no delimiter: keep it for the next read, within the bound.
         let tail = batch.filled - start;
-        if let Some(gone) = self.discarding.as_mut() {
-            *gone += tail;
-            batch.truncate(start);
-        } else if overlong == Overlong::Drop && tail > max {
-            self.discarding = Some(tail);
+        if self.discarding || (overlong == Overlong::Drop && tail > max) {
+            self.discarding = true;
+            dropped += Tally::new(0, tail);
             batch.truncate(start);
         } else if overlong == Overlong::Split {
             // Cut as soon as a piece is full: a delimiter after it would make the item too
@@ -144,15 +142,24 @@ impl Framer {
         dropped
     }
 
+    /// An over-long item cut short (bpipe stops reading in the middle of it): its bytes are
+    /// counted already; the item, once, here.
+    pub fn abandon(&mut self) -> Tally {
+        match std::mem::take(&mut self.discarding) {
+            true => Tally::one(0),
+            false => Tally::ZERO,
+        }
+    }
+
     /// At end of input: the unfinished item, if any, becomes the last item. Returns an
     /// over-long item dropped at the end.
     pub fn finish(&mut self, batch: &mut Batch) -> Tally {
         self.scanned = 0;
         let start = batch.end;
         let tail = batch.filled - start;
-        if let Some(gone) = self.discarding.take() {
+        if std::mem::take(&mut self.discarding) {
             batch.truncate(start);
-            return Tally::one(gone + tail);
+            return Tally::one(tail);
         }
         if tail > 0 {
             batch.push_end(batch.filled);
@@ -265,16 +272,22 @@ mod tests {
     }
 
     #[test]
-    fn dropping_holds_no_more_than_one_item() {
+    fn dropping_holds_no_more_than_one_item_and_counts_its_bytes_as_they_come() {
         let mut framer = Framer::new(lines(4, Overlong::Drop));
         let mut batch = Batch::default();
         for _ in 0..10 {
             batch.append(b"xxxxxxxx");
-            framer.frame(&mut batch);
+            // Bytes of an endless line show in the books as it goes on; the item, at its end.
+            assert_eq!(framer.frame(&mut batch), Tally::new(0, 8));
             assert!(batch.filled <= 8);
         }
         batch.append(b"\n");
-        assert_eq!(framer.frame(&mut batch), Tally::new(1, 81));
+        assert_eq!(framer.frame(&mut batch), Tally::new(1, 1));
+        // One cut short by a stop is counted once, when bpipe stops reading.
+        batch.append(b"yyyyyyyy");
+        assert_eq!(framer.frame(&mut batch), Tally::new(0, 8));
+        assert_eq!(framer.abandon(), Tally::one(0));
+        assert_eq!(framer.abandon(), Tally::ZERO);
     }
 
     #[test]

@@ -92,6 +92,7 @@ pub fn run(
     pass: Option<Pass>,
 ) -> io::Result<ReadEnd> {
     let result = read_loop(input, &mut framer, queue, read_size, pass);
+    queue.discard_overlong(framer.abandon());
     queue.finish_input();
     result
 }

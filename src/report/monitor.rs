@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, never, tick};
 
 use crate::books::stats::Stats;
+use crate::error::Error;
 use crate::output::pool;
 use crate::output::pool::slot::Figures;
 use crate::queue::Queue;
@@ -60,21 +61,23 @@ const RECORDS_WAIT: Duration = Duration::from_secs(1);
 impl Monitor {
     /// Sets up reporting as `report` asks, for a run that `fixed` describes; fails if
     /// `--stats-file` cannot be opened, or a thread cannot be started.
-    pub fn new(report: &Reporting, fixed: Fixed, started: Instant) -> io::Result<Monitor> {
+    /// A stats file that cannot be opened is a usage error (nothing was read); a thread
+    /// that cannot be started, a start error.
+    pub fn new(report: &Reporting, fixed: Fixed, started: Instant) -> Result<Monitor, Error> {
         let file = match &report.file {
             Some(path) => {
                 let named = |e: io::Error| {
-                    let reason = report::reason(&e);
-                    io::Error::new(
-                        e.kind(),
-                        format!("--stats-file {}: {reason}", path.display()),
-                    )
+                    Error::Usage(format!(
+                        "--stats-file {}: {}",
+                        path.display(),
+                        report::reason(&e)
+                    ))
                 };
                 let out: Box<dyn Write + Send> = match report.format {
                     StatsFormat::Prometheus => Box::new(out::Replace::new(path).map_err(named)?),
                     _ => Box::new(out::open_file(path).map_err(named)?),
                 };
-                Some(Records::spawn(out, "--stats-file")?)
+                Some(Records::spawn(out, "--stats-file").map_err(Error::Start)?)
             }
             None => None,
         };
@@ -91,7 +94,7 @@ impl Monitor {
             Live::OnTerminal => None,
         };
         let live = match live {
-            Some(view) => Some(Drawer::spawn(view, fixed.clone())?),
+            Some(view) => Some(Drawer::spawn(view, fixed.clone()).map_err(Error::Start)?),
             None => None,
         };
         Ok(Monitor {
@@ -102,7 +105,7 @@ impl Monitor {
                 || report.interval.is_some()
                 || io::stderr().is_terminal(),
             interval: report.interval,
-            stderr: Records::spawn(Box::new(out::RawStderr), "stderr")?,
+            stderr: Records::spawn(Box::new(out::RawStderr), "stderr").map_err(Error::Start)?,
             file,
             live,
             started,

@@ -6,6 +6,7 @@
 //! `memory.max` ends a process with SIGKILL, which nothing can answer.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::io;
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
@@ -93,5 +94,50 @@ unsafe impl GlobalAlloc for Reserving {
             true => unsafe { System.realloc(block, layout, new_size) },
             false => moved,
         }
+    }
+}
+
+/// The least address space bpipe starts in: its code, the C library, its threads' stacks and
+/// the reserve. Under a smaller limit (`ulimit -v`) some allocation or thread would fail at
+/// a point where nothing could be said; it is refused at once instead.
+const MIN_ADDRESS_SPACE: u64 = 32 << 20;
+
+/// Why bpipe cannot start under the process's limit on address space, if it cannot.
+pub fn too_little_address_space() -> Option<io::Error> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills a struct we own.
+    let known = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+    match known && limit.rlim_cur != libc::RLIM_INFINITY {
+        true => too_small(limit.rlim_cur),
+        false => None,
+    }
+}
+
+/// Why bpipe cannot start under a limit of `limit` bytes of address space, if it cannot.
+fn too_small(limit: u64) -> Option<io::Error> {
+    (limit < MIN_ADDRESS_SPACE).then(|| {
+        io::Error::other(format!(
+            "the limit on address space (ulimit -v) is {}; bpipe needs at least {}",
+            bytesize::ByteSize(limit).display().iec(),
+            bytesize::ByteSize(MIN_ADDRESS_SPACE).display().iec()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_on_address_space_too_small_to_start_in_is_refused_in_words() {
+        let refusal = too_small(16 << 20).expect("refused");
+        assert_eq!(
+            refusal.to_string(),
+            "the limit on address space (ulimit -v) is 16.0 MiB; bpipe needs at least 32.0 MiB"
+        );
+        assert!(too_small(MIN_ADDRESS_SPACE).is_none());
     }
 }
