@@ -132,22 +132,8 @@ fn a_socket_as_stdout_that_takes_nothing_does_not_hold_a_stop() {
 
 #[test]
 fn a_terminal_as_stdin_ends_at_its_first_end_of_input() {
-    use std::os::fd::FromRawFd;
     // A splice from a terminal would take its ^D away from the read that must see it.
-    let (mut controller, mut terminal) = (0, 0);
-    // SAFETY: openpty fills two descriptors that we own at once.
-    let rc = unsafe {
-        libc::openpty(
-            &mut controller,
-            &mut terminal,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0);
-    let mut keyboard = unsafe { std::fs::File::from_raw_fd(controller) };
-    let terminal = unsafe { std::os::fd::OwnedFd::from_raw_fd(terminal) };
+    let (mut keyboard, terminal) = pty(80);
     let mut cmd = bpipe(&["--chunk", "64KiB"]);
     cmd.stdin(std::process::Stdio::from(terminal))
         .stdout(std::process::Stdio::piped())

@@ -5,42 +5,14 @@ mod util;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use util::{bpipe, numbered_lines, spawn, stderr_lines};
+use util::{bpipe, numbered_lines, pty, spawn, stderr_lines};
 
 const DEADLINE: Duration = Duration::from_secs(20);
-
-/// A pseudo-terminal: (controller, terminal side).
-fn pty(cols: u16) -> (File, OwnedFd) {
-    let (mut controller, mut terminal) = (0, 0);
-    let size = libc::winsize {
-        ws_row: 24,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let rc = unsafe {
-        libc::openpty(
-            &mut controller,
-            &mut terminal,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(rc, 0, "openpty failed");
-    unsafe {
-        (
-            File::from_raw_fd(controller),
-            OwnedFd::from_raw_fd(terminal),
-        )
-    }
-}
 
 /// What the terminal shows, as it comes, from a thread of its own: reading the controller
 /// fails with EIO once the terminal side is closed, the end.

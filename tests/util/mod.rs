@@ -282,3 +282,31 @@ pub fn all_stdout(child: &mut Child) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// A pseudo-terminal: (controller, terminal side).
+pub fn pty(cols: u16) -> (std::fs::File, std::os::fd::OwnedFd) {
+    let (mut controller, mut terminal) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty fills two descriptors that we own at once.
+    let rc = unsafe {
+        libc::openpty(
+            &mut controller,
+            &mut terminal,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty failed");
+    unsafe {
+        (
+            std::os::fd::FromRawFd::from_raw_fd(controller),
+            std::os::fd::FromRawFd::from_raw_fd(terminal),
+        )
+    }
+}
