@@ -23,7 +23,7 @@ pub(super) enum Reader {
 pub(super) struct Pressure {
     pub(super) writer: Writer,
     /// The reader waits for the writer to catch up, to move bytes straight to stdout
-    /// (`Queue::may_pass`): the writer wakes it when it does.
+    /// (`Queue::pass`): the writer wakes it when it does.
     pub(super) pass_waits: bool,
     /// When the writer's current stall spell began: stdout was first found full, and the
     /// writer has not caught up (found nothing waiting) since.

@@ -14,7 +14,7 @@ use crate::books::tally::Tally;
 use crate::queue::policy::Shed;
 
 /// How long the reader waits, at most, for the writer to catch up before it moves bytes
-/// straight to stdout (see [`Queue::may_pass`]) …
+/// straight to stdout (see [`Queue::pass`]) …
 const PASS_WAIT: Duration = Duration::from_millis(10);
 /// … looking again this often (a writer that stalls does not wake it).
 const PASS_POLL: Duration = Duration::from_millis(1);
