@@ -351,3 +351,24 @@ fn a_stall_and_the_resume_are_told_once_each_and_recorded_in_the_stats_file() {
         .collect();
     assert_eq!(events, ["\"stall\"", "\"resume\"", "\"final\""], "{text}");
 }
+
+#[test]
+fn the_stall_watchdog_fires_whatever_else_wakes_the_watch() {
+    // Records every 20 ms wake the watch far more often than the stall watch looks: they
+    // must not keep putting its look off.
+    let args = [
+        "--stall-timeout",
+        "300ms",
+        "--on-stall",
+        "fail",
+        "--stats-interval",
+        "20ms",
+    ];
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || tx.send(run_unread(bpipe(&args), seq(300_000))).unwrap());
+    let Run { status, stderr, .. } = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the watchdog never fired");
+    assert_eq!(status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("stopping (--on-stall fail)"), "{stderr}");
+}

@@ -44,11 +44,10 @@ impl Watch {
     pub fn run(&self, monitor: &mut Monitor, queue: &Queue, done: &Receiver<()>) -> Option<End> {
         let may_fail = self.policy.can_fail();
         let (refresh, records) = (monitor.refresh(), monitor.records());
-        let (poll, workers) = (
-            monitor.polls(may_fail, self.may_drop),
-            monitor.worker_events(),
-        );
+        let workers = monitor.worker_events();
         let mut signals = self.signals.clone();
+        // Made anew only when it fires: other events must not keep putting the look off.
+        let mut poll = monitor.next_look(may_fail, self.may_drop);
         let stop = loop {
             let stalled = select! {
                 recv(workers) -> event => {
@@ -64,7 +63,11 @@ impl Watch {
                     return signals::stop_caught().map(End::Stopped);
                 }
                 recv(refresh) -> _ => monitor.look(queue),
-                recv(poll) -> _ => monitor.look(queue),
+                recv(poll) -> _ => {
+                    let stalled = monitor.look(queue);
+                    poll = monitor.next_look(may_fail, self.may_drop);
+                    stalled
+                }
                 recv(records) -> _ => {
                     monitor.tick(queue);
                     false

@@ -5,7 +5,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, never, tick};
+use crossbeam_channel::{Receiver, after, never, tick};
 
 use crate::books::stats::Stats;
 use crate::error::Error;
@@ -43,6 +43,8 @@ pub struct Monitor {
     stall: Option<(Duration, OnStall)>,
     /// While a stall that was told lasts: how long it has lasted.
     stall_told: Option<Duration>,
+    /// How long stdout had taken nothing at the last look (`--stall-timeout`).
+    stalled_seen: Duration,
     /// When the last record was taken, and its counters: the next one's interval starts.
     last_record: (Instant, Stats),
     /// Drops seen at the last look, and when they last grew.
@@ -111,6 +113,7 @@ impl Monitor {
             started,
             stall: report.stall,
             stall_told: None,
+            stalled_seen: Duration::ZERO,
             last_record: (started, Stats::default()),
             dropped: 0,
             dropping_since: None,
@@ -190,16 +193,23 @@ impl Monitor {
         self.interval.map_or_else(never, tick)
     }
 
-    /// Ticks for a look at the counters when nothing else looks: the drop warning (when
-    /// `may_drop`), stalls, and (when `may_fail`) `fail`'s drain. The live view's refresh
-    /// looks already; a run that can neither drop nor fail, with no stall watch, is not
-    /// woken at all.
-    pub fn polls(&self, may_fail: bool, may_drop: bool) -> Receiver<Instant> {
+    /// When to look at the counters next when nothing else looks: every [`POLL`] for the
+    /// drop warning (when `may_drop`), `fail`'s drain (when `may_fail`) and a stall already
+    /// told (to tell its end); for a stall not yet told, only when the stall seen last could
+    /// reach `--stall-timeout` (one that begins after a look reaches it no sooner than a
+    /// timeout after that look). The live view's refresh looks already; a run with none of
+    /// these is not woken at all.
+    pub fn next_look(&self, may_fail: bool, may_drop: bool) -> Receiver<Instant> {
         let warns = may_drop && !(self.quiet && self.file.is_none());
-        let watching = self.stall.is_some() || may_fail || warns;
-        match watching && self.live.is_none() {
-            true => tick(POLL),
-            false => never(),
+        if self.live.is_some() {
+            return never();
+        }
+        if warns || may_fail || self.stall_told.is_some() {
+            return after(POLL);
+        }
+        match self.stall {
+            Some((timeout, _)) => after(timeout.saturating_sub(self.stalled_seen).max(POLL)),
+            None => never(),
         }
     }
 
@@ -274,6 +284,7 @@ impl Monitor {
             return false;
         };
         let fail = then == OnStall::Fail;
+        self.stalled_seen = stats.stalled_now;
         if stats.stalled_now < timeout {
             if let Some(after) = self.stall_told.take() {
                 self.tell_of_stall(Event::Resume { after }, stats, false);
