@@ -82,6 +82,13 @@ impl From<Stop> for ReadEnd {
     }
 }
 
+/// What is still in the reader's hand was read but will never be queued: counted read and
+/// undelivered (an over-long item being dropped, dropped).
+fn refuse_in_hand(framer: &mut Framer, batch: &mut Batch, queue: &Queue) {
+    queue.discard_overlong(framer.finish(batch));
+    queue.refuse(batch.tally());
+}
+
 /// Reads `input` to its end, framing it and pushing items into `queue` after every read, so
 /// a lone line is queued at once. Always marks the input finished, also on error.
 pub fn run(
@@ -114,8 +121,7 @@ fn read_loop(
         if crate::values::reserve::spent() {
             // An allocation failed at the memory limit: take in no more, deliver what is
             // queued. An unfinished item in hand is counted undelivered, not cut.
-            queue.discard_overlong(framer.finish(&mut batch));
-            queue.refuse(batch.tally());
+            refuse_in_hand(framer, &mut batch, queue);
             return Err(io::Error::new(
                 ErrorKind::OutOfMemory,
                 "memory ran out (an allocation failed at the process's limit): stopped reading",
@@ -169,9 +175,7 @@ fn read_loop(
                 Err(Stop::Closed) => return Ok(ReadEnd::OutputClosed),
                 Err(Stop::Stopped) => return Ok(ReadEnd::Stopped),
                 Err(Stop::Full(bound)) => {
-                    // What is still in hand was read but will never be queued: count it.
-                    queue.discard_overlong(framer.finish(&mut batch));
-                    queue.refuse(batch.tally());
+                    refuse_in_hand(framer, &mut batch, queue);
                     return Ok(ReadEnd::Full(bound));
                 }
             }

@@ -17,14 +17,14 @@ pub(super) enum Reader {
     Reading,
     /// Waiting (for room, for the writer to take its read, or for pressure) since then.
     Waiting(Instant),
+    /// Waiting for the writer to catch up, to move bytes straight to stdout (`Queue::pass`):
+    /// the writer wakes it when it does. Not the producer held by a full queue.
+    Passing,
 }
 
 #[derive(Debug)]
 pub(super) struct Pressure {
     pub(super) writer: Writer,
-    /// The reader waits for the writer to catch up, to move bytes straight to stdout
-    /// (`Queue::pass`): the writer wakes it when it does.
-    pub(super) pass_waits: bool,
     /// When the writer's current stall spell began: stdout was first found full, and the
     /// writer has not caught up (found nothing waiting) since.
     pub(super) spell_since: Option<Instant>,
@@ -44,7 +44,6 @@ impl Pressure {
     pub(super) fn new() -> Pressure {
         Pressure {
             writer: Writer::Busy,
-            pass_waits: false,
             spell_since: None,
             pressed_since: None,
             reader: Reader::Running,

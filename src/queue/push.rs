@@ -286,13 +286,13 @@ impl Queue {
             if now >= deadline {
                 return None;
             }
-            inner.pressure.pass_waits = true;
+            inner.pressure.reader = Reader::Passing;
             inner = self
                 .room
                 .wait_timeout(inner, (deadline - now).min(PASS_POLL))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
-            inner.pressure.pass_waits = false;
+            inner.pressure.reader = Reader::Reading;
         }
         let moved = move_()?;
         inner.books.ledger.pass(moved);

@@ -1,6 +1,7 @@
 //! The writer's side of the queue: coming for work, taking it, and giving back what stdout
 //! would not take. What the writer tells the queue meanwhile is in `told.rs`.
 
+use super::pressure::Reader;
 use super::spill::OnDisk;
 use super::{Disk, Inner, Input, Queue, Take, Writer};
 use crate::batch::Batch;
@@ -67,7 +68,7 @@ impl Queue {
         // Caught up: the spell, if any, is over, and dead letters gathered are written.
         inner.flush_dead();
         inner.pressure.idle(self.now());
-        if inner.pressure.pass_waits {
+        if inner.pressure.reader == Reader::Passing {
             self.room.notify_all();
         }
         Next::Empty
