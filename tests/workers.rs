@@ -462,9 +462,14 @@ fn signals_while_the_workers_start_are_handled_not_fatal() {
     }
 }
 
-/// The final JSON record of a run through `--workers 1 -- true` (a worker that reads
-/// nothing) on `input`.
+/// The final JSON record of a run of `--workers N` on `input` (a file), through workers that
+/// read nothing and exit once bpipe has read all of it.
 fn through_a_worker_that_reads_nothing(input: Vec<u8>, workers: &str) -> serde_json::Value {
+    let dir = temp_dir(&format!("reads-nothing-{}-{workers}", input.len()));
+    let (data, gate) = (dir.join("in"), dir.join("gate"));
+    std::fs::write(&data, &input).unwrap();
+    let wait = r#"while [ ! -e "$0" ]; do sleep 0.01; done"#;
+    let gate_arg = gate.to_str().unwrap();
     let args = [
         "--workers",
         workers,
@@ -472,13 +477,33 @@ fn through_a_worker_that_reads_nothing(input: Vec<u8>, workers: &str) -> serde_j
         "json",
         "--summary",
         "--",
+        "sh",
+        "-c",
+        wait,
+        gate_arg,
     ];
-    let mut args = args.to_vec();
-    args.push("true");
     let mut cmd = bpipe(&args);
-    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    let out = run(cmd, input);
-    let last = out.stderr.lines().last().expect("a final record");
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(std::fs::File::open(&data).unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // bpipe has read all of its stdin when the file's offset is at its end, or it has
+    // closed it (at the end of its input).
+    let fdinfo = format!("/proc/{}/fdinfo/0", child.id());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let offset = || {
+        let info = std::fs::read_to_string(&fdinfo).ok()?;
+        info.lines().next()?.split_whitespace().nth(1)?.parse().ok()
+    };
+    while offset().is_some_and(|at: usize| at < input.len()) {
+        assert!(Instant::now() < deadline, "bpipe did not read its input");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::fs::write(&gate, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().expect("a final record");
     serde_json::from_str(last).unwrap()
 }
 

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crossbeam_channel::Sender;
+
 use crate::books::stats::Stats;
 use crate::books::tally::Tally;
 
@@ -36,9 +38,24 @@ fn at(stats: &mut Stats, place: Place) -> &mut Tally {
 pub struct Ledger {
     stats: Stats,
     frozen: bool,
+    /// Rung (without waiting) when items are dropped, so that a warning need not be polled
+    /// for.
+    bell: Option<Sender<()>>,
 }
 
 impl Ledger {
+    /// Rings `bell` from now on when items are dropped.
+    pub fn ring_on_drops(&mut self, bell: Sender<()>) {
+        self.bell = Some(bell);
+    }
+
+    /// Rings the bell, if any (once is enough: a full bell is left as it is).
+    pub fn ring(&self) {
+        if let Some(bell) = &self.bell {
+            let _ = bell.try_send(());
+        }
+    }
+
     /// A consistent copy of the counters.
     pub fn stats(&self) -> Stats {
         self.stats
@@ -104,6 +121,7 @@ impl Ledger {
             s.dropped += t;
             s.overlong += t;
         });
+        self.ring();
     }
 
     /// Items read that will never be delivered, though they were never held: what the reader
@@ -129,6 +147,7 @@ impl Ledger {
             s.dropped += t;
             s.expired += t;
         });
+        self.ring();
     }
 
     /// Items move from one place to another: queued from the reader's hand, taken by the
@@ -167,6 +186,7 @@ impl Ledger {
     /// The policy sheds items.
     pub fn shed(&mut self, from: Place, t: Tally) {
         self.move_out(from, t, |s| s.dropped += t);
+        self.ring();
     }
 
     /// Shed items went into the dead-letter file.

@@ -46,9 +46,16 @@ impl Watch {
         let (refresh, records) = (monitor.refresh(), monitor.records());
         let workers = monitor.worker_events();
         let mut signals = self.signals.clone();
+        let bell = monitor.bell(queue, may_fail, self.may_drop);
         // Made anew only when it fires: other events must not keep putting the look off.
-        let mut poll = monitor.next_look(may_fail, self.may_drop);
+        let mut poll = monitor.next_look();
         let stop = loop {
+            // While pressed the poll looks; the bell would ring at every drop.
+            let rung = if monitor.pressed() {
+                never()
+            } else {
+                bell.clone()
+            };
             let stalled = select! {
                 recv(workers) -> event => {
                     if let Ok(event) = event {
@@ -63,9 +70,14 @@ impl Watch {
                     return signals::stop_caught().map(End::Stopped);
                 }
                 recv(refresh) -> _ => monitor.look(queue),
+                recv(rung) -> _ => {
+                    let stalled = monitor.look(queue);
+                    poll = monitor.next_look();
+                    stalled
+                }
                 recv(poll) -> _ => {
                     let stalled = monitor.look(queue);
-                    poll = monitor.next_look(may_fail, self.may_drop);
+                    poll = monitor.next_look();
                     stalled
                 }
                 recv(records) -> _ => {

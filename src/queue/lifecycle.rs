@@ -71,6 +71,14 @@ impl Queue {
             .unwrap_or_else(|e| e.into_inner());
     }
 
+    /// A bell rung (without waiting) when items are dropped or `fail` stops the reader: what
+    /// the watch would otherwise poll for.
+    pub fn bell(&self) -> crossbeam_channel::Receiver<()> {
+        let (ring, bell) = crossbeam_channel::bounded(1);
+        self.lock().books.ledger.ring_on_drops(ring);
+        bell
+    }
+
     /// Since when `fail` has stopped the reader (the writer delivers what is queued), and
     /// which bound it met.
     pub fn full(&self) -> Option<(Instant, Bound)> {

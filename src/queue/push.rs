@@ -177,7 +177,11 @@ impl Queue {
                     // `fail` stops reading: the rest of this read is undelivered, not shed.
                     inner.books.ledger.lose(Place::Parked, batch.tally());
                     let bound = self.full_bound(inner);
-                    inner.pressure.full.get_or_insert((self.now(), bound));
+                    if inner.pressure.full.is_none() {
+                        inner.pressure.full = Some((self.now(), bound));
+                        // The watch drains for --drain-timeout from now.
+                        inner.books.ledger.ring();
+                    }
                     return Err(Stop::Full(bound));
                 }
                 Shed::Slide => unreachable!("slide is handled above"),

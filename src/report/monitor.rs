@@ -50,6 +50,8 @@ pub struct Monitor {
     /// Drops seen at the last look, and when they last grew.
     dropped: u64,
     dropping_since: Option<Instant>,
+    /// The last look found new drops, or `fail` holding the reader: look again soon.
+    pressed: bool,
     /// `--workers`: what happens to workers, and their figures (as last read).
     pool: Option<PoolWatch>,
     figures: Vec<Figures>,
@@ -117,6 +119,7 @@ impl Monitor {
             last_record: (started, Stats::default()),
             dropped: 0,
             dropping_since: None,
+            pressed: false,
             pool: None,
             figures: Vec::new(),
             state: RunState::Running,
@@ -193,18 +196,34 @@ impl Monitor {
         self.interval.map_or_else(never, tick)
     }
 
-    /// When to look at the counters next when nothing else looks: every [`POLL`] for the
-    /// drop warning (when `may_drop`), `fail`'s drain (when `may_fail`) and a stall already
-    /// told (to tell its end); for a stall not yet told, only when the stall seen last could
-    /// reach `--stall-timeout` (one that begins after a look reaches it no sooner than a
-    /// timeout after that look). The live view's refresh looks already; a run with none of
-    /// these is not woken at all.
-    pub fn next_look(&self, may_fail: bool, may_drop: bool) -> Receiver<Instant> {
+    /// What rings when the counters need a look that nothing else gives: items dropped
+    /// (for the drop warning, when `may_drop` and it is shown) or `fail` stopping the reader
+    /// (its drain, when `may_fail`). Never with the live view, whose refresh looks already.
+    pub fn bell(&self, queue: &Queue, may_fail: bool, may_drop: bool) -> Receiver<()> {
         let warns = may_drop && !(self.quiet && self.file.is_none());
+        match self.live.is_none() && (warns || may_fail) {
+            true => queue.bell(),
+            false => never(),
+        }
+    }
+
+    /// Whether the last look found new drops or `fail` holding the reader: the watch looks
+    /// again every [`POLL`] rather than at each ring of the bell.
+    pub fn pressed(&self) -> bool {
+        self.pressed
+    }
+
+    /// When to look at the counters next when nothing else looks: every [`POLL`] while
+    /// pressed (see [`Monitor::bell`]) or while a stall already told lasts (to tell its end);
+    /// for a stall not yet told, only when the stall seen last could reach
+    /// `--stall-timeout` (one that begins after a look reaches it no sooner than a timeout
+    /// after that look). The live view's refresh looks already; a run with none of these is
+    /// not woken at all.
+    pub fn next_look(&self) -> Receiver<Instant> {
         if self.live.is_some() {
             return never();
         }
-        if warns || may_fail || self.stall_told.is_some() {
+        if self.pressed || self.stall_told.is_some() {
             return after(POLL);
         }
         match self.stall {
@@ -262,7 +281,9 @@ impl Monitor {
                 self.state,
             ));
         }
+        let seen = self.dropped;
         self.warn_of_drops(stats, now);
+        self.pressed = stats.dropped.items > seen || queue.full().is_some();
         self.warn_of_dead_letters(queue);
         self.watch_for_stalls(stats)
     }

@@ -12,6 +12,8 @@ use crate::output::sink::Finish;
 impl Pool {
     /// The worker in slot `i` exited: what it never read is undelivered.
     pub(super) fn exited(&mut self, i: usize, code: i32) {
+        // A restart or the pool's size may be due: the tick runs again.
+        self.stir();
         let left = self.slots[i].unread();
         // The unread part of an item begun (no delimiter after it) is owed back as that
         // item's pieces, once it ends; whole items left unread, now.

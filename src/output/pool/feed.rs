@@ -31,6 +31,11 @@ pub trait Feed: Send {
     fn wait_for_room(&self, timeout: Duration);
     /// Its pid, which is also its process group's (the pool signals the group).
     fn pid(&self) -> Option<u32>;
+    /// What becomes readable when it exits (a pidfd), if anything: without one, the pool
+    /// looks for exits at every tick.
+    fn exit_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
 }
 
 /// Starts a worker in a slot (numbered from 1).
@@ -47,6 +52,8 @@ pub struct Process {
     stdin: Option<File>,
     /// The read end of the same pipe, kept to read back what the worker left unread.
     held: Option<File>,
+    /// Readable once the worker has exited (none where the kernel has no pidfds).
+    exit: Option<OwnedFd>,
 }
 
 impl Process {
@@ -66,6 +73,7 @@ impl Process {
             .stdin(Stdio::from(read))
             .spawn()?;
         Ok(Process {
+            exit: pidfd(child.id()),
             child: Some(child),
             stdin: Some(stdin),
             held: Some(held),
@@ -90,6 +98,8 @@ impl Feed for Process {
     fn exited(&mut self) -> Option<i32> {
         let status = self.child.as_mut()?.try_wait().ok().flatten()?;
         self.child = None;
+        // Closing it takes it out of the pool's epoll set: it would stay readable.
+        self.exit = None;
         Some(shell_status(status))
     }
 
@@ -133,6 +143,22 @@ impl Feed for Process {
     fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
+
+    fn exit_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.exit.as_ref().map(AsFd::as_fd)
+    }
+}
+
+/// A descriptor that becomes readable when child `pid` exits (Linux 5.3 and later).
+fn pidfd(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor, owned at once.
+    // The child is not yet reaped (only the pool waits for it), so the pid is still its.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a new descriptor nothing else owns.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
 
 /// The shell's number for an exit status: the code, or 128+N for signal N.

@@ -6,8 +6,10 @@
 //! is "full" (the writer is under pressure) only when every worker is.
 //!
 //! One epoll descriptor stands for the pool in the writer's `poll`: it is readable when a
-//! worker's pipe has room that the pool waits for, or at the pool's tick (100 ms), when
-//! exits are reaped, workers started or retired (`MIN..MAX`) and restarted (`--restart`).
+//! worker's pipe has room that the pool waits for, when a worker exits (its pidfd), or at
+//! the pool's tick (100 ms), when workers are started or retired (`MIN..MAX`) and restarted
+//! (`--restart`). The tick runs only while the pool has housekeeping to do: an idle pool
+//! sleeps until something is written or a worker exits.
 
 pub mod feed;
 #[cfg(test)]
@@ -113,6 +115,10 @@ pub struct Pool {
     shared: Shared,
     over_half_since: Option<Instant>,
     stop: Stop,
+    /// Something was written, or tried, since the last tick.
+    active: bool,
+    /// A worker has no pidfd: exits are looked for at every tick, which never stops.
+    polls_exits: bool,
 }
 
 impl Pool {
@@ -153,6 +159,8 @@ impl Pool {
             shared: Shared::default(),
             over_half_since: None,
             stop: Stop::default(),
+            active: false,
+            polls_exits: false,
         };
         for i in 0..pool.spec.min {
             let feed = (pool.launch)(i + 1)?;
@@ -217,10 +225,32 @@ impl Pool {
     fn watch(&mut self, i: usize) -> io::Result<()> {
         let slot = &mut self.slots[i];
         slot.interest = 0;
+        match slot.exit_fd() {
+            Some(exit) => self.epoll.add_exit(exit, i as u64)?,
+            None => self.polls_exits = true,
+        }
         match slot.fd() {
             Some(fd) => self.epoll.add(fd, i as u64),
             None => Ok(()),
         }
+    }
+
+    /// The writer wrote or tried to: the tick runs again, if it had stopped.
+    fn stir(&mut self) {
+        self.active = true;
+        let _ = self.epoll.tick(true);
+    }
+
+    /// Whether the tick has nothing to do until something is written or a worker exits:
+    /// no write since the last tick, no pipe waited for, nothing to scale, retire or restart.
+    fn may_sleep(&self) -> bool {
+        let scaling = self.spec.min != self.spec.max
+            && (self.over_half_since.is_some() || self.running() > self.spec.min);
+        let restarting = self
+            .slots
+            .iter()
+            .any(|s| matches!(s.state, State::Exited { again: Some(_), .. }));
+        !(self.polls_exits || self.active || self.want_room || scaling || restarting)
     }
 
     /// Asks for room on the pipes the pool waits for, and no others (a pipe with room
@@ -263,6 +293,10 @@ impl Pool {
             self.scale(fill);
             room |= self.restart_due();
             self.publish();
+            if self.may_sleep() {
+                self.epoll.tick(false)?;
+            }
+            self.active = false;
         }
         self.update_interest();
         if !self.any_left() {

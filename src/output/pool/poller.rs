@@ -1,5 +1,6 @@
 //! The pool's one pollable descriptor: an epoll set of the workers' pipes (room, when asked
-//! for) and a timer that ticks every [`TICK`] for the pool's housekeeping.
+//! for), their pidfds (an exit), and a timer that ticks every [`TICK`] for the pool's
+//! housekeeping while it has any (see `Pool::tend_now`): an idle pool sleeps.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -8,10 +9,13 @@ use std::time::Duration;
 /// How often exits are reaped and the pool resized.
 pub const TICK: Duration = Duration::from_millis(100);
 const TIMER: u64 = u64::MAX;
+/// Keys of pidfds: the slot's number with this bit set.
+const EXIT: u64 = 1 << 62;
 
 pub struct Epoll {
     fd: OwnedFd,
     timer: OwnedFd,
+    ticking: bool,
 }
 
 /// What the epoll set says now.
@@ -20,6 +24,8 @@ pub struct Ready {
     pub room: bool,
     /// The timer ticked.
     pub tick: bool,
+    /// A worker exited.
+    pub exit: bool,
 }
 
 fn check(n: libc::c_int) -> io::Result<libc::c_int> {
@@ -38,21 +44,12 @@ impl Epoll {
                 libc::CLOCK_MONOTONIC,
                 libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
             ))?);
-            let every = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: TICK.as_nanos() as libc::c_long,
+            let mut epoll = Epoll {
+                fd,
+                timer,
+                ticking: false,
             };
-            let spec = libc::itimerspec {
-                it_interval: every,
-                it_value: every,
-            };
-            check(libc::timerfd_settime(
-                timer.as_raw_fd(),
-                0,
-                &spec,
-                std::ptr::null_mut(),
-            ))?;
-            let epoll = Epoll { fd, timer };
+            epoll.tick(true)?;
             epoll.ctl(
                 libc::EPOLL_CTL_ADD,
                 epoll.timer.as_fd(),
@@ -68,6 +65,37 @@ impl Epoll {
         // SAFETY: valid descriptors and a live event struct.
         check(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd.as_raw_fd(), &mut event) })?;
         Ok(())
+    }
+
+    /// Starts (`true`) or stops the timer; nothing if it already is so.
+    pub fn tick(&mut self, on: bool) -> io::Result<()> {
+        if on == self.ticking {
+            return Ok(());
+        }
+        let every = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: if on {
+                TICK.as_nanos() as libc::c_long
+            } else {
+                0
+            },
+        };
+        let spec = libc::itimerspec {
+            it_interval: every,
+            it_value: every,
+        };
+        // SAFETY: a timerfd this set owns and a live itimerspec.
+        check(unsafe {
+            libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut())
+        })?;
+        self.ticking = on;
+        Ok(())
+    }
+
+    /// Adds slot `key`'s pidfd: readable once its worker has exited (and until the pidfd is
+    /// closed, which takes it out of the set).
+    pub fn add_exit(&self, fd: BorrowedFd<'_>, key: u64) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, EXIT | key, libc::EPOLLIN as u32)
     }
 
     /// Adds a pipe, asking for nothing yet.
@@ -87,9 +115,11 @@ impl Epoll {
         let mut ready = Ready {
             room: false,
             tick: false,
+            exit: false,
         };
         for event in events.iter().take(n.max(0) as usize) {
-            match event.u64 {
+            let (key, flags) = (event.u64, event.events);
+            match key {
                 TIMER => {
                     let mut expirations = [0u8; 8];
                     // SAFETY: reads 8 bytes into a buffer of 8 from a nonblocking timerfd.
@@ -98,7 +128,8 @@ impl Epoll {
                     };
                     ready.tick = true;
                 }
-                _ => ready.room |= event.events & (libc::EPOLLOUT as u32) != 0,
+                key if key & EXIT != 0 => ready.exit = true,
+                _ => ready.room |= flags & (libc::EPOLLOUT as u32) != 0,
             }
         }
         ready

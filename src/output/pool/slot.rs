@@ -124,6 +124,11 @@ impl Slot {
         self.feed.as_ref()?.fd()
     }
 
+    /// What becomes readable when its worker exits, if anything.
+    pub fn exit_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.feed.as_ref()?.exit_fd()
+    }
+
     /// Writes to its pipe without waiting.
     pub fn write(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let feed = self.feed.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;

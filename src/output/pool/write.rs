@@ -98,6 +98,7 @@ impl Sink for Pool {
         if Slices(bufs).is_empty() {
             return Ok(0);
         }
+        self.stir();
         if let Some(cut) = self.cut {
             return self.rest_of_item(cut, bufs);
         }
