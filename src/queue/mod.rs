@@ -55,7 +55,7 @@ use crate::books::ledger::Place;
 
 pub use self::bounds::{Bound, Bounds, Disk, Take};
 pub use self::push::Pushed;
-pub use self::rules::Rules;
+pub use self::rules::{Limits, Rules};
 pub use self::shedding::{dead_letter, keep, marker, policy};
 pub use self::spill::OnDisk;
 use self::state::{Input, Output};
@@ -75,6 +75,8 @@ struct Inner {
     shedding: Shedding,
     /// The ledger and the times in queue.
     books: Books,
+    /// What an operator may change while bpipe runs: bounds, policy, `--max-age`.
+    limits: Limits,
     input: Input,
     output: Output,
 }
@@ -115,12 +117,17 @@ impl Queue {
             "queue bounds must be positive"
         );
         Ok(Queue {
-            rules: Rules::new(bounds, policy),
+            rules: Rules::new(),
             inner: Mutex::new(Inner {
                 store: Store::new(),
                 pressure: Pressure::new(),
                 shedding: Shedding::new(),
                 books: Books::default(),
+                limits: Limits {
+                    bounds,
+                    policy,
+                    max_age: None,
+                },
                 input: Input::Open,
                 output: Output::Open,
             }),
@@ -133,8 +140,8 @@ impl Queue {
     }
 
     /// Items older than `age` when the writer comes for them are shed (expired).
-    pub fn with_max_age(mut self, age: Option<Duration>) -> Queue {
-        self.rules.max_age = age;
+    pub fn with_max_age(self, age: Option<Duration>) -> Queue {
+        self.lock().limits.max_age = age;
         self
     }
 
@@ -203,16 +210,25 @@ impl Queue {
     fn room_in(&self, inner: &Inner) -> (usize, usize) {
         let depth = inner.books.ledger.held(Place::Queued);
         (
-            self.rules.bounds.items.saturating_sub(depth.items as usize),
-            self.rules.bounds.bytes.saturating_sub(depth.bytes as usize),
+            inner
+                .limits
+                .bounds
+                .items
+                .saturating_sub(depth.items as usize),
+            inner
+                .limits
+                .bounds
+                .bytes
+                .saturating_sub(depth.bytes as usize),
         )
     }
 
     fn full_bound(&self, inner: &Inner) -> Bound {
-        if inner.books.ledger.held(Place::Queued).items as usize >= self.rules.bounds.items {
-            Bound::Items(self.rules.bounds.items)
+        let bounds = inner.limits.bounds;
+        if inner.books.ledger.held(Place::Queued).items as usize >= bounds.items {
+            Bound::Items(bounds.items)
         } else {
-            Bound::Bytes(self.rules.bounds.bytes)
+            Bound::Bytes(bounds.bytes)
         }
     }
 
@@ -221,7 +237,7 @@ impl Queue {
     fn shedding(&self, inner: &Inner, now: Instant) -> Option<Shed> {
         self.sheds_from(inner, now)
             .filter(|&from| from <= now)
-            .map(|_| match self.rules.policy {
+            .map(|_| match inner.limits.policy {
                 Policy::Shed(shed) | Policy::Block { then: shed, .. } => shed,
             })
     }
@@ -240,7 +256,7 @@ impl Queue {
             Writer::Stalled => self.grace_ends(inner).unwrap_or(now),
             Writer::Idle | Writer::Busy | Writer::Done => return None,
         };
-        match self.rules.policy {
+        match inner.limits.policy {
             Policy::Shed(_) => Some(from),
             Policy::Block {
                 timeout: Some(timeout),

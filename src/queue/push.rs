@@ -206,7 +206,8 @@ impl Queue {
     /// than the queue, then the oldest queued items until it fits. Never splits the batch, so
     /// a full queue does not turn each arriving item into a batch of its own.
     pub(super) fn slide_in(&self, inner: &mut Inner, mut batch: Batch) {
-        while batch.items() > self.rules.bounds.items || batch.bytes() > self.rules.bounds.bytes {
+        let bounds = inner.limits.bounds;
+        while batch.items() > bounds.items || batch.bytes() > bounds.bytes {
             inner.shed_front(&mut batch, Place::Parked);
         }
         loop {
@@ -230,8 +231,8 @@ impl Queue {
     pub(super) fn trim(&self, inner: &mut Inner, shed: Shed) {
         let over = |inner: &Inner| {
             let depth = inner.books.ledger.held(Place::Queued);
-            depth.items > self.rules.bounds.items as u64
-                || depth.bytes > self.rules.bounds.bytes as u64
+            depth.items > inner.limits.bounds.items as u64
+                || depth.bytes > inner.limits.bounds.bytes as u64
         };
         while over(inner) {
             let gone = match shed {

@@ -1,5 +1,6 @@
-//! The queue's rules: its bounds and policy, and what refines them (`--max-age`, `--keep`,
-//! `--mark-drops`, the stall grace). Set before the run starts; read without the lock.
+//! The queue's rules: what refines its limits (`--keep`, `--mark-drops`, the stall grace,
+//! whether it spills). Set before the run starts; read without the lock. The limits an
+//! operator may change while it runs are [`Limits`], under the lock.
 
 use std::time::{Duration, Instant};
 
@@ -10,14 +11,31 @@ use super::shedding::marker::Marker;
 use super::shedding::policy::Policy;
 use crate::books::tally::Tally;
 
+/// What a running bpipe's operator may change: the bounds, the policy, `--max-age`. Held
+/// under the queue's lock (in `Inner`), so that a change and the trim it calls for are one
+/// step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    pub bounds: Bounds,
+    pub policy: Policy,
+    /// `--max-age`: older items are shed when the writer comes for them.
+    pub max_age: Option<Duration>,
+}
+
+impl Limits {
+    /// Whether an item that arrived at `arrived` is past `--max-age` at `now`.
+    pub fn expired(&self, arrived: Option<Instant>, now: Instant) -> bool {
+        match (self.max_age, arrived) {
+            (Some(age), Some(arrived)) => now.saturating_duration_since(arrived) > age,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Rules {
-    pub(super) bounds: Bounds,
-    pub(super) policy: Policy,
     /// How old a stall spell must be before it is pressure (see [`STALL_GRACE`]).
     pub(super) grace: Duration,
-    /// `--max-age`: older items are shed when the writer comes for them.
-    pub(super) max_age: Option<Duration>,
     /// `--keep`: items no policy sheds.
     pub(super) keep: Option<Keep>,
     /// `--mark-drops`: the writer is told of gaps (see `Batch::gap`) and marks them so.
@@ -34,31 +52,12 @@ pub(super) enum Spills {
 }
 
 impl Rules {
-    pub(super) fn new(bounds: Bounds, policy: Policy) -> Rules {
+    pub(super) fn new() -> Rules {
         Rules {
-            bounds,
-            policy,
             grace: STALL_GRACE,
-            max_age: None,
             keep: None,
             marks: None,
             spills: Spills::No,
-        }
-    }
-
-    /// Whether the writer should give back what it has not begun when stdout stays full:
-    /// only where the policy may shed it. (Under `block` the queue stays within its bounds;
-    /// `--max-age` gets what the writer holds when stdout takes data again: see
-    /// [`Rules::expired`].)
-    pub fn sheds(&self) -> bool {
-        self.policy.can_shed()
-    }
-
-    /// Whether an item that arrived at `arrived` is past `--max-age` at `now`.
-    pub fn expired(&self, arrived: Option<Instant>, now: Instant) -> bool {
-        match (self.max_age, arrived) {
-            (Some(age), Some(arrived)) => now.saturating_duration_since(arrived) > age,
-            _ => false,
         }
     }
 

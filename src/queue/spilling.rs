@@ -34,8 +34,8 @@ impl Queue {
         }
         let over = |inner: &Inner| {
             let depth = inner.books.ledger.held(Place::Queued);
-            depth.items > self.rules.bounds.items as u64
-                || depth.bytes > self.rules.bounds.bytes as u64
+            depth.items > inner.limits.bounds.items as u64
+                || depth.bytes > inner.limits.bounds.bytes as u64
         };
         // The newest batches that bring the queue within its bounds, as far as they fit.
         let mut room = spill.room();
@@ -175,7 +175,7 @@ impl Queue {
     /// disk, or items must be looked at on their way out (`--max-age`, `--mark-drops`): then
     /// [`Queue::take`] brings them back into memory.
     pub(super) fn take_spilled(&self, inner: &mut Inner) -> Option<OnDisk> {
-        if self.rules.max_age.is_some() || self.rules.marks.is_some() {
+        if inner.limits.max_age.is_some() || self.rules.marks.is_some() {
             return None;
         }
         if !inner.store.batches.is_empty() || inner.closed() {

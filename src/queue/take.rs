@@ -87,8 +87,8 @@ impl Queue {
         }
         self.busy(&mut inner);
         self.unspill(&mut inner);
-        if let Some(limit) = self
-            .rules
+        if let Some(limit) = inner
+            .limits
             .max_age
             .and_then(|age| self.now().checked_sub(age))
             && inner.expire(limit, self.rules.keep.as_ref())
@@ -212,7 +212,8 @@ impl Queue {
         parked.items() <= items
             && parked.bytes() <= bytes
             && (inner.store.batches.is_empty()
-                || (items >= self.rules.bounds.items / 4 && bytes >= self.rules.bounds.bytes / 4))
+                || (items >= inner.limits.bounds.items / 4
+                    && bytes >= inner.limits.bounds.bytes / 4))
     }
 
     /// The writer gives `back` what it took and has not begun to write (oldest first) and
@@ -242,7 +243,7 @@ impl Queue {
         }
         // Under a policy that never sheds, a give-back is for --max-age, and the writer takes
         // again at once: not a depth the queue held.
-        if self.rules.policy.can_shed() {
+        if inner.limits.policy.can_shed() {
             inner.books.ledger.measure();
         }
         self.wake_reader(&inner);

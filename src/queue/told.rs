@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::Limits;
 use super::spill::OnDisk;
 use super::{Inner, Output, Queue, Rules, Writer};
 use crate::books::ledger::Place;
@@ -144,7 +145,7 @@ impl Queue {
             .fold(Tally::ZERO, |sum, place| {
                 sum + inner.books.ledger.held(place)
             });
-        let bounds = self.rules.bounds;
+        let bounds = inner.limits.bounds;
         Standing {
             fill: (depth.items as f64 / bounds.items as f64)
                 .max(depth.bytes as f64 / bounds.bytes as f64),
@@ -152,10 +153,15 @@ impl Queue {
         }
     }
 
-    /// The queue's rules, for the writer to look at items with (`--max-age`, markers, whether
-    /// the policy may shed what it gives back).
+    /// The queue's rules, for the writer to mark gaps with.
     pub fn rules(&self) -> &Rules {
         &self.rules
+    }
+
+    /// The limits as they stand (an operator may change them): for the writer to look at
+    /// items with (`--max-age`, whether the policy may shed what it gives back).
+    pub fn limits(&self) -> Limits {
+        self.lock().limits
     }
 
     /// Stdout is gone: what is still queued or parked will never be delivered. The writer

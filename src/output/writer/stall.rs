@@ -16,7 +16,10 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
     pub(super) fn wait_for_room(&mut self, at: &mut Progress) -> Result<(), Short> {
         let mut grace = self.queue.press(Press::Stalled);
         loop {
-            if grace.is_none() && self.queue.rules().sheds() && at.first < self.hand.len() {
+            if grace.is_none()
+                && self.queue.limits().policy.can_shed()
+                && at.first < self.hand.len()
+            {
                 self.give_back(at);
             }
             match self.wait.wait(self.sink.fd(), true, grace) {
@@ -28,9 +31,10 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
                     self.queue.press(Press::Resumed);
                     // What waited in hand past --max-age goes back, for the queue to expire.
                     let now = self.wait.now();
+                    let limits = self.queue.limits();
                     let old = self.hand[at.first.min(self.hand.len())..]
                         .iter()
-                        .any(|b| self.queue.rules().expired(b.arrived, now));
+                        .any(|b| limits.expired(b.arrived, now));
                     if old && at.cut != Some(Rest::Marker) {
                         self.give_back(at);
                     }
