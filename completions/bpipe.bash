@@ -37,7 +37,7 @@ _bpipe() {
 
     case "${cmd}" in
         bpipe)
-            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --burst --max-age --keep --mark-drops --dead-letter --dead-letter-max --spill --spill-max --stall-timeout --on-stall --drain-timeout --quiet --summary --name --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --workers --scale-after --idle-exit --restart --help --version"
+            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --burst --max-age --keep --mark-drops --dead-letter --dead-letter-max --spill --spill-max --stall-timeout --on-stall --drain-timeout --quiet --summary --name --control --no-control --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --workers --scale-after --idle-exit --restart --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,6 +211,21 @@ _bpipe() {
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --control)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
                     fi
                     return 0
                     ;;

@@ -24,6 +24,7 @@ complete -c bpipe -l on-stall -d 'What --stall-timeout does: warn, or fail (stop
 fail\t'Stop as a closed output would, and exit with status 5'"
 complete -c bpipe -l drain-timeout -d 'On SIGINT/SIGTERM/SIGHUP: time to write out the queue, e.g. 2s' -r -f
 complete -c bpipe -s N -l name -d 'Label records, e.g. -N ingest' -r -f
+complete -c bpipe -l control -d 'Serve bpipectl at PATH [default: a private per-user directory]' -r -F
 complete -c bpipe -l stats-interval -d 'Print a record every DURATION, e.g. 10s [default: at exit only]' -r -f
 complete -c bpipe -l stats-format -d 'Format of stats records: text lines, JSON Lines, or Prometheus text (with --stats-file, which it replaces at every record)' -r -f -a "text\t'One greppable line per record'
 json\t'One JSON object per line'
@@ -36,6 +37,7 @@ complete -c bpipe -l idle-exit -d 'With --workers MIN..MAX: a worker that has re
 complete -c bpipe -s 0 -l null -d 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
 complete -c bpipe -s q -l quiet -d 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'
 complete -c bpipe -l summary -d 'Print the final record even for a clean run'
+complete -c bpipe -l no-control -d 'Serve no control socket: bpipectl can neither see nor change this bpipe'
 complete -c bpipe -l progress -d 'Draw the live status line even where bpipe would not'
 complete -c bpipe -l no-progress -d 'Never draw the live status line [default: drawn when stderr is a terminal]'
 complete -c bpipe -l restart -d 'Start a worker that failed (exited non-zero or by a signal other than SIGPIPE) again, after a back-off of 100 ms doubling up to 5 s; after 10 failures in a row, no more'

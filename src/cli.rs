@@ -327,6 +327,23 @@ pub struct Args {
     )]
     pub name: Option<String>,
 
+    /// Serve bpipectl on a Unix socket at PATH [default: in a directory private to the user,
+    /// $XDG_RUNTIME_DIR/bpipe/ or bpipe-UID under the temp dir, named by PID and -N name].
+    /// Only the same user may use it.
+    #[arg(
+        help = "Serve bpipectl at PATH [default: a private per-user directory]",
+        long,
+        value_name = "PATH",
+        value_hint = ValueHint::FilePath,
+        conflicts_with = "no_control",
+        help_heading = "Control"
+    )]
+    pub control: Option<PathBuf>,
+
+    /// Serve no control socket: bpipectl can neither see nor change this bpipe.
+    #[arg(long, help_heading = "Control")]
+    pub no_control: bool,
+
     /// Draw the live status line even where bpipe would not (TERM=dumb, or stderr not
     /// detected as a terminal).
     #[arg(

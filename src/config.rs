@@ -21,6 +21,15 @@ const MAX_CHUNK_READ: usize = 1024 * 1024;
 /// Shortest `--stats-interval`: records more often than this are noise, not information.
 const MIN_STATS_INTERVAL: Duration = Duration::from_millis(10);
 
+/// Where the control socket goes (`--control PATH`, `--no-control`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// In the user's private directory, named by PID and `-N` name.
+    Private,
+    At(PathBuf),
+    Off,
+}
+
 /// Everything bpipe needs to run, checked for consistency.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -48,9 +57,18 @@ pub struct Config {
     pub spill: Option<(PathBuf, u64)>,
     /// `--workers N -- CMD`: a pool of worker processes instead of stdout.
     pub pool: Option<crate::output::pool::Spec>,
+    pub control: Control,
 }
 
 impl Config {
+    /// How lines longer than `--max-line` are framed (chunks are never split further).
+    pub fn overlong(&self) -> crate::input::framing::Overlong {
+        match self.framing {
+            Framing::Delimited { overlong, .. } => overlong,
+            Framing::Chunks { .. } => crate::input::framing::Overlong::Drop,
+        }
+    }
+
     /// The `--chunk` size, when the reader may move bytes straight to stdout (`input::pass`):
     /// plain `block`, and nothing that must look at the bytes on their way out.
     pub fn passes_through(&self) -> Option<usize> {
@@ -108,7 +126,13 @@ impl Config {
             (Some(rate), None) => Some((rate, rate.default_burst())),
             (Some(rate), Some(text)) => Some((rate, burst(rate, text)?)),
         };
+        let control = match (&args.control, args.no_control) {
+            (_, true) => Control::Off,
+            (Some(path), false) => Control::At(path.clone()),
+            (None, false) => Control::Private,
+        };
         Ok(Config {
+            control,
             framing,
             rate,
             inputs: args.files.clone(),
@@ -139,6 +163,7 @@ impl Config {
     }
 }
 
+pub mod change;
 mod flags;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,8 @@
 //! - `queue`: the bounded queue, its store, pressure, shedding and books;
 //! - `input` (stdin → items → queue) and `output` (queue → stdout or workers);
 //! - `report`: what bpipe says on stderr;
-//! - `control`: the threads, signals and how a run ends.
+//! - `control`: the threads, signals, the control endpoint and how a run ends;
+//! - `ctl`: `bpipectl`, the endpoint's client.
 //!
 //! `cli` parses the command line, `config` validates it, `error` and `exit` say how a run
 //! failed and with which status. Modules are private: the binary calls [`run`].
@@ -18,6 +19,7 @@ mod books;
 mod cli;
 mod config;
 mod control;
+mod ctl;
 mod error;
 mod exit;
 mod input;
@@ -29,6 +31,7 @@ mod values;
 pub use cli::Args;
 pub use config::Config;
 pub use control::signals::die_of;
+pub use ctl::cli::CtlArgs;
 pub use error::Error;
 pub use exit::Exit;
 pub use values::reserve::Reserving;
@@ -60,6 +63,21 @@ pub fn run(args: &Args) -> Result<(), Error> {
     control::app::prepare();
     let config = Config::from_args(args).inspect_err(|e| report::error(e))?;
     control::app::run_stdio(&config)
+}
+
+/// Runs `bpipectl` on the process's command line; returns its exit status.
+pub fn ctl() -> u8 {
+    use clap::Parser;
+    match CtlArgs::try_parse() {
+        Ok(args) => ctl::run(args),
+        Err(e) => {
+            let _ = e.print();
+            match e.use_stderr() {
+                true => 2,
+                false => 0,
+            }
+        }
+    }
 }
 
 /// What the fuzz targets drive directly: the parsers, the framer, the queue and the rate

@@ -4,7 +4,8 @@ use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{Config, Control};
+use crate::control::endpoint::Endpoint;
 use crate::control::pipeline::{self, End, Outcome};
 use crate::control::signals::{self, Signal};
 use crate::control::watch::Watch;
@@ -53,6 +54,7 @@ fn return_large_buffers() {
 /// ([`Exit::Internal`]), rather than leave the other threads waiting for it.
 fn exit_on_panic() {
     std::panic::set_hook(Box::new(|info| {
+        crate::control::endpoint::remove_socket();
         report::error(format!("internal error (a bug; please report it): {info}"));
         std::process::exit(Exit::Internal.code().into());
     }));
@@ -150,6 +152,8 @@ fn start_pool(config: &Config) -> Result<Option<(Pool, Receiver<PoolEvent>)>, St
 /// What a run opens before anything is read.
 struct Opened {
     input: Inputs,
+    /// Removes its socket when dropped, at the end of the run.
+    endpoint: Option<Endpoint>,
     dead_letter: Option<DeadLetter>,
     spill: Option<Spill>,
     pool: Option<(Pool, Receiver<PoolEvent>)>,
@@ -185,15 +189,42 @@ fn open(config: &Config) -> Result<(Opened, Receiver<Signal>), Error> {
             ))
         })?),
     };
+    let endpoint = open_endpoint(config)?;
     let signals = signals::listen();
     let pool = start_pool(config).map_err(Error::Usage)?;
     let opened = Opened {
+        endpoint,
         input,
         dead_letter,
         spill,
         pool,
     };
     Ok((opened, signals))
+}
+
+/// Below this many descriptors (`ulimit -n`), the default control socket is left out: the
+/// few there are go to the data, the writer's waker and signals.
+const CONTROL_MIN_FILES: u64 = 64;
+
+/// The control endpoint: a refusal at `--control PATH` is a usage error; where the private
+/// directory cannot be used, bpipe says so once (unless `-q`) and runs without one.
+fn open_endpoint(config: &Config) -> Result<Option<Endpoint>, Error> {
+    let files = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    if config.control == Control::Private && files.is_some_and(|n| n < CONTROL_MIN_FILES) {
+        return Ok(None);
+    }
+    match Endpoint::open(&config.control, config.report.name.as_deref()) {
+        Ok(endpoint) => Ok(endpoint),
+        Err(refusal) if matches!(config.control, Control::At(_)) => Err(Error::Usage(refusal)),
+        Err(refusal) => {
+            if !config.report.quiet {
+                report::error(format!(
+                    "no control socket (bpipectl cannot reach this bpipe): {refusal}"
+                ));
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// Sets the process up before anything else runs: a panic ends it at once, large buffers go
@@ -219,9 +250,12 @@ pub fn run_stdio(config: &Config) -> Result<(), Error> {
     let mut watch = Watch {
         signals,
         drain_timeout: config.drain_timeout,
-        policy: config.policy,
-        may_drop: config.policy.can_shed() || config.max_age.is_some(),
         pool: None,
+        asked: opened
+            .endpoint
+            .as_ref()
+            .map_or_else(crossbeam_channel::never, Endpoint::asked),
+        overlong: config.overlong(),
     };
     let fixed = Fixed {
         name: config.report.name.clone(),
@@ -233,6 +267,7 @@ pub fn run_stdio(config: &Config) -> Result<(), Error> {
     let mut monitor =
         Monitor::new(&config.report, fixed, started).inspect_err(|e| report::error(e))?;
     let Opened {
+        endpoint: _endpoint,
         input,
         dead_letter,
         spill,

@@ -69,6 +69,7 @@ where
 {
     let queue = Queue::new(config.bounds, config.policy)?
         .with_max_age(config.max_age)
+        .with_rate(config.rate)
         .with_keep(config.keep.clone())
         .with_marks(config.marker.clone())
         .with_dead_letter(dead_letter)

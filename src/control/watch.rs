@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, after, never, select};
 
+use crate::control::endpoint::Asked;
 use crate::control::pipeline::End;
 use crate::control::signals::{self, Signal};
+use crate::input::framing::Overlong;
 use crate::output::pool;
 use crate::queue::Queue;
-use crate::queue::policy::Policy;
 use crate::report::monitor::Monitor;
 
 /// What the watch controls besides the queue.
@@ -22,11 +23,13 @@ pub struct Watch {
     pub signals: Receiver<Signal>,
     /// How long a stop (or `fail`) may spend draining the queue.
     pub drain_timeout: Duration,
-    pub policy: Policy,
-    /// Whether anything can be dropped (a shedding policy, or `--max-age`).
-    pub may_drop: bool,
     /// `--workers`: where a stop signal is left for the pool to pass on.
     pub pool: Option<pool::Stop>,
+    /// The control endpoint's requests (never without one).
+    pub asked: Receiver<Asked>,
+    /// How lines longer than `--max-line` are framed: whether a policy may be changed to
+    /// one that sheds.
+    pub overlong: Overlong,
 }
 
 impl Watch {
@@ -42,11 +45,10 @@ impl Watch {
     /// the input stops, and the writer drains the queue for at most `--drain-timeout`), or
     /// `--on-stall fail`.
     pub fn run(&self, monitor: &mut Monitor, queue: &Queue, done: &Receiver<()>) -> Option<End> {
-        let may_fail = self.policy.can_fail();
         let (refresh, records) = (monitor.refresh(), monitor.records());
         let workers = monitor.worker_events();
         let mut signals = self.signals.clone();
-        let bell = monitor.bell(queue, may_fail, self.may_drop);
+        let bell = monitor.bell(queue);
         // Made anew only when it fires: other events must not keep putting the look off.
         let mut poll = monitor.next_look();
         let stop = loop {
@@ -82,6 +84,12 @@ impl Watch {
                 }
                 recv(records) -> _ => {
                     monitor.tick(queue);
+                    false
+                }
+                recv(self.asked) -> asked => {
+                    if let Some(stop) = asked.ok().and_then(|a| self.answer(monitor, queue, a)) {
+                        break stop;
+                    }
                     false
                 }
                 recv(signals) -> signal => match signal {

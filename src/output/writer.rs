@@ -48,6 +48,7 @@ pub fn run(
         owed: Tally::ZERO,
         delivered: Tally::ZERO,
         splices: true,
+        tuned: 0,
     };
     let result = writer.run();
     // However the run ended, a pool's workers are seen off (and what they never read is
@@ -78,6 +79,8 @@ struct Writer<'a, S, W> {
     delivered: Tally,
     /// Batches on disk may be spliced to the sink (until it refuses).
     splices: bool,
+    /// The queue's count of rate changes when the writer last looked.
+    tuned: u64,
 }
 
 /// How much of what the sink recalled is booked now.
@@ -129,6 +132,9 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
         let mut after_idle = false;
         loop {
             self.queue.tell(Told::Waited(&mut self.waits));
+            if let Some(rate) = self.queue.rate_changed(&mut self.tuned) {
+                self.limiter = rate.map(|(rate, burst)| Limiter::new(rate, burst));
+            }
             let waiting = match self.queue.next(written, &mut self.hand) {
                 Next::Done(gap) => {
                     self.mark_the_end(gap)?;
@@ -152,6 +158,11 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
                         Woke::Rung | Woke::Timeout => {}
                     }
                     after_idle = true;
+                    continue;
+                }
+                Next::Paused => {
+                    written = Tally::ZERO;
+                    self.paused()?;
                     continue;
                 }
                 Next::Ready(waiting) => waiting,

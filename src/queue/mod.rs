@@ -27,6 +27,7 @@ mod state;
 mod store;
 mod take;
 mod told;
+mod tune;
 mod wake;
 
 #[cfg(test)]
@@ -52,10 +53,11 @@ use self::spill::Spill;
 use self::store::Store;
 use crate::batch::Batch;
 use crate::books::ledger::Place;
+use crate::values::rate::Rate;
 
 pub use self::bounds::{Bound, Bounds, Disk, Take};
 pub use self::push::Pushed;
-pub use self::rules::{Limits, Rules};
+pub use self::rules::{Flow, Limits, Rules};
 pub use self::shedding::{dead_letter, keep, marker, policy};
 pub use self::spill::OnDisk;
 use self::state::{Input, Output};
@@ -92,6 +94,8 @@ pub struct Queue {
     room: Condvar,
     /// Wakes the writer out of its `poll`.
     waker: Waker,
+    /// Bumped when the rate or the flow changes: the writer looks (see `tune.rs`).
+    tuned: AtomicU64,
     /// Rung once by a stop: the reader waits for input on it too (none where no descriptor
     /// was left for it: the reader then reads without waiting on it).
     stop_bell: Option<Waker>,
@@ -127,16 +131,25 @@ impl Queue {
                     bounds,
                     policy,
                     max_age: None,
+                    rate: None,
+                    flow: Flow::Flowing,
                 },
                 input: Input::Open,
                 output: Output::Open,
             }),
             room: Condvar::new(),
             waker: Waker::new()?,
+            tuned: AtomicU64::new(0),
             stop_bell: Waker::new().ok(),
             sent: AtomicU64::new(0),
             clock: Arc::new(Monotonic),
         })
+    }
+
+    /// The writer is paced by `rate` (and its burst).
+    pub fn with_rate(self, rate: Option<(Rate, u64)>) -> Queue {
+        self.lock().limits.rate = rate;
+        self
     }
 
     /// Items older than `age` when the writer comes for them are shed (expired).

@@ -5,6 +5,7 @@
 //! order is kept; the bounds hold under drop and slide; `block` loses nothing. With
 //! `--keep`, `--mark-drops` and `--dead-letter` on: no kept item is ever shed, every gap in
 //! the output has one marker of its size, and output and dead letters hold every item once.
+//! An operator may pause and resume the writer and change the cap at any step (`tune.rs`).
 
 use proptest::prelude::*;
 
@@ -34,6 +35,10 @@ enum Op {
     StopInput,
     Abandon,
     CloseOutput,
+    /// `bpipectl pause` (`true`) or `resume`.
+    Pause(bool),
+    /// `bpipectl set cap N`.
+    SetCap(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -46,6 +51,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Resume),
         1 => Just(Op::Throttle),
         1 => prop_oneof![Just(Op::StopInput), Just(Op::Abandon), Just(Op::CloseOutput)],
+        1 => any::<bool>().prop_map(Op::Pause),
+        1 => (1usize..12).prop_map(Op::SetCap),
     ]
 }
 
@@ -133,6 +140,20 @@ impl Model {
             Op::StopInput => self.q.stop_input(),
             Op::Abandon => self.abandon(),
             Op::CloseOutput => self.close_output(),
+            Op::Pause(paused) => {
+                let flow = if paused { Flow::Paused } else { Flow::Flowing };
+                self.q.retune(|limits| limits.flow = flow);
+            }
+            Op::SetCap(items) => {
+                self.q.retune(|limits| limits.bounds.items = items);
+                // `block` holds the producer until the depth is under a lowered cap (with a
+                // timeout it sheds once under pressure): it must not grow meanwhile.
+                let depth = self.q.stats().depth.items as usize;
+                self.bounds.items = match self.policy {
+                    Policy::Shed(_) => items,
+                    Policy::Block { .. } => items.max(depth.min(self.bounds.items)),
+                };
+            }
         }
     }
 
@@ -187,6 +208,11 @@ impl Model {
                 }
             }
             Next::Empty => self.pressure = false,
+            // As a full stdout: the writer presses, and waits.
+            Next::Paused => {
+                self.q.press(Press::Stalled);
+                self.pressure = true;
+            }
             Next::Done(gap) => {
                 self.trailing += gap.items;
                 self.ended = true;
@@ -306,7 +332,8 @@ impl Model {
     fn check(&self, before: &Stats, op: &Op) -> Result<(), TestCaseError> {
         let stats = self.q.stats();
         prop_assert!(stats.balanced(), "unbalanced after {op:?}: {stats:?}");
-        if !self.pressure && !matches!(op, Op::Stall(..) | Op::Throttle) {
+        // A cap lowered by an operator is met at once, pressure or not.
+        if !self.pressure && !matches!(op, Op::Stall(..) | Op::Throttle | Op::SetCap(_)) {
             prop_assert_eq!(
                 stats.dropped,
                 before.dropped,
@@ -436,8 +463,9 @@ fn run_case(
         m.step(op.clone());
         m.check(&before, &op)?;
     }
-    // The end: input finishes, stdout drains, the writer takes everything.
+    // The end: input finishes, the writer flows, stdout drains, it takes everything.
     m.q.finish_input();
+    m.step(Op::Pause(false));
     m.step(Op::Resume);
     for _ in 0..10_000 {
         if m.reader_waiting && !m.reader_done {

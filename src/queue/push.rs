@@ -7,7 +7,7 @@ use super::pressure::Reader;
 use super::rules::Spills;
 use super::shedding::Why;
 use super::spilling::Offered;
-use super::{Inner, Input, Queue, Stop, Writer};
+use super::{Flow, Inner, Input, Queue, Stop, Writer};
 use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
@@ -278,6 +278,8 @@ impl Queue {
                 || inner.input != Input::Open
                 || inner.store.parked.is_some()
                 || inner.store.on_disk()
+                || inner.limits.rate.is_some()
+                || inner.limits.flow == Flow::Paused
             {
                 return None;
             }

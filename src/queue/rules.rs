@@ -10,16 +10,28 @@ use super::shedding::keep::Keep;
 use super::shedding::marker::Marker;
 use super::shedding::policy::Policy;
 use crate::books::tally::Tally;
+use crate::values::rate::Rate;
 
-/// What a running bpipe's operator may change: the bounds, the policy, `--max-age`. Held
-/// under the queue's lock (in `Inner`), so that a change and the trim it calls for are one
-/// step.
+/// What a running bpipe's operator may change (`bpipectl set`, `pause`): the bounds, the
+/// policy, `--max-age`, the rate, whether the writer is paused. Held under the queue's lock
+/// (in `Inner`), so that a change and the trim it calls for are one step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
     pub bounds: Bounds,
     pub policy: Policy,
     /// `--max-age`: older items are shed when the writer comes for them.
     pub max_age: Option<Duration>,
+    /// `--rate` and `--burst`: the writer's limiter is made anew when they change.
+    pub rate: Option<(Rate, u64)>,
+    pub flow: Flow,
+}
+
+/// Whether the writer writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Flowing,
+    /// `bpipectl pause`: the writer writes nothing, as if stdout were full, until resumed.
+    Paused,
 }
 
 impl Limits {

@@ -3,7 +3,7 @@
 
 use super::pressure::Reader;
 use super::spill::OnDisk;
-use super::{Disk, Inner, Input, Queue, Take, Writer};
+use super::{Disk, Flow, Inner, Input, Queue, Take, Writer};
 use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
@@ -18,6 +18,8 @@ pub enum Next {
     Ready(Tally),
     /// Nothing waits: the writer is idle until the queue's waker fires.
     Empty,
+    /// `bpipectl pause`: the writer writes nothing until the flow resumes (the waker fires).
+    Paused,
     /// Nothing ever will: the input is finished and drained, or the output closed. With
     /// `--mark-drops`, what was shed after the last item delivered, for the writer to mark
     /// (nothing on a stop or a closed output).
@@ -54,6 +56,11 @@ impl Queue {
             inner.flush_dead();
             inner.pressure.writer = Writer::Done;
             return Next::Done(Tally::ZERO);
+        }
+        if inner.limits.flow == Flow::Paused
+            && !(inner.store.is_empty() && inner.input != Input::Open)
+        {
+            return Next::Paused;
         }
         if !inner.store.is_empty() {
             let books = &inner.books.ledger;

@@ -193,6 +193,7 @@ fn block_loses_nothing_and_keeps_order() {
                 continue;
             }
             Next::Ready(_) => {}
+            Next::Paused => unreachable!("nothing pauses this queue"),
         }
         written = q.take(limit, &mut hand).tally();
         let depth = q.stats().depth;

@@ -260,7 +260,7 @@ pub fn count(n: u64, noun: &str) -> String {
 }
 
 /// `bpipe:`, or `bpipe[NAME]:` with `-N`.
-fn prefix(name: Option<&str>) -> String {
+pub fn prefix(name: Option<&str>) -> String {
     match name {
         Some(name) => format!("bpipe[{}]:", printable(name)),
         None => "bpipe:".to_string(),

@@ -197,13 +197,13 @@ impl Monitor {
     }
 
     /// What rings when the counters need a look that nothing else gives: items dropped
-    /// (for the drop warning, when `may_drop` and it is shown) or `fail` stopping the reader
-    /// (its drain, when `may_fail`). Never with the live view, whose refresh looks already.
-    pub fn bell(&self, queue: &Queue, may_fail: bool, may_drop: bool) -> Receiver<()> {
-        let warns = may_drop && !(self.quiet && self.file.is_none());
-        match self.live.is_none() && (warns || may_fail) {
-            true => queue.bell(),
-            false => never(),
+    /// (for the drop warning) or `fail` stopping the reader (its drain). An operator may
+    /// change the policy, so it rings under any. Never with the live view, whose refresh
+    /// looks already.
+    pub fn bell(&self, queue: &Queue) -> Receiver<()> {
+        match self.live {
+            None => queue.bell(),
+            Some(_) => never(),
         }
     }
 
@@ -383,5 +383,7 @@ impl Monitor {
     }
 }
 
+mod control;
 mod workers;
+pub use control::Change;
 use workers::PoolWatch;

@@ -7,7 +7,7 @@ use super::{Progress, Recall, Rest, Short, Writer};
 use crate::books::tally::Tally;
 use crate::output::sink::Relay;
 use crate::output::wait::{Wait, Woke};
-use crate::queue::{Press, Told};
+use crate::queue::{Flow, Press, Told};
 
 impl<S: Relay, W: Wait> Writer<'_, S, W> {
     /// Stdout is full: waits until it takes data again (or fails: the next write says how).
@@ -43,6 +43,32 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
                 Woke::Rung if self.queue.standing().abandoned => return Err(self.abandoned(at)),
                 Woke::Timeout if grace.is_some() => grace = self.queue.press(Press::Stalled),
                 Woke::Rung | Woke::Timeout => {}
+            }
+        }
+    }
+
+    /// `bpipectl pause`: writes nothing, as if stdout were full (the policy acts once the
+    /// spell's grace is over), until the flow resumes or the queue is given up on; a
+    /// consumer that leaves meanwhile is noticed at once, and a pool is tended.
+    pub(super) fn paused(&mut self) -> io::Result<()> {
+        let mut grace = self.queue.press(Press::Stalled);
+        loop {
+            match self.wait.wait(self.sink.fd(), false, grace) {
+                Woke::Hangup => return Err(self.hung_up()),
+                Woke::Timeout if grace.is_some() => grace = self.queue.press(Press::Stalled),
+                Woke::Room => {
+                    let tended = self.sink.tend(self.queue.standing().fill);
+                    self.settle_recalls(Recall::AsDelivered);
+                    if let Err(e) = tended {
+                        self.queue.close_output();
+                        return Err(e);
+                    }
+                }
+                Woke::Rung | Woke::Timeout => {}
+            }
+            if self.queue.limits().flow == Flow::Flowing || self.queue.standing().abandoned {
+                self.queue.press(Press::Resumed);
+                return Ok(());
             }
         }
     }

@@ -1,0 +1,115 @@
+//! Answering a control request (`bpipectl`) in the watch loop, as a signal is answered: the
+//! current record, a limit changed (checked by the command line's own parser), a pause, a
+//! resume, a stop.
+
+use crate::config::change::change;
+use crate::control::endpoint::Asked;
+use crate::control::endpoint::wire::Request;
+use crate::control::watch::Watch;
+use crate::queue::{Flow, Limits, Queue};
+use crate::report::monitor::{Change, Monitor};
+use crate::values::rate::Unit;
+
+impl Watch {
+    /// Answers `asked`; a stop returns the signal it stands for (SIGTERM).
+    pub(super) fn answer(&self, monitor: &mut Monitor, queue: &Queue, asked: Asked) -> Option<i32> {
+        let peer = asked.peer;
+        let result = match &asked.request {
+            Request::Stats(format) => Ok(monitor.record_now(queue, *format)),
+            Request::Set { name, value } => {
+                match change(&queue.limits(), self.overlong, name, value) {
+                    Err(refusal) => Err(refusal.to_string()),
+                    Ok(next) => {
+                        let (before, after) = queue.retune(|limits| {
+                            *limits = Limits {
+                                flow: limits.flow,
+                                ..next
+                            }
+                        });
+                        Ok(told(
+                            monitor,
+                            after,
+                            name,
+                            shown(name, &before),
+                            shown(name, &after),
+                            peer,
+                        ))
+                    }
+                }
+            }
+            Request::Pause | Request::Resume => {
+                let flow = match asked.request {
+                    Request::Pause => Flow::Paused,
+                    _ => Flow::Flowing,
+                };
+                let (before, after) = queue.retune(|limits| limits.flow = flow);
+                Ok(told(
+                    monitor,
+                    after,
+                    "flow",
+                    flow_word(before.flow),
+                    flow_word(after.flow),
+                    peer,
+                ))
+            }
+            Request::Stop => {
+                asked.answer(Ok("stopping: draining the queue".into()));
+                return Some(libc::SIGTERM);
+            }
+        };
+        asked.answer(result);
+        None
+    }
+}
+
+/// Records a change (when something changed) and says it as the answer.
+fn told(
+    monitor: &mut Monitor,
+    after: Limits,
+    setting: &str,
+    from: String,
+    to: String,
+    peer: u32,
+) -> String {
+    let line = format!("{setting} {from} -> {to}");
+    if from != to {
+        let change = Change {
+            setting: setting.to_string(),
+            from,
+            to,
+            peer,
+        };
+        monitor.retuned(after, &change);
+    }
+    line
+}
+
+fn flow_word(flow: Flow) -> String {
+    match flow {
+        Flow::Flowing => "flowing",
+        Flow::Paused => "paused",
+    }
+    .into()
+}
+
+/// Setting `name` of `limits` as the command line would give it.
+fn shown(name: &str, limits: &Limits) -> String {
+    let size = |n: u64| bytesize::ByteSize(n).display().iec().to_string();
+    let off = || "off".to_string();
+    match name {
+        "rate" => limits.rate.map_or_else(off, |(rate, _)| rate.to_string()),
+        "burst" => limits
+            .rate
+            .map_or_else(off, |(rate, burst)| match rate.unit {
+                Unit::Items => burst.to_string(),
+                Unit::Bytes => size(burst),
+            }),
+        "cap" => limits.bounds.items.to_string(),
+        "cap-bytes" => size(limits.bounds.bytes as u64),
+        "max-age" => limits
+            .max_age
+            .map_or_else(off, |age| humantime::format_duration(age).to_string()),
+        // policy, block-timeout, on-timeout: the policy's flags say all three.
+        _ => limits.policy.flags(),
+    }
+}

@@ -1,0 +1,223 @@
+//! The control endpoint: a Unix socket per running bpipe (`bpipectl` talks to it), in a
+//! directory private to the user (`dir.rs`), `0600`, and served only to a peer of the same
+//! user (`SO_PEERCRED`): another user gets one refusal line and nothing else. One thread
+//! waits in `accept` (no polling); each connection gets a thread of its own, at most
+//! [`MAX_CONNECTIONS`] at once, and [`REQUEST_WAIT`] to send its one request line, so a
+//! client that connects and sends nothing, or garbage, or a thousand connections, neither
+//! blocks the pipe nor grows its memory. Requests go to the watch loop, which answers them
+//! as it answers signals. The socket is removed when the [`Endpoint`] is dropped, and at a
+//! panic; one left by `SIGKILL` is removed by the next bpipe or `bpipectl`.
+
+pub mod dir;
+pub mod wire;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::config::Control;
+use wire::{MAX_REQUEST, Request};
+
+/// Connections served at once; more are told so and closed.
+pub const MAX_CONNECTIONS: usize = 8;
+/// How long a client has to send its request, and to take the answer.
+pub const REQUEST_WAIT: Duration = Duration::from_secs(1);
+/// How long a connection waits for the watch loop to answer.
+const ANSWER_WAIT: Duration = Duration::from_secs(2);
+
+/// A request from a client, for the watch loop to answer.
+pub struct Asked {
+    pub request: Request,
+    /// The client's PID, for the record of a change.
+    pub peer: u32,
+    reply: Sender<Result<String, String>>,
+}
+
+impl Asked {
+    pub fn answer(self, result: Result<String, String>) {
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The socket being served; removed when dropped.
+pub struct Endpoint {
+    path: PathBuf,
+    asked: Receiver<Asked>,
+}
+
+/// The socket to remove at a panic (whose hook exits at once, without unwinding).
+static SOCKET: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
+
+/// Removes the control socket, if any: for the panic hook.
+pub fn remove_socket() {
+    if let Some(path) = SOCKET.get().and_then(|s| s.lock().ok()?.take()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+impl Endpoint {
+    /// Opens the endpoint at `place` for a bpipe named `name`; `None` when off. Fails with a
+    /// message naming what is wrong.
+    pub fn open(place: &Control, name: Option<&str>) -> Result<Option<Endpoint>, String> {
+        let path = match place {
+            Control::Off => return Ok(None),
+            Control::At(path) => path.clone(),
+            Control::Private => {
+                let dir = dir::private()?;
+                dir::clean_stale(&dir);
+                dir.join(dir::socket_name(std::process::id(), name))
+            }
+        };
+        let listener = bind(&path)?;
+        *SOCKET
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(path.clone());
+        let (ask, asked) = bounded(MAX_CONNECTIONS);
+        thread::Builder::new()
+            .name("control".into())
+            .spawn(move || accept(&listener, &ask))
+            .map_err(|e| format!("cannot start the control thread: {e}"))?;
+        Ok(Some(Endpoint { path, asked }))
+    }
+
+    /// Requests, as clients make them.
+    pub fn asked(&self) -> Receiver<Asked> {
+        self.asked.clone()
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        remove_socket();
+    }
+}
+
+/// Binds a socket at `path`, `0600`. A socket file already there is taken over only if
+/// nothing answers on it (a stale one); anything else there is refused.
+fn bind(path: &Path) -> Result<UnixListener, String> {
+    use std::os::unix::fs::FileTypeExt;
+    let shown = path.display();
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let live = UnixStream::connect(path).is_ok();
+        if !meta.file_type().is_socket() || live {
+            return Err(format!(
+                "--control {shown}: already exists{}; give another path",
+                if live {
+                    " and a bpipe answers on it"
+                } else {
+                    ""
+                }
+            ));
+        }
+        let _ = std::fs::remove_file(path);
+    }
+    let listener = UnixListener::bind(path)
+        .map_err(|e| format!("--control {shown}: {}", crate::values::reason(&e)))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("--control {shown}: {}", crate::values::reason(&e)))?;
+    Ok(listener)
+}
+
+/// Accepts connections for ever (the thread ends with the process).
+fn accept(listener: &UnixListener, ask: &Sender<Asked>) {
+    let serving = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            // Out of descriptors, say: try again later rather than spin.
+            Err(_) => {
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if serving.load(Ordering::Acquire) >= MAX_CONNECTIONS {
+            let _ = stream.set_write_timeout(Some(REQUEST_WAIT));
+            let _ = stream.write_all(b"error: busy: too many control connections at once\n");
+            continue;
+        }
+        serving.fetch_add(1, Ordering::AcqRel);
+        let (ask, serving) = (ask.clone(), Arc::clone(&serving));
+        let spawned = thread::Builder::new()
+            .name("control-conn".into())
+            .spawn(move || {
+                serve(stream, &ask);
+                serving.fetch_sub(1, Ordering::AcqRel);
+            });
+        if spawned.is_err() {
+            // The counter stays as it was: the closure that would lower it never ran.
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Serves one connection: checks the peer, reads one request, has it answered.
+fn serve(mut stream: UnixStream, ask: &Sender<Asked>) {
+    let _ = stream.set_read_timeout(Some(REQUEST_WAIT));
+    let _ = stream.set_write_timeout(Some(REQUEST_WAIT));
+    let result = match peer(&stream) {
+        Err(refusal) => Err(refusal),
+        Ok(pid) => match read_request(&stream) {
+            Err(e) => Err(e),
+            Ok(request) => ask_watch(ask, request, pid),
+        },
+    };
+    let _ = stream.write_all(wire::answer(&result).as_bytes());
+}
+
+/// The peer's PID, if it is this user's.
+fn peer(stream: &UnixStream) -> Result<u32, String> {
+    let cred = rustix::net::sockopt::socket_peercred(stream)
+        .map_err(|e| format!("cannot tell who is asking: {e}"))?;
+    if cred.uid != rustix::process::geteuid() {
+        return Err("permission denied: this bpipe belongs to another user".into());
+    }
+    Ok(cred.pid.as_raw_nonzero().get() as u32)
+}
+
+/// Reads one request line.
+fn read_request(stream: &UnixStream) -> Result<Request, String> {
+    let mut line = Vec::new();
+    let mut reader = BufReader::new(stream.take(MAX_REQUEST as u64 + 1));
+    match reader.read_until(b'\n', &mut line) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            return Err(format!("no request within {}s", REQUEST_WAIT.as_secs()));
+        }
+        Err(e) => return Err(format!("reading the request: {e}")),
+        Ok(_) if line.last() != Some(&b'\n') && line.len() > MAX_REQUEST => {
+            return Err(format!("request too long (at most {MAX_REQUEST} bytes)"));
+        }
+        Ok(_) => {}
+    }
+    let text = std::str::from_utf8(&line).map_err(|_| "the request is not UTF-8".to_string())?;
+    Request::parse(text.trim_end_matches(['\n', '\r']))
+}
+
+/// Hands `request` to the watch loop and waits for its answer.
+fn ask_watch(ask: &Sender<Asked>, request: Request, peer: u32) -> Result<String, String> {
+    let (reply, answer) = bounded(1);
+    let asked = Asked {
+        request,
+        peer,
+        reply,
+    };
+    ask.send_timeout(asked, ANSWER_WAIT)
+        .map_err(|_| "bpipe is not answering (busy, or ending)".to_string())?;
+    answer
+        .recv_timeout(ANSWER_WAIT)
+        .map_err(|_| "bpipe is not answering (busy, or ending)".to_string())?
+}

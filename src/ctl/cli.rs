@@ -1,0 +1,58 @@
+//! `bpipectl`'s command line (clap derive), apart so that its man page and completions are
+//! made from it as bpipe's are.
+
+use clap::{Parser, Subcommand};
+
+/// Look at and change running bpipes: list them, read their figures, change a limit, pause,
+/// resume or stop one. Talks to the control socket each bpipe serves (see bpipe --control),
+/// which only the same user may use.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bpipectl",
+    version,
+    after_help = "TARGET is a bpipe's PID, its -N name, or the path of its control socket.\n\n\
+Examples:\n  \
+bpipectl ls\n  \
+bpipectl stats ingest --json\n  \
+bpipectl set ingest rate 100/s\n  \
+bpipectl set 4242 policy slide\n  \
+bpipectl pause ingest; bpipectl resume ingest\n\n\
+Exit status: 0 done; 1 the bpipe refused (the message says why) or could not be reached; \
+2 bad usage."
+)]
+pub struct CtlArgs {
+    #[command(subcommand)]
+    pub verb: Verb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Verb {
+    /// List this user's running bpipes, one line each (not answering within 100 ms: said so).
+    Ls {
+        /// One JSON object per bpipe, as `stats --json` gives it, with its pid.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a bpipe's current record.
+    Stats {
+        target: String,
+        /// As --stats-format json gives it.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a limit at once: rate, burst, cap, cap-bytes, policy, block-timeout,
+    /// on-timeout or max-age, each as its bpipe flag takes it (rate, max-age and
+    /// block-timeout also take off).
+    Set {
+        target: String,
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::config::change::SETTINGS))]
+        setting: String,
+        value: String,
+    },
+    /// Stop writing: the queue fills and the policy applies, as with a stalled consumer.
+    Pause { target: String },
+    /// Write again after a pause.
+    Resume { target: String },
+    /// Stop as on SIGTERM: stop reading, drain the queue, print the final record.
+    Stop { target: String },
+}

@@ -1,0 +1,61 @@
+//! `bpipectl`, the client of the control endpoint (`control::endpoint`): it finds a bpipe's
+//! socket (`talk.rs`), asks it one thing, and prints the answer. Floor 6: above control,
+//! whose protocol and directory it uses.
+
+pub mod cli;
+mod ls;
+mod talk;
+
+use std::time::Duration;
+
+use crate::control::endpoint::wire::Request;
+use crate::report::StatsFormat;
+use cli::{CtlArgs, Verb};
+
+/// How long one bpipe is given to answer one request (ls gives each 100 ms).
+const WAIT: Duration = Duration::from_secs(3);
+
+/// Runs `bpipectl` as `args` ask; what went wrong is said on stderr. Returns the status.
+pub fn run(args: CtlArgs) -> u8 {
+    let result = match args.verb {
+        Verb::Ls { json } => ls::run(json),
+        Verb::Stats { target, json } => {
+            let format = match json {
+                true => StatsFormat::Json,
+                false => StatsFormat::Text,
+            };
+            one(&target, &Request::Stats(format))
+        }
+        Verb::Set {
+            target,
+            setting,
+            value,
+        } => one(
+            &target,
+            &Request::Set {
+                name: setting,
+                value,
+            },
+        ),
+        Verb::Pause { target } => one(&target, &Request::Pause),
+        Verb::Resume { target } => one(&target, &Request::Resume),
+        Verb::Stop { target } => one(&target, &Request::Stop),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("bpipectl: {message}");
+            1
+        }
+    }
+}
+
+/// Asks the bpipe TARGET for `request` and prints its answer.
+fn one(target: &str, request: &Request) -> Result<(), String> {
+    let path = talk::resolve(target)?;
+    let answer = talk::ask(&path, request, WAIT)?;
+    if !answer.is_empty() {
+        println!("{answer}");
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Finding a bpipe's control socket and asking it one thing. A socket is used only if it
+//! belongs to this user (another user's is refused before connecting); one that nothing
+//! answers on in the private directory is stale and removed.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::control::endpoint::dir;
+use crate::control::endpoint::wire::{self, Request};
+
+/// The most an answer may be (a record with many workers is a few KiB).
+const MAX_ANSWER: u64 = 1 << 20;
+
+/// This user's running bpipes: (PID, socket), stale sockets removed.
+pub fn sockets() -> Result<Vec<(u32, PathBuf)>, String> {
+    let dir = dir::private()?;
+    dir::clean_stale(&dir);
+    Ok(dir::sockets(&dir))
+}
+
+/// Asks the bpipe at `path` for `request`, waiting at most `wait` for each step.
+pub fn ask(path: &Path, request: &Request, wait: Duration) -> Result<String, String> {
+    let shown = path.display();
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| format!("{shown}: {}", crate::values::reason(&e)))?;
+    if !meta.file_type().is_socket() {
+        return Err(format!("{shown} is not a control socket"));
+    }
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        return Err(format!(
+            "{shown} belongs to another user (uid {}): refused",
+            meta.uid()
+        ));
+    }
+    let mut stream = UnixStream::connect(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::ConnectionRefused
+            && dir::pid_of(path).is_some_and(dir::gone)
+        {
+            let _ = std::fs::remove_file(path);
+        }
+        format!("{shown}: not answering ({})", crate::values::reason(&e))
+    })?;
+    let _ = stream.set_read_timeout(Some(wait));
+    let _ = stream.set_write_timeout(Some(wait));
+    stream
+        .write_all(format!("{}\n", request.line()).as_bytes())
+        .map_err(|e| format!("{shown}: {}", crate::values::reason(&e)))?;
+    let mut text = String::new();
+    stream
+        .take(MAX_ANSWER)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{shown}: not answering ({})", crate::values::reason(&e)))?;
+    wire::read_answer(&text)
+}
+
+/// The socket of TARGET: a path (with a `/`), a PID, or a `-N` name (asked of each bpipe;
+/// two that match are an error that lists them).
+pub fn resolve(target: &str) -> Result<PathBuf, String> {
+    if target.contains('/') {
+        return Ok(PathBuf::from(target));
+    }
+    let found = sockets()?;
+    if let Ok(pid) = target.parse::<u32>() {
+        return found
+            .into_iter()
+            .find(|(p, _)| *p == pid)
+            .map(|(_, path)| path)
+            .ok_or_else(|| format!("no bpipe of yours with PID {pid} serves a control socket (bpipectl ls lists them)"));
+    }
+    let named: Vec<(u32, PathBuf)> = found
+        .into_iter()
+        .filter(|(_, path)| name_of(path).as_deref() == Some(target))
+        .collect();
+    match named.as_slice() {
+        [] => Err(format!(
+            "no running bpipe of yours is named '{target}' (bpipectl ls lists them)"
+        )),
+        [(_, path)] => Ok(path.clone()),
+        many => Err(format!(
+            "{} bpipes are named '{target}': give a PID instead ({})",
+            many.len(),
+            many.iter()
+                .map(|(pid, _)| pid.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The `-N` name of the bpipe at `path`, as it says (`None`: none, or not answering).
+fn name_of(path: &Path) -> Option<String> {
+    let record = ask(
+        path,
+        &Request::Stats(crate::report::StatsFormat::Json),
+        Duration::from_millis(100),
+    )
+    .ok()?;
+    let value: serde_json::Value = serde_json::from_str(&record).ok()?;
+    value.get("name")?.as_str().map(str::to_string)
+}

@@ -1,0 +1,67 @@
+//! What the monitor says of a running bpipe's operator (`bpipectl`): the current record on
+//! request, and a record of each change (`event: "control"`: what changed, from what to
+//! what, and the client's PID).
+
+use serde_json::json;
+
+use super::Monitor;
+use crate::queue::{Limits, Queue};
+use crate::report::{self, Event, StatsFormat};
+
+/// A change an operator made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// As `bpipectl set` names it (`rate`, `cap`…), or `flow` for pause and resume.
+    pub setting: String,
+    pub from: String,
+    pub to: String,
+    /// The client's PID.
+    pub peer: u32,
+}
+
+impl Monitor {
+    /// The current record in `format`, for `bpipectl stats`: its interval figures run from
+    /// the last record, which this one does not end.
+    pub fn record_now(&mut self, queue: &Queue, format: StatsFormat) -> String {
+        if let Some(pool) = &self.pool {
+            self.figures = pool.figures();
+        }
+        let snap = self.snapshot(queue.stats(), self.state);
+        report::record(Event::Tick, &snap, format)
+    }
+
+    /// An operator changed the limits to `limits`: later records show them, and a record
+    /// says what changed (to the stats file, or stderr unless quiet).
+    pub fn retuned(&mut self, limits: Limits, change: &Change) {
+        self.fixed.policy = limits.policy;
+        self.fixed.bounds = limits.bounds;
+        let elapsed = self.started.elapsed();
+        let line = match self.format {
+            StatsFormat::Json => json!({
+                "event": "control",
+                "name": self.fixed.name,
+                "elapsed_s": (elapsed.as_secs_f64() * 1e6).round() / 1e6,
+                "setting": change.setting,
+                "from": change.from,
+                "to": change.to,
+                "peer_pid": change.peer,
+            })
+            .to_string(),
+            // Prometheus files hold figures only.
+            StatsFormat::Prometheus if self.file.is_some() => return,
+            _ => format!(
+                "{} {} {} -> {} (by bpipectl, pid {})",
+                report::prefix(self.fixed.name.as_deref()),
+                change.setting,
+                change.from,
+                change.to,
+                change.peer
+            ),
+        };
+        match &self.file {
+            Some(file) => file.send(&line),
+            None if self.quiet => {}
+            None => self.say(&line),
+        }
+    }
+}
