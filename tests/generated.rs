@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use bpipe::Args;
+use bpipe::{Args, CtlArgs};
 use clap::CommandFactory;
 use clap_complete::Shell;
 use roff::{Roff, bold, italic, roman};
@@ -238,6 +238,8 @@ fn man_page() -> String {
         }
     }
     roff.control("SH", ["SEE ALSO"]).text([
+        bold("bpipectl"),
+        roman("(1), "),
         bold("pv"),
         roman("(1), "),
         bold("mbuffer"),
@@ -312,6 +314,31 @@ fn bash_completes_the_workers_command_after_dashes_not_bpipes_flags() {
     assert!(!command.contains("--cap"), "{command}");
 }
 
+/// `bpipectl`'s man page: clap_mangen's, with every subcommand's page after it.
+fn ctl_man_page() -> String {
+    let cmd = CtlArgs::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out).unwrap();
+    let mut cmd = cmd;
+    cmd.build();
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let mut roff = Roff::new();
+        roff.control("SH", [format!("BPIPECTL {}", sub.get_name().to_uppercase()).as_str()]);
+        let mut usage = sub.clone().bin_name(format!("bpipectl {}", sub.get_name()));
+        roff.text([bold(usage.render_usage().to_string().trim_start_matches("Usage: "))]);
+        roff.control("PP", []);
+        roff.text([roman(sub.get_about().map(|a| a.to_string()).unwrap_or_default())]);
+        roff.to_writer(&mut out).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn ctl_completion(shell: Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut CtlArgs::command(), "bpipectl", &mut out);
+    String::from_utf8(out).unwrap()
+}
+
 /// Compares `path` with `contents`; rewrites it when asked to, else fails when stale.
 fn ensure(path: &str, contents: &str) -> Option<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
@@ -337,6 +364,16 @@ fn man_page_and_completions_are_up_to_date() {
         (Shell::PowerShell, "_bpipe.ps1"),
     ] {
         files.push((format!("completions/{name}"), completion(shell)));
+    }
+    files.push(("man/bpipectl.1".to_string(), ctl_man_page()));
+    for (shell, name) in [
+        (Shell::Bash, "bpipectl.bash"),
+        (Shell::Zsh, "_bpipectl"),
+        (Shell::Fish, "bpipectl.fish"),
+        (Shell::Elvish, "bpipectl.elv"),
+        (Shell::PowerShell, "_bpipectl.ps1"),
+    ] {
+        files.push((format!("completions/{name}"), ctl_completion(shell)));
     }
     let stale: Vec<String> = files
         .iter()

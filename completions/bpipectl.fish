@@ -1,0 +1,50 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_bpipectl_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_bpipectl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_bpipectl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_bpipectl_using_subcommand
+    set -l cmd (__fish_bpipectl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -s h -l help -d 'Print help'
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -s V -l version -d 'Print version'
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -f -a "ls" -d 'List this user\'s running bpipes, one line each (not answering within 100 ms: said so)'
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -f -a "stats" -d 'Print a bpipe\'s current record'
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -f -a "set" -d 'Change a limit at once: rate, burst, cap, cap-bytes, policy, block-timeout, on-timeout or max-age, each as its bpipe flag takes it (rate, max-age and block-timeout also take off)'
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -f -a "pause" -d 'Stop writing: the queue fills and the policy applies, as with a stalled consumer'
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -f -a "resume" -d 'Write again after a pause'
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -f -a "stop" -d 'Stop as on SIGTERM: stop reading, drain the queue, print the final record'
+complete -c bpipectl -n "__fish_bpipectl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand ls" -l json -d 'One JSON object per bpipe, as `stats --json` gives it, with its pid'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand stats" -l json -d 'As --stats-format json gives it'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand set" -s h -l help -d 'Print help'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand pause" -s h -l help -d 'Print help'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand resume" -s h -l help -d 'Print help'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls stats set pause resume stop help" -f -a "ls" -d 'List this user\'s running bpipes, one line each (not answering within 100 ms: said so)'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls stats set pause resume stop help" -f -a "stats" -d 'Print a bpipe\'s current record'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls stats set pause resume stop help" -f -a "set" -d 'Change a limit at once: rate, burst, cap, cap-bytes, policy, block-timeout, on-timeout or max-age, each as its bpipe flag takes it (rate, max-age and block-timeout also take off)'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls stats set pause resume stop help" -f -a "pause" -d 'Stop writing: the queue fills and the policy applies, as with a stalled consumer'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls stats set pause resume stop help" -f -a "resume" -d 'Write again after a pause'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls stats set pause resume stop help" -f -a "stop" -d 'Stop as on SIGTERM: stop reading, drain the queue, print the final record'
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls stats set pause resume stop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
