@@ -66,6 +66,19 @@ fn socket(dir: &Path) -> PathBuf {
     dir.join("ctl.sock")
 }
 
+/// `cmd` fed `input`, its stdout read to the end on a thread (joined for all it wrote).
+fn fed_and_read(mut cmd: Command, input: Vec<u8>) -> (Fed, std::thread::JoinHandle<Vec<u8>>) {
+    cmd.stdout(Stdio::piped());
+    let mut fed = Fed::start_with_stdout(cmd, input);
+    let mut stdout = fed.child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        stdout.read_to_end(&mut all).unwrap();
+        all
+    });
+    (fed, reader)
+}
+
 /// A bpipe whose stdin the test holds open (it reads nothing until released).
 fn held(mut cmd: Command) -> std::process::Child {
     cmd.stdin(Stdio::piped())
@@ -227,15 +240,8 @@ fn pause_then_resume_under_block_is_byte_identical() {
     let dir = temp_dir("ctl-pause");
     let sock = socket(&dir);
     let input = numbered_lines(300_000);
-    let mut cmd = bpipe(&["--cap", "1000", "--control", sock.to_str().unwrap(), "-q"]);
-    cmd.stdout(Stdio::piped());
-    let mut fed = Fed::start_with_stdout(cmd, input.clone());
-    let mut stdout = fed.child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        stdout.read_to_end(&mut all).unwrap();
-        all
-    });
+    let cmd = bpipe(&["--cap", "1000", "--control", sock.to_str().unwrap(), "-q"]);
+    let (fed, reader) = fed_and_read(cmd, input.clone());
     wait_for(&sock);
     let (ok, text) = ctl(&["pause", sock.to_str().unwrap()]);
     assert!(ok && text.contains("flow flowing -> paused"), "{text}");
@@ -296,21 +302,14 @@ fn garbage_silence_and_a_thousand_connections_neither_block_the_pipe_nor_get_in(
     let dir = temp_dir("ctl-hostile");
     let sock = socket(&dir);
     let input = numbered_lines(200_000);
-    let mut cmd = bpipe(&[
+    let cmd = bpipe(&[
         "--control",
         sock.to_str().unwrap(),
         "-q",
         "--rate",
         "100000/s",
     ]);
-    cmd.stdout(Stdio::piped());
-    let mut fed = Fed::start_with_stdout(cmd, input.clone());
-    let mut stdout = fed.child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        stdout.read_to_end(&mut all).unwrap();
-        all
-    });
+    let (fed, reader) = fed_and_read(cmd, input.clone());
     wait_for(&sock);
     // Silent clients hold connections; the pipe goes on regardless, and a request meanwhile
     // gets one line (busy, or its answer).

@@ -323,11 +323,21 @@ fn ctl_man_page() -> String {
     cmd.build();
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let mut roff = Roff::new();
-        roff.control("SH", [format!("BPIPECTL {}", sub.get_name().to_uppercase()).as_str()]);
+        roff.control(
+            "SH",
+            [format!("BPIPECTL {}", sub.get_name().to_uppercase()).as_str()],
+        );
         let mut usage = sub.clone().bin_name(format!("bpipectl {}", sub.get_name()));
-        roff.text([bold(usage.render_usage().to_string().trim_start_matches("Usage: "))]);
+        roff.text([bold(
+            usage
+                .render_usage()
+                .to_string()
+                .trim_start_matches("Usage: "),
+        )]);
         roff.control("PP", []);
-        roff.text([roman(sub.get_about().map(|a| a.to_string()).unwrap_or_default())]);
+        roff.text([roman(
+            sub.get_about().map(|a| a.to_string()).unwrap_or_default(),
+        )]);
         roff.to_writer(&mut out).unwrap();
     }
     String::from_utf8(out).unwrap()
