@@ -251,8 +251,10 @@ fn pause_then_resume_under_block_is_byte_identical() {
     });
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(n(&stats(&sock), "out_items"), n(&held, "out_items"));
+    assert_eq!(held["paused"], true, "{held}");
     let (ok, text) = ctl(&["resume", sock.to_str().unwrap()]);
     assert!(ok, "{text}");
+    assert_eq!(stats(&sock)["paused"], false);
     let (status, _) = fed.finish();
     assert!(status.success());
     assert!(reader.join().unwrap() == input, "output differs from input");

@@ -43,6 +43,7 @@ impl Watch {
                     _ => Flow::Flowing,
                 };
                 let (before, after) = queue.retune(|limits| limits.flow = flow);
+                monitor.paused(flow == Flow::Paused);
                 Ok(told(
                     monitor,
                     after,

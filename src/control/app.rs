@@ -189,8 +189,9 @@ fn open(config: &Config) -> Result<(Opened, Receiver<Signal>), Error> {
             ))
         })?),
     };
-    let endpoint = open_endpoint(config)?;
     let signals = signals::listen();
+    // After the signal handlers: a socket seen means a SIGTERM is caught (and it is removed).
+    let endpoint = open_endpoint(config)?;
     let pool = start_pool(config).map_err(Error::Usage)?;
     let opened = Opened {
         endpoint,

@@ -253,6 +253,7 @@ pub static FIGURES: &[Figure] = &[
         _ => Value::Absent,
     }),
     json("output_closed", |s| Value::Flag(s.end == RunState::OutputClosed)),
+    json("paused", |s| Value::Flag(s.end == RunState::Paused)),
     json("signal", |s| s.signal().map_or(Value::Absent, |n| Value::Count(n as u64))),
 ];
 

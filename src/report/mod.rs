@@ -197,6 +197,8 @@ pub enum RunState {
     OutputClosed,
     /// `--on-stall fail` ended it: the consumer took nothing for `--stall-timeout`.
     Stalled,
+    /// Running, with the writer paused by `bpipectl pause`.
+    Paused,
     Signal(i32),
 }
 

@@ -258,7 +258,12 @@ impl Monitor {
     /// A periodic (or asked-for) record; its interval figures start anew.
     pub fn tick(&mut self, queue: &Queue) {
         let stats = queue.stats();
-        self.emit(Event::Tick, stats, RunState::Running);
+        // A periodic record says a pause, not a stop's drain (the stop record said that).
+        let state = match self.state {
+            RunState::Paused => RunState::Paused,
+            _ => RunState::Running,
+        };
+        self.emit(Event::Tick, stats, state);
         queue.next_interval();
         self.last_record = (Instant::now(), stats);
     }

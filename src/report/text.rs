@@ -227,6 +227,7 @@ fn ending(event: Event, snap: &Snapshot<'_>, parts: &mut Vec<String>) {
         RunState::OutputClosed => parts.push("output closed".into()),
         RunState::Stalled => parts.push("consumer stalled (--on-stall fail)".into()),
         RunState::Signal(number) => parts.push(format!("stopped by signal {number}")),
+        RunState::Paused => parts.push("paused (bpipectl)".into()),
         RunState::Running | RunState::Finished => {}
     }
     let secs = snap.elapsed.as_secs_f64();

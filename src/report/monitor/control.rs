@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::Monitor;
 use crate::queue::{Limits, Queue};
-use crate::report::{self, Event, StatsFormat};
+use crate::report::{self, Event, RunState, StatsFormat};
 
 /// A change an operator made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +28,15 @@ impl Monitor {
         }
         let snap = self.snapshot(queue.stats(), self.state);
         report::record(Event::Tick, &snap, format)
+    }
+
+    /// `bpipectl pause` (`true`) or `resume`: records and the live view say so.
+    pub fn paused(&mut self, paused: bool) {
+        self.state = match (paused, self.state) {
+            (true, RunState::Running) => RunState::Paused,
+            (false, RunState::Paused) => RunState::Running,
+            (_, state) => state,
+        };
     }
 
     /// An operator changed the limits to `limits`: later records show them, and a record

@@ -188,6 +188,7 @@ pub(super) fn line(
     match snap.end {
         // A stop's drain: what is left goes out, for at most --drain-timeout.
         crate::report::RunState::Signal(_) => fields.push(Field::new(0, "draining".into())),
+        crate::report::RunState::Paused => fields.push(Field::new(0, "paused".into())),
         _ => fields.push(Field::new(7, snap.policy.to_string())),
     }
     fields.push(Field::new(
