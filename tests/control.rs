@@ -520,3 +520,39 @@ fn ls_finds_bpipes_by_name_and_two_of_a_name_are_an_error() {
         let _ = release(child);
     }
 }
+
+#[test]
+fn a_stop_while_paused_drains_what_is_queued() {
+    let dir = temp_dir("ctl-stop-paused");
+    let sock = socket(&dir);
+    let input = numbered_lines(10_000);
+    let mut cmd = bpipe(&["--control", sock.to_str().unwrap(), "-q"]);
+    // Held: the input is not all there until the pause is in place.
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        stdout.read_to_end(&mut all).unwrap();
+        all
+    });
+    wait_for(&sock);
+    let (ok, text) = ctl(&["pause", sock.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    stdin.write_all(&input).unwrap();
+    until(&sock, |r| n(r, "in_items") == 10_000);
+    let (ok, text) = ctl(&["stop", sock.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGTERM)
+    );
+    assert!(
+        reader.join().unwrap() == input,
+        "the stop did not drain the paused queue"
+    );
+}

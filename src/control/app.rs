@@ -333,9 +333,10 @@ fn conclude(
             Some(code) if outcome.stats.dropped.items > 0 => Err(Error::Dropped(code)),
             _ => Ok(()),
         },
+        // The policy as it stood at the end (an operator may have changed it).
         End::Full(bound) => Err(Error::QueueFull {
             bound,
-            policy: config.policy,
+            policy: monitor.policy(),
         }),
         End::ReadFailed(error) => Err(Error::Read {
             what: if config.inputs.is_empty() {

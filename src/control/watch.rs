@@ -14,6 +14,7 @@ use crate::control::pipeline::End;
 use crate::control::signals::{self, Signal};
 use crate::input::framing::Overlong;
 use crate::output::pool;
+use crate::queue::Flow;
 use crate::queue::Queue;
 use crate::report::monitor::Monitor;
 
@@ -135,6 +136,9 @@ impl Watch {
         signals: &Receiver<Signal>,
     ) {
         queue.stop_input();
+        // A paused writer drains too: a stop is not a pause.
+        queue.retune(|limits| limits.flow = Flow::Flowing);
+        monitor.paused(false);
         self.stop_pool(stop);
         monitor.stopping(queue, stop, self.drain_timeout);
         let refresh = monitor.refresh();

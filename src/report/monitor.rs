@@ -180,7 +180,15 @@ impl Monitor {
 
     /// An error line (`bpipe: …`), printed even when quiet.
     pub fn error(&self, message: impl std::fmt::Display) {
-        self.say(&format!("bpipe: {message}"));
+        self.say(&format!(
+            "{} {message}",
+            report::prefix(self.fixed.name.as_deref())
+        ));
+    }
+
+    /// The policy as it stands (as started, or as an operator last set it).
+    pub fn policy(&self) -> crate::queue::policy::Policy {
+        self.fixed.policy
     }
 
     /// Ticks for the live view's refresh (never without one).
