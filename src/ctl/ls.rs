@@ -58,18 +58,18 @@ pub fn run(json: bool) -> Result<(), String> {
                 }
                 Err(why) => json!({"pid": pid, "answering": false, "error": why}),
             };
-            println!("{line}");
+            super::say(&line.to_string());
         }
         return Ok(());
     }
-    println!(
+    super::say(&format!(
         "{:>8}  {:<12} {:<14} {:>5} {:>10} {:>10} {:>10} {:>9}",
         "PID", "NAME", "POLICY", "FILL", "DEPTH", "OUT/s", "DROPPED", "WAIT p99"
-    );
+    ));
     for (pid, record) in found {
         match record {
-            Ok(r) => println!("{}", row(pid, &r)),
-            Err(why) => println!("{pid:>8}  not answering: {why}"),
+            Ok(r) => super::say(&row(pid, &r)),
+            Err(why) => super::say(&format!("{pid:>8}  not answering: {why}")),
         }
     }
     Ok(())

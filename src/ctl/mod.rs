@@ -6,6 +6,7 @@ pub mod cli;
 mod ls;
 mod talk;
 
+use std::io::Write;
 use std::time::Duration;
 
 use crate::control::endpoint::wire::Request;
@@ -44,7 +45,14 @@ pub fn run(args: CtlArgs) -> u8 {
     match result {
         Ok(()) => 0,
         Err(message) => {
-            eprintln!("bpipectl: {message}");
+            let message: String = message
+                .chars()
+                .flat_map(|c| match c.is_control() {
+                    true => c.escape_default().collect::<Vec<_>>(),
+                    false => vec![c],
+                })
+                .collect();
+            let _ = writeln!(std::io::stderr(), "bpipectl: {message}");
             1
         }
     }
@@ -55,7 +63,21 @@ fn one(target: &str, request: &Request) -> Result<(), String> {
     let path = talk::resolve(target)?;
     let answer = talk::ask(&path, request, WAIT)?;
     if !answer.is_empty() {
-        println!("{answer}");
+        say(&answer);
     }
     Ok(())
+}
+
+/// A line on stdout, its control characters escaped (a bpipe's name, or whatever answered,
+/// must not drive the terminal); a closed or full stdout ends nothing but the printing.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let shown: String = text
+        .chars()
+        .flat_map(|c| match c.is_control() && c != '\n' {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect();
+    let _ = writeln!(std::io::stdout().lock(), "{shown}");
 }

@@ -43,6 +43,16 @@ pub fn ask(path: &Path, request: &Request, wait: Duration) -> Result<String, Str
         }
         format!("{shown}: not answering ({})", crate::values::reason(&e))
     })?;
+    // Who answers, checked after connecting: a socket swapped since the check above would
+    // be another user's.
+    let peer = rustix::net::sockopt::socket_peercred(&stream)
+        .map_err(|e| format!("{shown}: cannot tell who answers: {e}"))?;
+    if peer.uid != rustix::process::geteuid() {
+        return Err(format!(
+            "{shown}: answered by another user (uid {}): refused",
+            peer.uid.as_raw()
+        ));
+    }
     let _ = stream.set_read_timeout(Some(wait));
     let _ = stream.set_write_timeout(Some(wait));
     stream

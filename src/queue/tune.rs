@@ -29,7 +29,8 @@ impl Queue {
         {
             self.trim(&mut inner, shed);
         }
-        if (after.rate, after.flow) != (before.rate, before.flow) {
+        // Only a new rate makes the writer's limiter anew (a fresh bucket: its burst).
+        if after.rate != before.rate {
             self.tuned.fetch_add(1, Ordering::Release);
         }
         self.room.notify_all();
