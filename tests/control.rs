@@ -556,3 +556,60 @@ fn a_stop_while_paused_drains_what_is_queued() {
         "the stop did not drain the paused queue"
     );
 }
+
+#[test]
+fn a_slow_client_gets_a_second_in_all_and_a_gone_one_changes_nothing() {
+    let dir = temp_dir("ctl-slow");
+    let sock = socket(&dir);
+    let child = held(bpipe(&["--control", sock.to_str().unwrap(), "-q"]));
+    wait_for(&sock);
+    // A byte every 300 ms: more than a second for the line, however lively.
+    let mut slow = UnixStream::connect(&sock).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = String::new();
+    for byte in b"stats\n" {
+        if slow.write_all(&[*byte]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let _ = slow.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("error: no request within 1s"),
+        "{answer}"
+    );
+    // Asked while bpipe was stopped, by a client that gave up: not carried out later.
+    let pid = child.id() as i32;
+    // SAFETY: signals to our own child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let mut gone = UnixStream::connect(&sock).unwrap();
+    gone.write_all(b"set cap 7\n").unwrap();
+    drop(gone);
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(stats(&sock)["cap_items"], 65536);
+    let (status, _) = release(child);
+    assert!(status.success());
+}
+
+#[test]
+fn the_private_directory_goes_with_the_last_bpipe_and_a_dead_socket_with_any_pid_is_cleaned() {
+    let runtime = temp_dir("ctl-dir-gone");
+    let private = runtime.join("bpipe");
+    let out = run(in_runtime(&runtime, &["-q"]), numbered_lines(10));
+    assert!(out.status.success());
+    assert!(!private.exists(), "the directory outlived the last bpipe");
+    // A socket nothing listens on, named by a PID that is alive (this test's).
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let dead = private.join(format!("{}.sock", std::process::id()));
+    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+    let mut ls = bpipectl(&["ls"]);
+    ls.env("XDG_RUNTIME_DIR", &runtime);
+    let _ = ls.output().unwrap();
+    assert!(!dead.exists(), "a socket nothing listens on was left");
+}

@@ -63,6 +63,20 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// Answers `asked` while a stop drains the queue: the record, or a refusal that says so.
+    pub(super) fn answer_draining(&self, monitor: &mut Monitor, queue: &Queue, asked: Asked) {
+        let result = match &asked.request {
+            Request::Stats(format) => Ok(monitor.record_now(queue, *format)),
+            _ => Err(format!(
+                "stopping: draining the queue (for at most {}); signal it again to stop at once",
+                humantime::format_duration(self.drain_timeout)
+            )),
+        };
+        asked.answer(result);
+    }
+}
+
 /// Records a change (when something changed) and says it as the answer.
 fn told(
     monitor: &mut Monitor,

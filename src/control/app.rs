@@ -212,6 +212,13 @@ const CONTROL_MIN_FILES: u64 = 64;
 fn open_endpoint(config: &Config) -> Result<Option<Endpoint>, Error> {
     let files = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
     if config.control == Control::Private && files.is_some_and(|n| n < CONTROL_MIN_FILES) {
+        if !config.report.quiet {
+            report::error(format!(
+                "no control socket (bpipectl cannot reach this bpipe): ulimit -n is under \
+                 {CONTROL_MIN_FILES}, and the descriptors go to the data (--control PATH serves \
+                 one all the same)"
+            ));
+        }
         return Ok(None);
     }
     match Endpoint::open(&config.control, config.report.name.as_deref()) {

@@ -150,6 +150,11 @@ impl Watch {
                 recv(refresh) -> _ => {
                     monitor.look(queue);
                 }
+                recv(self.asked) -> asked => {
+                    if let Ok(asked) = asked {
+                        self.answer_draining(monitor, queue, asked);
+                    }
+                }
                 recv(signals) -> signal => match signal {
                     Ok(Signal::Report) => monitor.tick(queue),
                     Ok(Signal::Stop(_)) | Err(_) => break,

@@ -16,7 +16,9 @@ const MAX_ANSWER: u64 = 1 << 20;
 
 /// This user's running bpipes: (PID, socket), stale sockets removed.
 pub fn sockets() -> Result<Vec<(u32, PathBuf)>, String> {
-    let dir = dir::private()?;
+    let Some(dir) = dir::existing()? else {
+        return Ok(Vec::new());
+    };
     dir::clean_stale(&dir);
     Ok(dir::sockets(&dir))
 }
@@ -36,8 +38,10 @@ pub fn ask(path: &Path, request: &Request, wait: Duration) -> Result<String, Str
         ));
     }
     let mut stream = UnixStream::connect(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::ConnectionRefused
-            && dir::pid_of(path).is_some_and(dir::gone)
+        // Nothing listens: stale, whatever process has its PID now (in the private
+        // directory only: a path given is the user's to remove).
+        let private = dir::existing().ok().flatten();
+        if e.kind() == std::io::ErrorKind::ConnectionRefused && path.parent() == private.as_deref()
         {
             let _ = std::fs::remove_file(path);
         }
@@ -82,7 +86,7 @@ pub fn resolve(target: &str) -> Result<PathBuf, String> {
     }
     let named: Vec<(u32, PathBuf)> = found
         .into_iter()
-        .filter(|(_, path)| name_of(path).as_deref() == Some(target))
+        .filter(|(_, path)| named(path, target))
         .collect();
     match named.as_slice() {
         [] => Err(format!(
@@ -100,14 +104,17 @@ pub fn resolve(target: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// The `-N` name of the bpipe at `path`, as it says (`None`: none, or not answering).
-fn name_of(path: &Path) -> Option<String> {
-    let record = ask(
-        path,
-        &Request::Stats(crate::report::StatsFormat::Json),
-        Duration::from_millis(100),
-    )
-    .ok()?;
-    let value: serde_json::Value = serde_json::from_str(&record).ok()?;
-    value.get("name")?.as_str().map(str::to_string)
+/// Whether the bpipe at `path` is named `name`: as it says, or, if it does not answer (busy,
+/// stopped), as its socket's file name says.
+fn named(path: &Path, name: &str) -> bool {
+    let request = Request::Stats(crate::report::StatsFormat::Json);
+    match ask(path, &request, Duration::from_millis(100)) {
+        Ok(record) => serde_json::from_str::<serde_json::Value>(&record)
+            .ok()
+            .is_some_and(|v| v.get("name").and_then(|n| n.as_str()) == Some(name)),
+        Err(_) => dir::pid_of(path).is_some_and(|pid| {
+            let file = path.file_name().and_then(|f| f.to_str());
+            file == Some(dir::socket_name(pid, Some(name)).as_str())
+        }),
+    }
 }

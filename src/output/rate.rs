@@ -86,6 +86,20 @@ impl Limiter {
         Err(instant_at(origin, at_ns))
     }
 
+    /// The limiter at a new `rate` and `burst` (an operator's change), keeping its schedule:
+    /// the next unit is due when it was due, so a change never refills the bucket (changes
+    /// back and forth would otherwise let a burst through each time). A change of unit
+    /// (items to bytes) starts a schedule anew.
+    pub fn retuned(&self, rate: Rate, burst: u64) -> Limiter {
+        let mut next = Limiter::new(rate, burst);
+        if rate.unit == self.unit {
+            next.origin = self.origin;
+            // The fraction of a nanosecond left over is rounded up.
+            next.next_ns = self.next_ns + i128::from(self.next_rem > 0);
+        }
+        next
+    }
+
     /// Records that `units` went out.
     pub fn spend(&mut self, units: u64) {
         let step = i128::from(units) * self.per_ns + self.next_rem;

@@ -62,6 +62,24 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_rate_or_burst_does_not_refill_the_bucket() {
+        let (mut l, mut w) = (limiter("100/s", Some(1000)), FakeWait::new());
+        assert_eq!(grant(&mut l, 5000, true, &mut w, None, || {}), Ok(1000));
+        l.spend(1000);
+        // Back and forth, as an operator might: the next item is still 10 ms off.
+        for _ in 0..10 {
+            l = l.retuned(Rate::parse("100/s").unwrap(), 1);
+            l = l.retuned(Rate::parse("101/s").unwrap(), 1000);
+        }
+        let now = w.now;
+        assert!(l.available(5000, now, false).is_err());
+        // A lowered rate applies from the next item on: 10 items at 10/s take 1 s more.
+        let mut l = l.retuned(Rate::parse("10/s").unwrap(), 1);
+        let took = send(&mut l, &mut w, 10, false);
+        assert!(took >= Duration::from_millis(900), "{took:?}");
+    }
+
+    #[test]
     fn items_go_at_the_rate() {
         let (mut l, mut w) = (limiter("1000/s", None), FakeWait::new());
         // The first item goes at once, each next one 1 ms later.

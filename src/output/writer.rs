@@ -133,7 +133,10 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
         loop {
             self.queue.tell(Told::Waited(&mut self.waits));
             if let Some(rate) = self.queue.rate_changed(&mut self.tuned) {
-                self.limiter = rate.map(|(rate, burst)| Limiter::new(rate, burst));
+                self.limiter = rate.map(|(rate, burst)| match &self.limiter {
+                    Some(old) => old.retuned(rate, burst),
+                    None => Limiter::new(rate, burst),
+                });
             }
             let waiting = match self.queue.next(written, &mut self.hand) {
                 Next::Done(gap) => {

@@ -8,12 +8,28 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// The directory of this user's control sockets, made if missing, checked.
-pub fn private() -> Result<PathBuf, String> {
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_absolute()) {
+/// Where this user's control sockets go.
+fn path() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_absolute()) {
         Some(runtime) => Path::new(&runtime).join("bpipe"),
         None => std::env::temp_dir().join(format!("bpipe-{}", rustix::process::geteuid().as_raw())),
-    };
+    }
+}
+
+/// The directory of this user's control sockets, checked, if there is one (the client makes
+/// none: no directory, no bpipe).
+pub fn existing() -> Result<Option<PathBuf>, String> {
+    let dir = path();
+    match fs::symlink_metadata(&dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        _ => check(&dir).map(|()| Some(dir)),
+    }
+}
+
+/// The directory of this user's control sockets, made if missing, checked. (The last bpipe
+/// to leave removes it: see `Endpoint`'s drop.)
+pub fn private() -> Result<PathBuf, String> {
+    let dir = path();
     match fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}

@@ -11,7 +11,7 @@
 pub mod dir;
 pub mod wire;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
@@ -50,6 +50,8 @@ impl Asked {
 /// The socket being served; removed when dropped.
 pub struct Endpoint {
     path: PathBuf,
+    /// The private directory it is in (removed with the last socket), if it is.
+    dir: Option<PathBuf>,
     asked: Receiver<Asked>,
 }
 
@@ -67,16 +69,22 @@ impl Endpoint {
     /// Opens the endpoint at `place` for a bpipe named `name`; `None` when off. Fails with a
     /// message naming what is wrong.
     pub fn open(place: &Control, name: Option<&str>) -> Result<Option<Endpoint>, String> {
-        let path = match place {
+        let name = dir::socket_name(std::process::id(), name);
+        let (path, dir, listener) = match place {
             Control::Off => return Ok(None),
-            Control::At(path) => path.clone(),
+            Control::At(path) => (path.clone(), None, bind(path)?),
             Control::Private => {
                 let dir = dir::private()?;
                 dir::clean_stale(&dir);
-                dir.join(dir::socket_name(std::process::id(), name))
+                let path = dir.join(&name);
+                // Another bpipe leaving may have removed the directory since: once more.
+                let listener = match bind(&path) {
+                    Err(_) if !dir.exists() => bind(&dir::private()?.join(&name))?,
+                    bound => bound?,
+                };
+                (path, Some(dir), listener)
             }
         };
-        let listener = bind(&path)?;
         *SOCKET
             .get_or_init(Mutex::default)
             .lock()
@@ -86,7 +94,7 @@ impl Endpoint {
             .name("control".into())
             .spawn(move || accept(&listener, &ask))
             .map_err(|e| format!("cannot start the control thread: {e}"))?;
-        Ok(Some(Endpoint { path, asked }))
+        Ok(Some(Endpoint { path, dir, asked }))
     }
 
     /// Requests, as clients make them.
@@ -99,6 +107,10 @@ impl Drop for Endpoint {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
         remove_socket();
+        // Only if empty: the last bpipe to leave takes the directory with it.
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
@@ -113,7 +125,7 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
             return Err(format!(
                 "--control {shown}: already exists{}; give another path",
                 if live {
-                    " and a bpipe answers on it"
+                    " and something answers on it"
                 } else {
                     ""
                 }
@@ -168,6 +180,7 @@ fn serve(mut stream: UnixStream, ask: &Sender<Asked>) {
         Err(refusal) => Err(refusal),
         Ok(pid) => match read_request(&stream) {
             Err(e) => Err(e),
+            Ok(_) if !still_there(&stream) => return,
             Ok(request) => ask_watch(ask, request, pid),
         },
     };
@@ -184,27 +197,56 @@ fn peer(stream: &UnixStream) -> Result<u32, String> {
     Ok(cred.pid.as_raw_nonzero().get() as u32)
 }
 
-/// Reads one request line.
-fn read_request(stream: &UnixStream) -> Result<Request, String> {
+/// Reads one request line, all of it within [`REQUEST_WAIT`] of the connection (a client
+/// that sends a byte a second gets no more time than one that sends nothing).
+fn read_request(mut stream: &UnixStream) -> Result<Request, String> {
+    let deadline = Instant::now() + REQUEST_WAIT;
+    let late = || format!("no request within {}s", REQUEST_WAIT.as_secs());
     let mut line = Vec::new();
-    let mut reader = BufReader::new(stream.take(MAX_REQUEST as u64 + 1));
-    match reader.read_until(b'\n', &mut line) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            return Err(format!("no request within {}s", REQUEST_WAIT.as_secs()));
+    let mut buf = [0u8; 512];
+    while !line.contains(&b'\n') && line.len() <= MAX_REQUEST {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return Err(late());
         }
-        Err(e) => return Err(format!("reading the request: {e}")),
-        Ok(_) if line.last() != Some(&b'\n') && line.len() > MAX_REQUEST => {
-            return Err(format!("request too long (at most {MAX_REQUEST} bytes)"));
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => line.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(late());
+            }
+            Err(e) => return Err(format!("reading the request: {e}")),
         }
-        Ok(_) => {}
     }
-    let text = std::str::from_utf8(&line).map_err(|_| "the request is not UTF-8".to_string())?;
-    Request::parse(text.trim_end_matches(['\n', '\r']))
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    if end > MAX_REQUEST {
+        return Err(format!("request too long (at most {MAX_REQUEST} bytes)"));
+    }
+    let text =
+        std::str::from_utf8(&line[..end]).map_err(|_| "the request is not UTF-8".to_string())?;
+    Request::parse(text.trim_end_matches('\r'))
+}
+
+/// Whether the client is still there to be answered: one that has closed its end (it gave
+/// up while bpipe was stopped, say) has its request dropped, not carried out unseen. (One
+/// that only shut down its writing half, as `socat` does, is still there: POLLHUP is set
+/// only when both halves are shut.)
+fn still_there(stream: &UnixStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut fd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    !(ready > 0 && fd.revents & libc::POLLHUP != 0)
 }
 
 /// Hands `request` to the watch loop and waits for its answer.
