@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipe' -ScriptBlock {
             [CompletionResult]::new('--max-line', '--max-line', [CompletionResultType]::ParameterName, 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]')
             [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes')
+            [CompletionResult]::new('--rate-schedule', '--rate-schedule', [CompletionResultType]::ParameterName, '--rate by the time of day, e.g. ''08:00 1MiB/s, 18:00 off''')
             [CompletionResult]::new('--burst', '--burst', [CompletionResultType]::ParameterName, 'How much may go at once after an idle spell, e.g. 10 or 64KiB')
             [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'Shed items that waited longer than this, e.g. 5s')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Never shed items matching this regex (repeatable), e.g. ''ERROR|FATAL''')

@@ -30,6 +30,7 @@ set edit:completion:arg-completer[bpipe] = {|@words|
             cand --max-line 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]'
             cand -L 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes'
             cand --rate 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes'
+            cand --rate-schedule '--rate by the time of day, e.g. ''08:00 1MiB/s, 18:00 off'''
             cand --burst 'How much may go at once after an idle spell, e.g. 10 or 64KiB'
             cand --max-age 'Shed items that waited longer than this, e.g. 5s'
             cand --keep 'Never shed items matching this regex (repeatable), e.g. ''ERROR|FATAL'''

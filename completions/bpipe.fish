@@ -11,6 +11,7 @@ fail\t'Deliver what is queued, then exit with status 3'"
 complete -c bpipe -l chunk -d 'No framing: items are chunks of at most SIZE bytes, e.g. 64KiB' -r -f
 complete -c bpipe -l max-line -d 'Most bytes one line may hold, e.g. 64KiB [default: 1MiB]' -r -f
 complete -c bpipe -s L -l rate -d 'Most items or bytes written per period: 1000/s counts lines, 2k/s or 10MiB/s bytes' -r -f
+complete -c bpipe -l rate-schedule -d '--rate by the time of day, e.g. \'08:00 1MiB/s, 18:00 off\'' -r -f
 complete -c bpipe -l burst -d 'How much may go at once after an idle spell, e.g. 10 or 64KiB' -r -f
 complete -c bpipe -l max-age -d 'Shed items that waited longer than this, e.g. 5s' -r -f
 complete -c bpipe -l keep -d 'Never shed items matching this regex (repeatable), e.g. \'ERROR|FATAL\'' -r -f

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum, ValueHint};
 
 use crate::values::rate::Rate;
+use crate::values::schedule::Schedule;
 use crate::values::units::{parse_count, parse_size};
 
 /// Default `--cap`: items the queue may hold.
@@ -158,6 +159,20 @@ pub struct Args {
         help_heading = "Rate"
     )]
     pub rate: Option<Rate>,
+
+    /// --rate by the time of day (local time): the rate of the last entry at or before now,
+    /// the day wrapping round, switched as each entry's time comes (and shown in a record),
+    /// e.g. '08:00 1MiB/s, 18:00 off'. bpipectl set rate overrides it until the next entry.
+    #[arg(
+        help = "--rate by the time of day, e.g. '08:00 1MiB/s, 18:00 off'",
+        long,
+        value_name = "SCHEDULE",
+        value_parser = Schedule::parse,
+        conflicts_with = "rate",
+        value_hint = ValueHint::Other,
+        help_heading = "Rate"
+    )]
+    pub rate_schedule: Option<Schedule>,
 
     /// How much may go at once after an idle spell, in the rate's unit: a count for an item
     /// rate (10, 5k), a size for a byte rate (64KiB) [default: 1 item; for a byte rate 20ms

@@ -58,6 +58,8 @@ pub struct Config {
     /// `--workers N -- CMD`: a pool of worker processes instead of stdout.
     pub pool: Option<crate::output::pool::Spec>,
     pub control: Control,
+    /// `--rate-schedule` (its rate at the start is `rate`).
+    pub rate_schedule: Option<crate::values::schedule::Schedule>,
 }
 
 impl Config {
@@ -121,7 +123,11 @@ impl Config {
         if args.stall_timeout.is_some_and(|d| d.is_zero()) {
             return usage("--stall-timeout must be more than 0, e.g. --stall-timeout 30s");
         }
-        let rate = match (args.rate, args.burst.as_deref()) {
+        let scheduled = args.rate_schedule.as_ref().map(|schedule| {
+            let minute = crate::values::schedule::local_second_of_day() / 60;
+            schedule.at(minute)
+        });
+        let rate = match (args.rate.or(scheduled.flatten()), args.burst.as_deref()) {
             (None, _) => None,
             (Some(rate), None) => Some((rate, rate.default_burst())),
             (Some(rate), Some(text)) => Some((rate, burst(rate, text)?)),
@@ -132,6 +138,7 @@ impl Config {
             (None, false) => Control::Private,
         };
         Ok(Config {
+            rate_schedule: args.rate_schedule.clone(),
             control,
             framing,
             rate,

@@ -613,3 +613,48 @@ fn the_private_directory_goes_with_the_last_bpipe_and_a_dead_socket_with_any_pid
     let _ = ls.output().unwrap();
     assert!(!dead.exists(), "a socket nothing listens on was left");
 }
+
+/// The local time `minutes` from now, as HH:MM (as `date` has it, with bpipe's environment).
+fn local_time_in(minutes: i64) -> String {
+    let out = Command::new("date")
+        .env_clear()
+        .arg("+%H %M")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut parts = text.split_whitespace().map(|p| p.parse::<i64>().unwrap());
+    let now = parts.next().unwrap() * 60 + parts.next().unwrap();
+    let at = (now + minutes).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", at / 60, at % 60)
+}
+
+#[test]
+fn a_rate_schedule_starts_with_the_entry_before_now() {
+    let dir = temp_dir("ctl-schedule");
+    let sock = socket(&dir);
+    let schedule = format!(
+        "{} off, {} 10/s, {} 99/s",
+        local_time_in(5),
+        local_time_in(-3),
+        local_time_in(-30)
+    );
+    let args = [
+        "--rate-schedule",
+        &schedule,
+        "--control",
+        sock.to_str().unwrap(),
+        "-q",
+    ];
+    let child = held(bpipe(&args));
+    wait_for(&sock);
+    let (ok, text) = ctl(&["set", sock.to_str().unwrap(), "rate", "20/s"]);
+    assert!(
+        ok && text.contains("rate 10/s -> 20/s"),
+        "{schedule}: {text}"
+    );
+    let (status, _) = release(child);
+    assert!(status.success());
+    let bad = run(bpipe(&["--rate-schedule", "25:00 1/s"]), Vec::new());
+    assert_eq!(bad.code(), Some(2));
+    assert!(bad.stderr.contains("not a time of day"), "{}", bad.stderr);
+}

@@ -7,8 +7,9 @@ use crate::control::endpoint::Asked;
 use crate::control::endpoint::wire::Request;
 use crate::control::watch::Watch;
 use crate::queue::{Flow, Limits, Queue};
-use crate::report::monitor::{Change, Monitor};
+use crate::report::monitor::{By, Change, Monitor};
 use crate::values::rate::Unit;
+use crate::values::schedule::{Schedule, local_second_of_day};
 
 impl Watch {
     /// Answers `asked`; a stop returns the signal it stands for (SIGTERM).
@@ -32,7 +33,7 @@ impl Watch {
                             name,
                             shown(name, &before),
                             shown(name, &after),
-                            peer,
+                            By::Client(peer),
                         ))
                     }
                 }
@@ -50,7 +51,7 @@ impl Watch {
                     "flow",
                     flow_word(before.flow),
                     flow_word(after.flow),
-                    peer,
+                    By::Client(peer),
                 ))
             }
             Request::Stop => {
@@ -77,6 +78,25 @@ impl Watch {
     }
 }
 
+/// `--rate-schedule`: the rate of the entry whose time has come, if it is not the rate now;
+/// returns when to look next.
+pub(super) fn follow(
+    schedule: &Schedule,
+    monitor: &mut Monitor,
+    queue: &Queue,
+) -> std::time::Duration {
+    let second = local_second_of_day();
+    let rate = schedule
+        .at(second / 60)
+        .map(|rate| (rate, rate.default_burst()));
+    if queue.limits().rate.map(|(r, _)| r) != rate.map(|(r, _)| r) {
+        let (before, after) = queue.retune(|limits| limits.rate = rate);
+        let (from, to) = (shown("rate", &before), shown("rate", &after));
+        told(monitor, after, "rate", from, to, By::Schedule);
+    }
+    schedule.next_change(second)
+}
+
 /// Records a change (when something changed) and says it as the answer.
 fn told(
     monitor: &mut Monitor,
@@ -84,7 +104,7 @@ fn told(
     setting: &str,
     from: String,
     to: String,
-    peer: u32,
+    by: By,
 ) -> String {
     let line = format!("{setting} {from} -> {to}");
     if from != to {
@@ -92,7 +112,7 @@ fn told(
             setting: setting.to_string(),
             from,
             to,
-            peer,
+            by,
         };
         monitor.retuned(after, &change);
     }

@@ -264,6 +264,7 @@ pub fn run_stdio(config: &Config) -> Result<(), Error> {
             .as_ref()
             .map_or_else(crossbeam_channel::never, Endpoint::asked),
         overlong: config.overlong(),
+        schedule: config.rate_schedule.clone(),
     };
     let fixed = Fixed {
         name: config.report.name.clone(),

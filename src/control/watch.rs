@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, after, never, select};
 
+use crate::control::answer;
 use crate::control::endpoint::Asked;
 use crate::control::pipeline::End;
 use crate::control::signals::{self, Signal};
@@ -17,6 +18,7 @@ use crate::output::pool;
 use crate::queue::Flow;
 use crate::queue::Queue;
 use crate::report::monitor::Monitor;
+use crate::values::schedule::Schedule;
 
 /// What the watch controls besides the queue.
 pub struct Watch {
@@ -31,6 +33,8 @@ pub struct Watch {
     /// How lines longer than `--max-line` are framed: whether a policy may be changed to
     /// one that sheds.
     pub overlong: Overlong,
+    /// `--rate-schedule`.
+    pub schedule: Option<Schedule>,
 }
 
 impl Watch {
@@ -52,6 +56,9 @@ impl Watch {
         let bell = monitor.bell(queue);
         // Made anew only when it fires: other events must not keep putting the look off.
         let mut poll = monitor.next_look();
+        let mut timetable = self.schedule.as_ref().map_or_else(never, |s| {
+            after(s.next_change(crate::values::schedule::local_second_of_day()))
+        });
         let stop = loop {
             // While pressed the poll looks; the bell would ring at every drop.
             let rung = if monitor.pressed() {
@@ -85,6 +92,12 @@ impl Watch {
                 }
                 recv(records) -> _ => {
                     monitor.tick(queue);
+                    false
+                }
+                recv(timetable) -> _ => {
+                    if let Some(schedule) = &self.schedule {
+                        timetable = after(answer::follow(schedule, monitor, queue));
+                    }
                     false
                 }
                 recv(self.asked) -> asked => {

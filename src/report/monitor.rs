@@ -398,5 +398,5 @@ impl Monitor {
 
 mod control;
 mod workers;
-pub use control::Change;
+pub use control::{By, Change};
 use workers::PoolWatch;

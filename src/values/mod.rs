@@ -7,6 +7,7 @@ use std::time::Duration;
 
 pub mod rate;
 pub mod reserve;
+pub mod schedule;
 pub mod stdio;
 pub mod units;
 

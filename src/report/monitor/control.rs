@@ -15,8 +15,16 @@ pub struct Change {
     pub setting: String,
     pub from: String,
     pub to: String,
-    /// The client's PID.
-    pub peer: u32,
+    pub by: By,
+}
+
+/// Who made a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    /// `bpipectl` (or another client), with its PID.
+    Client(u32),
+    /// `--rate-schedule`, as an entry's time came.
+    Schedule,
 }
 
 impl Monitor {
@@ -53,18 +61,28 @@ impl Monitor {
                 "setting": change.setting,
                 "from": change.from,
                 "to": change.to,
-                "peer_pid": change.peer,
+                "by": match change.by {
+                    By::Client(_) => "bpipectl",
+                    By::Schedule => "--rate-schedule",
+                },
+                "peer_pid": match change.by {
+                    By::Client(pid) => Some(pid),
+                    By::Schedule => None,
+                },
             })
             .to_string(),
             // Prometheus files hold figures only.
             StatsFormat::Prometheus if self.file.is_some() => return,
             _ => format!(
-                "{} {} {} -> {} (by bpipectl, pid {})",
+                "{} {} {} -> {} (by {})",
                 report::prefix(self.fixed.name.as_deref()),
                 change.setting,
                 change.from,
                 change.to,
-                change.peer
+                match change.by {
+                    By::Client(pid) => format!("bpipectl, pid {pid}"),
+                    By::Schedule => "--rate-schedule".into(),
+                }
             ),
         };
         match &self.file {
