@@ -25,7 +25,7 @@ fn invocations(readme: &str) -> Vec<Vec<String>> {
         }
         let line = line.split(" # ").next().unwrap();
         for segment in line.split(['|', '&']) {
-            let words: Vec<String> = segment.split_whitespace().map(str::to_string).collect();
+            let words = shell_words(segment);
             if words.first().is_some_and(|w| w == "bpipe")
                 && words.get(1).is_none_or(|w| w.starts_with('-'))
             {
@@ -34,6 +34,29 @@ fn invocations(readme: &str) -> Vec<Vec<String>> {
         }
     }
     found
+}
+
+/// Words as a shell splits them, for the README's examples: whitespace outside single quotes
+/// (a `--rate-schedule '08:00 1MiB/s, 18:00 off'` is one word).
+fn shell_words(segment: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let (mut word, mut quoted, mut any) = (String::new(), false, false);
+    for c in segment.chars() {
+        match c {
+            '\'' => (quoted, any) = (!quoted, true),
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            c => (word, any) = (word + &c.to_string(), true),
+        }
+    }
+    if any {
+        words.push(word);
+    }
+    words
 }
 
 #[test]
