@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop writing: the queue fills and the policy applies, as with a stalled consumer')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Write again after a pause')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop as on SIGTERM: stop reading, drain the queue, print the final record')
+            [CompletionResult]::new('tap', 'tap', [CompletionResultType]::ParameterValue, 'Print a copy of the items going out now (lossy: a tap that reads slower than the pipe is dropped from, and the pipe never waits for it); the bpipe records what it copied and dropped when the tap ends')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -66,6 +67,13 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'bpipectl;tap' {
+            [CompletionResult]::new('--sample', '--sample', [CompletionResultType]::ParameterName, 'Copy this share of the items, e.g. 10% [default: all]')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'End after this many items')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'bpipectl;help' {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List this user''s running bpipes, one line each (not answering within 100 ms: said so)')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Print a bpipe''s current record')
@@ -73,6 +81,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop writing: the queue fills and the policy applies, as with a stalled consumer')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Write again after a pause')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop as on SIGTERM: stop reading, drain the queue, print the final record')
+            [CompletionResult]::new('tap', 'tap', [CompletionResultType]::ParameterValue, 'Print a copy of the items going out now (lossy: a tap that reads slower than the pipe is dropped from, and the pipe never waits for it); the bpipe records what it copied and dropped when the tap ends')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -92,6 +101,9 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
             break
         }
         'bpipectl;help;stop' {
+            break
+        }
+        'bpipectl;help;tap' {
             break
         }
         'bpipectl;help;help' {

@@ -37,6 +37,9 @@ _bpipectl() {
             bpipectl,stop)
                 cmd="bpipectl__subcmd__stop"
                 ;;
+            bpipectl,tap)
+                cmd="bpipectl__subcmd__tap"
+                ;;
             bpipectl__subcmd__help,help)
                 cmd="bpipectl__subcmd__help__subcmd__help"
                 ;;
@@ -58,6 +61,9 @@ _bpipectl() {
             bpipectl__subcmd__help,stop)
                 cmd="bpipectl__subcmd__help__subcmd__stop"
                 ;;
+            bpipectl__subcmd__help,tap)
+                cmd="bpipectl__subcmd__help__subcmd__tap"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +71,7 @@ _bpipectl() {
 
     case "${cmd}" in
         bpipectl)
-            opts="-h -V --help --version ls stats set pause resume stop help"
+            opts="-h -V --help --version ls stats set pause resume stop tap help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,7 +85,7 @@ _bpipectl() {
             return 0
             ;;
         bpipectl__subcmd__help)
-            opts="ls stats set pause resume stop help"
+            opts="ls stats set pause resume stop tap help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,6 +196,20 @@ _bpipectl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bpipectl__subcmd__help__subcmd__tap)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bpipectl__subcmd__ls)
             opts="-h --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -267,6 +287,28 @@ _bpipectl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bpipectl__subcmd__tap)
+            opts="-h --sample --count --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

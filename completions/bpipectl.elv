@@ -28,6 +28,7 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
             cand pause 'Stop writing: the queue fills and the policy applies, as with a stalled consumer'
             cand resume 'Write again after a pause'
             cand stop 'Stop as on SIGTERM: stop reading, drain the queue, print the final record'
+            cand tap 'Print a copy of the items going out now (lossy: a tap that reads slower than the pipe is dropped from, and the pipe never waits for it); the bpipe records what it copied and dropped when the tap ends'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'bpipectl;ls'= {
@@ -56,6 +57,12 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'bpipectl;tap'= {
+            cand --sample 'Copy this share of the items, e.g. 10% [default: all]'
+            cand --count 'End after this many items'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'bpipectl;help'= {
             cand ls 'List this user''s running bpipes, one line each (not answering within 100 ms: said so)'
             cand stats 'Print a bpipe''s current record'
@@ -63,6 +70,7 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
             cand pause 'Stop writing: the queue fills and the policy applies, as with a stalled consumer'
             cand resume 'Write again after a pause'
             cand stop 'Stop as on SIGTERM: stop reading, drain the queue, print the final record'
+            cand tap 'Print a copy of the items going out now (lossy: a tap that reads slower than the pipe is dropped from, and the pipe never waits for it); the bpipe records what it copied and dropped when the tap ends'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'bpipectl;help;ls'= {
@@ -76,6 +84,8 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
         &'bpipectl;help;resume'= {
         }
         &'bpipectl;help;stop'= {
+        }
+        &'bpipectl;help;tap'= {
         }
         &'bpipectl;help;help'= {
         }

@@ -658,3 +658,56 @@ fn a_rate_schedule_starts_with_the_entry_before_now() {
     assert_eq!(bad.code(), Some(2));
     assert!(bad.stderr.contains("not a time of day"), "{}", bad.stderr);
 }
+
+#[test]
+fn a_tap_copies_what_goes_out_and_neither_changes_nor_slows_it() {
+    let dir = temp_dir("ctl-tap");
+    let sock = socket(&dir);
+    let input = numbered_lines(100_000);
+    let args = [
+        "--rate",
+        "50000/s",
+        "--control",
+        sock.to_str().unwrap(),
+        "--stats-format",
+        "json",
+    ];
+    let (fed, reader) = fed_and_read(bpipe(&args), input.clone());
+    wait_for(&sock);
+    // A tap that never reads: dropped from, and the pipe goes on.
+    let mut idle = UnixStream::connect(&sock).unwrap();
+    idle.write_all(b"tap\n").unwrap();
+    let out = bpipectl(&[
+        "tap",
+        sock.to_str().unwrap(),
+        "--sample",
+        "10%",
+        "--count",
+        "100",
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let numbers: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), 100);
+    // One line in ten of what went out, in order.
+    assert!(numbers.windows(2).all(|w| w[1] == w[0] + 10), "{numbers:?}");
+    drop(idle);
+    let (status, stderr) = fed.finish();
+    assert!(status.success());
+    assert!(reader.join().unwrap() == input, "output differs from input");
+    let taps: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.contains("\"tap\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(taps.iter().any(|t| t["copied_items"] == 100), "{stderr}");
+}

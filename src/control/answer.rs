@@ -58,6 +58,15 @@ impl Watch {
                 asked.answer(Ok("stopping: draining the queue".into()));
                 return Some(libc::SIGTERM);
             }
+            Request::Tap { percent, count } => {
+                let (copies, counts) = queue.taps().add(*percent, *count);
+                asked.tap(copies, counts);
+                return None;
+            }
+            Request::TapEnded { copied, dropped } => {
+                monitor.tapped(peer, *copied, *dropped);
+                return None;
+            }
         };
         asked.answer(result);
         None

@@ -55,4 +55,25 @@ pub enum Verb {
     Resume { target: String },
     /// Stop as on SIGTERM: stop reading, drain the queue, print the final record.
     Stop { target: String },
+    /// Print a copy of the items going out now (lossy: a tap that reads slower than the pipe
+    /// is dropped from, and the pipe never waits for it); the bpipe records what it copied
+    /// and dropped when the tap ends.
+    Tap {
+        target: String,
+        /// Copy this share of the items, e.g. 10% [default: all].
+        #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+        sample: Option<u32>,
+        /// End after this many items.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+    },
+}
+
+/// `10%` or `10`: a share from 1 to 100 percent.
+fn parse_percent(text: &str) -> Result<u32, String> {
+    text.trim_end_matches('%')
+        .parse()
+        .ok()
+        .filter(|p| (1..=100).contains(p))
+        .ok_or_else(|| format!("expected a share from 1% to 100%, e.g. 10%, got '{text}'"))
 }

@@ -41,6 +41,17 @@ pub fn run(args: CtlArgs) -> u8 {
         Verb::Pause { target } => one(&target, &Request::Pause),
         Verb::Resume { target } => one(&target, &Request::Resume),
         Verb::Stop { target } => one(&target, &Request::Stop),
+        Verb::Tap {
+            target,
+            sample,
+            count,
+        } => talk::tap(
+            &target,
+            &Request::Tap {
+                percent: sample.unwrap_or(100),
+                count,
+            },
+        ),
     };
     match result {
         Ok(()) => 0,

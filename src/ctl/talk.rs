@@ -26,6 +26,22 @@ pub fn sockets() -> Result<Vec<(u32, PathBuf)>, String> {
 /// Asks the bpipe at `path` for `request`, waiting at most `wait` for each step.
 pub fn ask(path: &Path, request: &Request, wait: Duration) -> Result<String, String> {
     let shown = path.display();
+    let mut stream = connect(path, wait)?;
+    stream
+        .write_all(format!("{}\n", request.line()).as_bytes())
+        .map_err(|e| format!("{shown}: {}", crate::values::reason(&e)))?;
+    let mut text = String::new();
+    stream
+        .take(MAX_ANSWER)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{shown}: not answering ({})", crate::values::reason(&e)))?;
+    wire::read_answer(&text)
+}
+
+/// Connects to the bpipe at `path` (this user's socket, answered by this user), each step
+/// given at most `wait`.
+fn connect(path: &Path, wait: Duration) -> Result<UnixStream, String> {
+    let shown = path.display();
     let meta = std::fs::symlink_metadata(path)
         .map_err(|e| format!("{shown}: {}", crate::values::reason(&e)))?;
     if !meta.file_type().is_socket() {
@@ -37,7 +53,7 @@ pub fn ask(path: &Path, request: &Request, wait: Duration) -> Result<String, Str
             meta.uid()
         ));
     }
-    let mut stream = UnixStream::connect(path).map_err(|e| {
+    let stream = UnixStream::connect(path).map_err(|e| {
         // Nothing listens: stale, whatever process has its PID now (in the private
         // directory only: a path given is the user's to remove).
         let private = dir::existing().ok().flatten();
@@ -59,15 +75,33 @@ pub fn ask(path: &Path, request: &Request, wait: Duration) -> Result<String, Str
     }
     let _ = stream.set_read_timeout(Some(wait));
     let _ = stream.set_write_timeout(Some(wait));
+    Ok(stream)
+}
+
+/// `tap`: streams the copies to stdout until the tap ends, bpipe ends, or stdout is closed.
+pub fn tap(target: &str, request: &Request) -> Result<(), String> {
+    let path = resolve(target)?;
+    let mut stream = connect(&path, Duration::from_secs(3))?;
+    let shown = path.display();
     stream
         .write_all(format!("{}\n", request.line()).as_bytes())
         .map_err(|e| format!("{shown}: {}", crate::values::reason(&e)))?;
-    let mut text = String::new();
-    stream
-        .take(MAX_ANSWER)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("{shown}: not answering ({})", crate::values::reason(&e)))?;
-    wire::read_answer(&text)
+    let _ = stream.set_read_timeout(None);
+    // The answer's first line: `ok`, or why not.
+    let mut first = Vec::new();
+    let mut byte = [0u8; 1];
+    while first.last() != Some(&b'\n') && first.len() < 4096 {
+        match stream.read(&mut byte) {
+            Ok(1) => first.push(byte[0]),
+            _ => break,
+        }
+    }
+    wire::read_answer(&String::from_utf8_lossy(&first))?;
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (| head) ends the tap; that is no failure.
+    let _ = std::io::copy(&mut stream, &mut out);
+    let _ = out.flush();
+    Ok(())
 }
 
 /// The socket of TARGET: a path (with a `/`), a PID, or a `-N` name (asked of each bpipe;

@@ -132,6 +132,10 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
         let mut after_idle = false;
         loop {
             self.queue.tell(Told::Waited(&mut self.waits));
+            // What was written since the last look, for `bpipectl tap`.
+            if self.queue.taps().any() {
+                self.queue.taps().offer(&self.hand);
+            }
             if let Some(rate) = self.queue.rate_changed(&mut self.tuned) {
                 self.limiter = rate.map(|(rate, burst)| match &self.limiter {
                     Some(old) => old.retuned(rate, burst),

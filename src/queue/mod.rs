@@ -26,6 +26,7 @@ mod spilling;
 mod state;
 mod store;
 mod take;
+pub mod tap;
 mod told;
 mod tune;
 mod wake;
@@ -94,8 +95,10 @@ pub struct Queue {
     room: Condvar,
     /// Wakes the writer out of its `poll`.
     waker: Waker,
-    /// Bumped when the rate or the flow changes: the writer looks (see `tune.rs`).
+    /// Bumped when the rate changes: the writer looks (see `tune.rs`).
     tuned: AtomicU64,
+    /// `bpipectl tap`: copies of what goes out.
+    taps: tap::Taps,
     /// Rung once by a stop: the reader waits for input on it too (none where no descriptor
     /// was left for it: the reader then reads without waiting on it).
     stop_bell: Option<Waker>,
@@ -140,6 +143,7 @@ impl Queue {
             room: Condvar::new(),
             waker: Waker::new()?,
             tuned: AtomicU64::new(0),
+            taps: tap::Taps::default(),
             stop_bell: Waker::new().ok(),
             sent: AtomicU64::new(0),
             clock: Arc::new(Monotonic),

@@ -39,6 +39,11 @@ impl Queue {
         (before, after)
     }
 
+    /// The taps (`bpipectl tap`), which the writer offers what it wrote.
+    pub fn taps(&self) -> &super::tap::Taps {
+        &self.taps
+    }
+
     /// The rate, if it changed since the writer last looked (`seen`, which is updated). One
     /// atomic load when it did not.
     pub fn rate_changed(&self, seen: &mut u64) -> Option<Option<(Rate, u64)>> {

@@ -9,6 +9,7 @@
 //! panic; one left by `SIGKILL` is removed by the next bpipe or `bpipectl`.
 
 pub mod dir;
+mod tap;
 pub mod wire;
 
 use std::io::{self, Read, Write};
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::config::Control;
+use crate::queue::tap::TapCounts;
 use wire::{MAX_REQUEST, Request};
 
 /// Connections served at once; more are told so and closed.
@@ -38,12 +40,25 @@ pub struct Asked {
     pub request: Request,
     /// The client's PID, for the record of a change.
     pub peer: u32,
-    reply: Sender<Result<String, String>>,
+    reply: Sender<Reply>,
+}
+
+/// What the watch loop answers.
+pub enum Reply {
+    /// A line or record, or a refusal.
+    Said(Result<String, String>),
+    /// `tap`: the copies to stream, and their counts.
+    Tap(Receiver<Vec<u8>>, Arc<TapCounts>),
 }
 
 impl Asked {
     pub fn answer(self, result: Result<String, String>) {
-        let _ = self.reply.send(result);
+        let _ = self.reply.send(Reply::Said(result));
+    }
+
+    /// Answers `tap` with the copies to stream.
+    pub fn tap(self, copies: Receiver<Vec<u8>>, counts: Arc<TapCounts>) {
+        let _ = self.reply.send(Reply::Tap(copies, counts));
     }
 }
 
@@ -176,15 +191,23 @@ fn accept(listener: &UnixListener, ask: &Sender<Asked>) {
 fn serve(mut stream: UnixStream, ask: &Sender<Asked>) {
     let _ = stream.set_read_timeout(Some(REQUEST_WAIT));
     let _ = stream.set_write_timeout(Some(REQUEST_WAIT));
-    let result = match peer(&stream) {
-        Err(refusal) => Err(refusal),
+    let reply = match peer(&stream) {
+        Err(refusal) => Reply::Said(Err(refusal)),
         Ok(pid) => match read_request(&stream) {
-            Err(e) => Err(e),
+            Err(e) => Reply::Said(Err(e)),
             Ok(_) if !still_there(&stream) => return,
-            Ok(request) => ask_watch(ask, request, pid),
+            Ok(request) => match ask_watch(ask, request, pid) {
+                Err(e) => Reply::Said(Err(e)),
+                Ok(Reply::Tap(copies, counts)) => {
+                    return tap::stream(stream, &copies, &counts, ask, pid);
+                }
+                Ok(reply) => reply,
+            },
         },
     };
-    let _ = stream.write_all(wire::answer(&result).as_bytes());
+    if let Reply::Said(result) = reply {
+        let _ = stream.write_all(wire::answer(&result).as_bytes());
+    }
 }
 
 /// The peer's PID, if it is this user's.
@@ -250,7 +273,7 @@ fn still_there(stream: &UnixStream) -> bool {
 }
 
 /// Hands `request` to the watch loop and waits for its answer.
-fn ask_watch(ask: &Sender<Asked>, request: Request, peer: u32) -> Result<String, String> {
+fn ask_watch(ask: &Sender<Asked>, request: Request, peer: u32) -> Result<Reply, String> {
     let (reply, answer) = bounded(1);
     let asked = Asked {
         request,
@@ -261,5 +284,5 @@ fn ask_watch(ask: &Sender<Asked>, request: Request, peer: u32) -> Result<String,
         .map_err(|_| "bpipe is not answering (busy, or ending)".to_string())?;
     answer
         .recv_timeout(ANSWER_WAIT)
-        .map_err(|_| "bpipe is not answering (busy, or ending)".to_string())?
+        .map_err(|_| "bpipe is not answering (busy, or ending)".to_string())
 }

@@ -7,6 +7,8 @@
 //! set NAME VALUE       a limit (see config::change::SETTINGS); the answer says from and to
 //! pause | resume       stop writing, and go on
 //! stop                 as SIGTERM: drain, final record
+//! tap [sample P] [count N]
+//!                      `ok`, then a copy of P % of the items going out (at most N), raw
 //! ```
 
 use crate::report::StatsFormat;
@@ -17,10 +19,24 @@ pub const MAX_REQUEST: usize = 4096;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     Stats(StatsFormat),
-    Set { name: String, value: String },
+    Set {
+        name: String,
+        value: String,
+    },
     Pause,
     Resume,
     Stop,
+    /// A copy of `percent` % of the items going out, at most `count` of them.
+    Tap {
+        percent: u32,
+        count: Option<u64>,
+    },
+    /// A tap ended, having copied and missed this many items. Made by the endpoint itself
+    /// for the watch loop's record, never read from a client.
+    TapEnded {
+        copied: u64,
+        dropped: u64,
+    },
 }
 
 impl Request {
@@ -37,6 +53,7 @@ impl Request {
             ["pause"] => Request::Pause,
             ["resume"] => Request::Resume,
             ["stop"] => Request::Stop,
+            ["tap", rest @ ..] => tap(rest)?,
             _ => {
                 let shown: String = line.chars().take(40).collect();
                 return Err(format!(
@@ -56,8 +73,41 @@ impl Request {
             Request::Pause => "pause".into(),
             Request::Resume => "resume".into(),
             Request::Stop => "stop".into(),
+            Request::TapEnded { .. } => "tap-ended".into(),
+            Request::Tap { percent, count } => match count {
+                Some(n) => format!("tap sample {percent} count {n}"),
+                None => format!("tap sample {percent}"),
+            },
         }
     }
+}
+
+/// `tap [sample P] [count N]`.
+fn tap(words: &[&str]) -> Result<Request, String> {
+    let form = "expected tap [sample 1-100] [count N]";
+    let (mut percent, mut count) = (100, None);
+    for pair in words.chunks(2) {
+        match pair {
+            ["sample", p] => {
+                percent = p
+                    .trim_end_matches('%')
+                    .parse()
+                    .ok()
+                    .filter(|p| (1..=100).contains(p))
+                    .ok_or_else(|| format!("{form}; got sample {p}"))?;
+            }
+            ["count", n] => {
+                count = Some(
+                    n.parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("{form}; got count {n}"))?,
+                );
+            }
+            _ => return Err(form.into()),
+        }
+    }
+    Ok(Request::Tap { percent, count })
 }
 
 /// An answer as it goes on the wire.
@@ -102,6 +152,14 @@ mod tests {
             Request::Pause,
             Request::Resume,
             Request::Stop,
+            Request::Tap {
+                percent: 10,
+                count: Some(5),
+            },
+            Request::Tap {
+                percent: 100,
+                count: None,
+            },
         ] {
             assert_eq!(Request::parse(&request.line()), Ok(request));
         }

@@ -47,6 +47,48 @@ impl Monitor {
         };
     }
 
+    /// A tap by client `peer` ended: what it copied and missed (its reader slower than the
+    /// pipe), said as a record.
+    pub fn tapped(&mut self, peer: u32, copied: u64, dropped: u64) {
+        let elapsed = self.started.elapsed();
+        let line = match self.format {
+            StatsFormat::Json => json!({
+                "event": "tap",
+                "name": self.fixed.name,
+                "elapsed_s": (elapsed.as_secs_f64() * 1e6).round() / 1e6,
+                "peer_pid": peer,
+                "copied_items": copied,
+                "dropped_items": dropped,
+            })
+            .to_string(),
+            StatsFormat::Prometheus if self.file.is_some() => return,
+            _ => {
+                let missed = match dropped {
+                    0 => String::new(),
+                    n => format!(
+                        ", {} dropped (it read slower than the pipe)",
+                        report::count(n, self.fixed.noun)
+                    ),
+                };
+                format!(
+                    "{} tap by bpipectl, pid {peer}, ended: {} copied{missed}",
+                    report::prefix(self.fixed.name.as_deref()),
+                    report::count(copied, self.fixed.noun),
+                )
+            }
+        };
+        self.send_line(&line);
+    }
+
+    /// A line to the stats file, or stderr unless quiet.
+    fn send_line(&self, line: &str) {
+        match &self.file {
+            Some(file) => file.send(line),
+            None if self.quiet => {}
+            None => self.say(line),
+        }
+    }
+
     /// An operator changed the limits to `limits`: later records show them, and a record
     /// says what changed (to the stats file, or stderr unless quiet).
     pub fn retuned(&mut self, limits: Limits, change: &Change) {
@@ -85,10 +127,6 @@ impl Monitor {
                 }
             ),
         };
-        match &self.file {
-            Some(file) => file.send(&line),
-            None if self.quiet => {}
-            None => self.say(&line),
-        }
+        self.send_line(&line);
     }
 }

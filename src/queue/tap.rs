@@ -1,0 +1,148 @@
+//! `bpipectl tap`: copies of the items going out, for an operator to look at. Lossy by
+//! design: the writer offers each tap what it wrote, sampled, without waiting; a tap whose
+//! channel is full (its reader slower than the pipe) is dropped from, and counted. Nothing is
+//! spent while there is no tap but one atomic load a write.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+
+use crate::batch::Batch;
+
+/// Writes' worth of copies a tap may have waiting before it is dropped from.
+const TAP_DEPTH: usize = 64;
+
+/// What a tap copied, and what it missed for being slow.
+#[derive(Debug, Default)]
+pub struct TapCounts {
+    pub copied: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Tap {
+    out: Sender<Vec<u8>>,
+    /// One item in `every` of each hundred is copied (1..=100)…
+    percent: u32,
+    acc: u32,
+    /// …until this many were (none: no end).
+    left: Option<u64>,
+    counts: Arc<TapCounts>,
+}
+
+/// The taps of a queue.
+#[derive(Debug, Default)]
+pub struct Taps {
+    any: AtomicBool,
+    taps: Mutex<Vec<Tap>>,
+}
+
+impl Taps {
+    /// A new tap of `percent` of the items, at most `count` of them: where its copies come,
+    /// and its counts. Its end is the channel's (after `count` items, or when the receiver
+    /// is dropped).
+    pub fn add(&self, percent: u32, count: Option<u64>) -> (Receiver<Vec<u8>>, Arc<TapCounts>) {
+        let (out, copies) = bounded(TAP_DEPTH);
+        let counts = Arc::new(TapCounts::default());
+        let tap = Tap {
+            out,
+            percent: percent.clamp(1, 100),
+            acc: 0,
+            left: count,
+            counts: Arc::clone(&counts),
+        };
+        let mut taps = self.taps.lock().unwrap_or_else(|e| e.into_inner());
+        taps.push(tap);
+        self.any.store(true, Ordering::Release);
+        (copies, counts)
+    }
+
+    /// Whether any tap is open (the writer's one look when there is none).
+    pub fn any(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
+    /// The writer wrote `batches`: each tap gets its sample, if it has room.
+    pub fn offer(&self, batches: &[Batch]) {
+        let mut taps = self.taps.lock().unwrap_or_else(|e| e.into_inner());
+        taps.retain_mut(|tap| tap.offer(batches));
+        self.any.store(!taps.is_empty(), Ordering::Release);
+    }
+}
+
+impl Tap {
+    /// Offers `batches`; false once the tap is over (its count reached, or its reader gone).
+    fn offer(&mut self, batches: &[Batch]) -> bool {
+        let mut copy = Vec::new();
+        let mut items = 0u64;
+        for batch in batches {
+            let whole = self.percent == 100 && self.left.is_none_or(|l| l >= batch.items() as u64);
+            if whole {
+                copy.extend_from_slice(batch.as_bytes());
+                items += batch.items() as u64;
+                self.left = self.left.map(|l| l - batch.items() as u64);
+                continue;
+            }
+            for item in batch.iter() {
+                if self.left == Some(0) {
+                    break;
+                }
+                self.acc += self.percent;
+                if self.acc >= 100 {
+                    self.acc -= 100;
+                    copy.extend_from_slice(item);
+                    items += 1;
+                    self.left = self.left.map(|l| l - 1);
+                }
+            }
+        }
+        if items > 0 {
+            match self.out.try_send(copy) {
+                Ok(()) => self.counts.copied.fetch_add(items, Ordering::Relaxed),
+                Err(TrySendError::Full(_)) => {
+                    self.counts.dropped.fetch_add(items, Ordering::Relaxed)
+                }
+                Err(TrySendError::Disconnected(_)) => return false,
+            };
+        }
+        self.left != Some(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(range: std::ops::Range<u32>) -> Batch {
+        let items: Vec<Vec<u8>> = range.map(|i| format!("{i}\n").into_bytes()).collect();
+        Batch::from_items(items.iter().map(Vec::as_slice))
+    }
+
+    #[test]
+    fn a_tap_gets_its_share_up_to_its_count_then_ends() {
+        let taps = Taps::default();
+        let (copies, counts) = taps.add(10, Some(3));
+        assert!(taps.any());
+        taps.offer(&[lines(0..20)]);
+        taps.offer(&[lines(20..40)]);
+        assert!(!taps.any(), "over once its count was copied");
+        let got: Vec<u8> = copies.iter().flatten().collect();
+        assert_eq!(got, b"9\n19\n29\n");
+        assert_eq!(counts.copied.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn a_tap_that_does_not_read_is_dropped_from_and_counted_and_a_gone_one_ends() {
+        let taps = Taps::default();
+        let (copies, counts) = taps.add(100, None);
+        for _ in 0..TAP_DEPTH + 5 {
+            taps.offer(&[lines(0..10)]);
+        }
+        assert_eq!(counts.copied.load(Ordering::Relaxed), 10 * TAP_DEPTH as u64);
+        assert_eq!(counts.dropped.load(Ordering::Relaxed), 50);
+        drop(copies);
+        taps.offer(&[lines(0..1)]);
+        assert!(!taps.any());
+    }
+}
