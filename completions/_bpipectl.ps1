@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List this user''s running bpipes, one line each (not answering within 100 ms: said so)')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Every running bpipe in one live table, sorted by pressure, refreshed in place (q, Esc or ^C quits); rates over the last refresh. A bpipe that does not answer within 100 ms is shown so')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Print a bpipe''s current record')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change a limit at once: rate, burst, cap, cap-bytes, policy, block-timeout, on-timeout or max-age, each as its bpipe flag takes it (rate, max-age and block-timeout also take off)')
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop writing: the queue fills and the policy applies, as with a stalled consumer')
@@ -37,6 +38,13 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
         }
         'bpipectl;ls' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per bpipe, as `stats --json` gives it, with its pid')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'bpipectl;top' {
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Refresh every DURATION')
+            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Print one table as plain lines and exit (for scripts)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -76,6 +84,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
         }
         'bpipectl;help' {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List this user''s running bpipes, one line each (not answering within 100 ms: said so)')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Every running bpipe in one live table, sorted by pressure, refreshed in place (q, Esc or ^C quits); rates over the last refresh. A bpipe that does not answer within 100 ms is shown so')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Print a bpipe''s current record')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change a limit at once: rate, burst, cap, cap-bytes, policy, block-timeout, on-timeout or max-age, each as its bpipe flag takes it (rate, max-age and block-timeout also take off)')
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop writing: the queue fills and the policy applies, as with a stalled consumer')
@@ -86,6 +95,9 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
             break
         }
         'bpipectl;help;ls' {
+            break
+        }
+        'bpipectl;help;top' {
             break
         }
         'bpipectl;help;stats' {

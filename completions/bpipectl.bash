@@ -40,6 +40,9 @@ _bpipectl() {
             bpipectl,tap)
                 cmd="bpipectl__subcmd__tap"
                 ;;
+            bpipectl,top)
+                cmd="bpipectl__subcmd__top"
+                ;;
             bpipectl__subcmd__help,help)
                 cmd="bpipectl__subcmd__help__subcmd__help"
                 ;;
@@ -64,6 +67,9 @@ _bpipectl() {
             bpipectl__subcmd__help,tap)
                 cmd="bpipectl__subcmd__help__subcmd__tap"
                 ;;
+            bpipectl__subcmd__help,top)
+                cmd="bpipectl__subcmd__help__subcmd__top"
+                ;;
             *)
                 ;;
         esac
@@ -71,7 +77,7 @@ _bpipectl() {
 
     case "${cmd}" in
         bpipectl)
-            opts="-h -V --help --version ls stats set pause resume stop tap help"
+            opts="-h -V --help --version ls top stats set pause resume stop tap help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -85,7 +91,7 @@ _bpipectl() {
             return 0
             ;;
         bpipectl__subcmd__help)
-            opts="ls stats set pause resume stop tap help"
+            opts="ls top stats set pause resume stop tap help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,6 +216,20 @@ _bpipectl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bpipectl__subcmd__help__subcmd__top)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bpipectl__subcmd__ls)
             opts="-h --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -306,6 +326,24 @@ _bpipectl() {
                     return 0
                     ;;
                 --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bpipectl__subcmd__top)
+            opts="-h --interval --once --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand ls 'List this user''s running bpipes, one line each (not answering within 100 ms: said so)'
+            cand top 'Every running bpipe in one live table, sorted by pressure, refreshed in place (q, Esc or ^C quits); rates over the last refresh. A bpipe that does not answer within 100 ms is shown so'
             cand stats 'Print a bpipe''s current record'
             cand set 'Change a limit at once: rate, burst, cap, cap-bytes, policy, block-timeout, on-timeout or max-age, each as its bpipe flag takes it (rate, max-age and block-timeout also take off)'
             cand pause 'Stop writing: the queue fills and the policy applies, as with a stalled consumer'
@@ -33,6 +34,12 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
         }
         &'bpipectl;ls'= {
             cand --json 'One JSON object per bpipe, as `stats --json` gives it, with its pid'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'bpipectl;top'= {
+            cand --interval 'Refresh every DURATION'
+            cand --once 'Print one table as plain lines and exit (for scripts)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -65,6 +72,7 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
         }
         &'bpipectl;help'= {
             cand ls 'List this user''s running bpipes, one line each (not answering within 100 ms: said so)'
+            cand top 'Every running bpipe in one live table, sorted by pressure, refreshed in place (q, Esc or ^C quits); rates over the last refresh. A bpipe that does not answer within 100 ms is shown so'
             cand stats 'Print a bpipe''s current record'
             cand set 'Change a limit at once: rate, burst, cap, cap-bytes, policy, block-timeout, on-timeout or max-age, each as its bpipe flag takes it (rate, max-age and block-timeout also take off)'
             cand pause 'Stop writing: the queue fills and the policy applies, as with a stalled consumer'
@@ -74,6 +82,8 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'bpipectl;help;ls'= {
+        }
+        &'bpipectl;help;top'= {
         }
         &'bpipectl;help;stats'= {
         }

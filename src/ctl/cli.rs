@@ -33,6 +33,17 @@ pub enum Verb {
         #[arg(long)]
         json: bool,
     },
+    /// Every running bpipe in one live table, sorted by pressure, refreshed in place (q, Esc
+    /// or ^C quits); rates over the last refresh. A bpipe that does not answer within
+    /// 100 ms is shown so.
+    Top {
+        /// Refresh every DURATION.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
+        interval: std::time::Duration,
+        /// Print one table as plain lines and exit (for scripts).
+        #[arg(long)]
+        once: bool,
+    },
     /// Print a bpipe's current record.
     Stats {
         target: String,
@@ -67,6 +78,18 @@ pub enum Verb {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         count: Option<u64>,
     },
+}
+
+/// A refresh interval, from 100ms to 1h.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("{e}; e.g. 1s or 500ms"))?;
+    match d {
+        d if d < std::time::Duration::from_millis(100) => {
+            Err(format!("'{text}' is under 100ms; e.g. 1s or 500ms"))
+        }
+        d if d > std::time::Duration::from_secs(3600) => Err(format!("'{text}' is over 1h")),
+        d => Ok(d),
+    }
 }
 
 /// `10%` or `10`: a share from 1 to 100 percent.

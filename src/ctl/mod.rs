@@ -5,6 +5,7 @@
 pub mod cli;
 mod ls;
 mod talk;
+mod top;
 
 use std::io::Write;
 use std::time::Duration;
@@ -41,6 +42,7 @@ pub fn run(args: CtlArgs) -> u8 {
         Verb::Pause { target } => one(&target, &Request::Pause),
         Verb::Resume { target } => one(&target, &Request::Resume),
         Verb::Stop { target } => one(&target, &Request::Stop),
+        Verb::Top { interval, once } => top::run(interval, once),
         Verb::Tap {
             target,
             sample,
