@@ -10,8 +10,9 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::batch::Batch;
 
-/// Writes' worth of copies a tap may have waiting before it is dropped from.
-const TAP_DEPTH: usize = 64;
+/// Batches' worth of copies (64 KiB or so each) a tap may have waiting before it is dropped
+/// from.
+const TAP_DEPTH: usize = 256;
 
 /// What a tap copied, and what it missed for being slow.
 #[derive(Debug, Default)]
@@ -74,16 +75,18 @@ impl Taps {
 impl Tap {
     /// Offers `batches`; false once the tap is over (its count reached, or its reader gone).
     fn offer(&mut self, batches: &[Batch]) -> bool {
-        let mut copy = Vec::new();
-        let mut items = 0u64;
         for batch in batches {
-            let whole = self.percent == 100 && self.left.is_none_or(|l| l >= batch.items() as u64);
-            if whole {
-                copy.extend_from_slice(batch.as_bytes());
-                items += batch.items() as u64;
-                self.left = self.left.map(|l| l - batch.items() as u64);
+            let n = batch.items() as u64;
+            // All of a batch: one copy of it as it is (under the allocator's mmap
+            // threshold, so that copies are recycled, not mapped and faulted in anew).
+            if self.percent == 100 && self.left.is_none_or(|l| l >= n) {
+                self.left = self.left.map(|l| l - n);
+                if !self.send(batch.as_bytes().to_vec(), n) {
+                    return false;
+                }
                 continue;
             }
+            let (mut copy, mut items) = (Vec::new(), 0);
             for item in batch.iter() {
                 if self.left == Some(0) {
                     break;
@@ -96,17 +99,25 @@ impl Tap {
                     self.left = self.left.map(|l| l - 1);
                 }
             }
-        }
-        if items > 0 {
-            match self.out.try_send(copy) {
-                Ok(()) => self.counts.copied.fetch_add(items, Ordering::Relaxed),
-                Err(TrySendError::Full(_)) => {
-                    self.counts.dropped.fetch_add(items, Ordering::Relaxed)
-                }
-                Err(TrySendError::Disconnected(_)) => return false,
-            };
+            if !self.send(copy, items) {
+                return false;
+            }
         }
         self.left != Some(0)
+    }
+
+    /// Sends `copy` of `items` items, or counts them dropped if the tap has no room; false
+    /// once its reader is gone.
+    fn send(&self, copy: Vec<u8>, items: u64) -> bool {
+        if items == 0 {
+            return true;
+        }
+        match self.out.try_send(copy) {
+            Ok(()) => self.counts.copied.fetch_add(items, Ordering::Relaxed),
+            Err(TrySendError::Full(_)) => self.counts.dropped.fetch_add(items, Ordering::Relaxed),
+            Err(TrySendError::Disconnected(_)) => return false,
+        };
+        true
     }
 }
 
