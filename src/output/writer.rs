@@ -144,6 +144,7 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
             }
             let waiting = match self.queue.next(written, &mut self.hand) {
                 Next::Done(gap) => {
+                    self.queue.taps().flush();
                     self.mark_the_end(gap)?;
                     return self
                         .sink
@@ -152,6 +153,9 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
                 }
                 Next::Empty => {
                     written = Tally::ZERO;
+                    if self.queue.taps().any() {
+                        self.queue.taps().flush();
+                    }
                     match self.wait.wait(self.sink.fd(), self.sink.busy(), None) {
                         Woke::Hangup => return Err(self.hung_up()),
                         Woke::Room => {

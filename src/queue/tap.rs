@@ -30,7 +30,13 @@ struct Tap {
     /// …until this many were (none: no end).
     left: Option<u64>,
     counts: Arc<TapCounts>,
+    /// A sample gathered and not yet sent, and its items.
+    pending: Vec<u8>,
+    pending_items: u64,
 }
+
+/// How much of a sample gathers before it is sent (unless the writer goes idle first).
+const GATHER: usize = 32 * 1024;
 
 /// The taps of a queue.
 #[derive(Debug, Default)]
@@ -52,6 +58,8 @@ impl Taps {
             acc: 0,
             left: count,
             counts: Arc::clone(&counts),
+            pending: Vec::new(),
+            pending_items: 0,
         };
         let mut taps = self.taps.lock().unwrap_or_else(|e| e.into_inner());
         taps.push(tap);
@@ -62,6 +70,14 @@ impl Taps {
     /// Whether any tap is open (the writer's one look when there is none).
     pub fn any(&self) -> bool {
         self.any.load(Ordering::Acquire)
+    }
+
+    /// The writer has nothing more to write for now: what each tap gathered goes to it (an
+    /// idle pipe does not sit on a tap's copies).
+    pub fn flush(&self) {
+        let mut taps = self.taps.lock().unwrap_or_else(|e| e.into_inner());
+        taps.retain_mut(Tap::flush);
+        self.any.store(!taps.is_empty(), Ordering::Release);
     }
 
     /// The writer wrote `batches`: each tap gets its sample, if it has room.
@@ -81,12 +97,11 @@ impl Tap {
             // threshold, so that copies are recycled, not mapped and faulted in anew).
             if self.percent == 100 && self.left.is_none_or(|l| l >= n) {
                 self.left = self.left.map(|l| l - n);
-                if !self.send(batch.as_bytes().to_vec(), n) {
+                if !self.flush() || !self.send(batch.as_bytes().to_vec(), n) {
                     return false;
                 }
                 continue;
             }
-            let (mut copy, mut items) = (Vec::new(), 0);
             for item in batch.iter() {
                 if self.left == Some(0) {
                     break;
@@ -94,16 +109,25 @@ impl Tap {
                 self.acc += self.percent;
                 if self.acc >= 100 {
                     self.acc -= 100;
-                    copy.extend_from_slice(item);
-                    items += 1;
+                    self.pending.extend_from_slice(item);
+                    self.pending_items += 1;
                     self.left = self.left.map(|l| l - 1);
                 }
             }
-            if !self.send(copy, items) {
+            // A sample gathers to a good size before it is sent: a send per write would wake
+            // the tap's thread as often as the writer writes.
+            if (self.pending.len() >= GATHER || self.left == Some(0)) && !self.flush() {
                 return false;
             }
         }
         self.left != Some(0)
+    }
+
+    /// Sends what was gathered; false once the tap's reader is gone.
+    fn flush(&mut self) -> bool {
+        let items = std::mem::take(&mut self.pending_items);
+        let copy = std::mem::replace(&mut self.pending, Vec::with_capacity(GATHER));
+        self.send(copy, items)
     }
 
     /// Sends `copy` of `items` items, or counts them dropped if the tap has no room; false
