@@ -78,6 +78,7 @@ Register-ArgumentCompleter -Native -CommandName 'bpipectl' -ScriptBlock {
         'bpipectl;tap' {
             [CompletionResult]::new('--sample', '--sample', [CompletionResultType]::ParameterName, 'Copy this share of the items, e.g. 10% [default: all]')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'End after this many items')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Copy at most this many items a period, e.g. 100/s')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

@@ -67,6 +67,7 @@ set edit:completion:arg-completer[bpipectl] = {|@words|
         &'bpipectl;tap'= {
             cand --sample 'Copy this share of the items, e.g. 10% [default: all]'
             cand --count 'End after this many items'
+            cand --rate 'Copy at most this many items a period, e.g. 100/s'
             cand -h 'Print help'
             cand --help 'Print help'
         }

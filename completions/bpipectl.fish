@@ -48,6 +48,7 @@ complete -c bpipectl -n "__fish_bpipectl_using_subcommand resume" -s h -l help -
 complete -c bpipectl -n "__fish_bpipectl_using_subcommand stop" -s h -l help -d 'Print help'
 complete -c bpipectl -n "__fish_bpipectl_using_subcommand tap" -l sample -d 'Copy this share of the items, e.g. 10% [default: all]' -r
 complete -c bpipectl -n "__fish_bpipectl_using_subcommand tap" -l count -d 'End after this many items' -r
+complete -c bpipectl -n "__fish_bpipectl_using_subcommand tap" -l rate -d 'Copy at most this many items a period, e.g. 100/s' -r
 complete -c bpipectl -n "__fish_bpipectl_using_subcommand tap" -s h -l help -d 'Print help'
 complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls top stats set pause resume stop tap help" -f -a "ls" -d 'List this user\'s running bpipes, one line each (not answering within 100 ms: said so)'
 complete -c bpipectl -n "__fish_bpipectl_using_subcommand help; and not __fish_seen_subcommand_from ls top stats set pause resume stop tap help" -f -a "top" -d 'Every running bpipe in one live table, sorted by pressure, refreshed in place (q, Esc or ^C quits); rates over the last refresh. A bpipe that does not answer within 100 ms is shown so'

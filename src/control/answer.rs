@@ -58,8 +58,8 @@ impl Watch {
                 asked.answer(Ok("stopping: draining the queue".into()));
                 return Some(libc::SIGTERM);
             }
-            Request::Tap { percent, count } => {
-                let (copies, counts) = queue.taps().add(*percent, *count);
+            Request::Tap(spec) => {
+                let (copies, counts) = queue.taps().add(*spec);
                 asked.tap(copies, counts);
                 return None;
             }

@@ -77,6 +77,9 @@ pub enum Verb {
         /// End after this many items.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         count: Option<u64>,
+        /// Copy at most this many items a period, e.g. 100/s.
+        #[arg(long, value_name = "RATE", value_parser = crate::values::rate::Rate::parse)]
+        rate: Option<crate::values::rate::Rate>,
     },
 }
 

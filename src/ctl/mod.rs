@@ -11,6 +11,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::control::endpoint::wire::Request;
+use crate::queue::tap::TapSpec;
 use crate::report::StatsFormat;
 use cli::{CtlArgs, Verb};
 
@@ -47,12 +48,14 @@ pub fn run(args: CtlArgs) -> u8 {
             target,
             sample,
             count,
+            rate,
         } => talk::tap(
             &target,
-            &Request::Tap {
+            &Request::Tap(TapSpec {
                 percent: sample.unwrap_or(100),
                 count,
-            },
+                rate,
+            }),
         ),
     };
     match result {

@@ -9,6 +9,28 @@ use std::sync::{Arc, Mutex};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::batch::Batch;
+use crate::values::rate::{Rate, Unit};
+
+/// What a tap copies: `percent` % of the items, at most `rate` of them (an item rate), and
+/// at most `count` in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TapSpec {
+    pub percent: u32,
+    pub count: Option<u64>,
+    pub rate: Option<Rate>,
+}
+
+impl TapSpec {
+    /// Checks a tap's rate: it counts items.
+    pub fn check(&self) -> Result<(), String> {
+        match self.rate {
+            Some(rate) if rate.unit != Unit::Items => {
+                Err(format!("a tap's rate counts items, e.g. 100/s; got {rate}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
 
 /// Batches' worth of copies (64 KiB or so each) a tap may have waiting before it is dropped
 /// from.
@@ -29,6 +51,8 @@ struct Tap {
     acc: u32,
     /// …until this many were (none: no end).
     left: Option<u64>,
+    /// `--rate`: items copied in the current period, and when it began.
+    rate: Option<(Rate, u64, Option<std::time::Instant>)>,
     counts: Arc<TapCounts>,
     /// A sample gathered and not yet sent, and its items.
     pending: Vec<u8>,
@@ -49,14 +73,15 @@ impl Taps {
     /// A new tap of `percent` of the items, at most `count` of them: where its copies come,
     /// and its counts. Its end is the channel's (after `count` items, or when the receiver
     /// is dropped).
-    pub fn add(&self, percent: u32, count: Option<u64>) -> (Receiver<Vec<u8>>, Arc<TapCounts>) {
+    pub fn add(&self, spec: TapSpec) -> (Receiver<Vec<u8>>, Arc<TapCounts>) {
         let (out, copies) = bounded(TAP_DEPTH);
         let counts = Arc::new(TapCounts::default());
         let tap = Tap {
             out,
-            percent: percent.clamp(1, 100),
+            percent: spec.percent.clamp(1, 100),
             acc: 0,
-            left: count,
+            left: spec.count,
+            rate: spec.rate.map(|rate| (rate, 0, None)),
             counts: Arc::clone(&counts),
             pending: Vec::new(),
             pending_items: 0,
@@ -95,7 +120,7 @@ impl Tap {
             let n = batch.items() as u64;
             // All of a batch: one copy of it as it is (under the allocator's mmap
             // threshold, so that copies are recycled, not mapped and faulted in anew).
-            if self.percent == 100 && self.left.is_none_or(|l| l >= n) {
+            if self.percent == 100 && self.rate.is_none() && self.left.is_none_or(|l| l >= n) {
                 self.left = self.left.map(|l| l - n);
                 if !self.flush() || !self.send(batch.as_bytes().to_vec(), n) {
                     return false;
@@ -107,7 +132,7 @@ impl Tap {
                     break;
                 }
                 self.acc += self.percent;
-                if self.acc >= 100 {
+                if self.acc >= 100 && self.within_rate() {
                     self.acc -= 100;
                     self.pending.extend_from_slice(item);
                     self.pending_items += 1;
@@ -121,6 +146,20 @@ impl Tap {
             }
         }
         self.left != Some(0)
+    }
+
+    /// Whether one more item is within the tap's rate (counted if so): at most `amount` in
+    /// each period of the rate, the period starting at the first item copied in it.
+    fn within_rate(&mut self) -> bool {
+        let Some((rate, used, since)) = &mut self.rate else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if since.is_none_or(|t| now.duration_since(t) >= rate.per) {
+            (*used, *since) = (0, Some(now));
+        }
+        *used += 1;
+        *used <= rate.amount
     }
 
     /// Sends what was gathered; false once the tap's reader is gone.
@@ -157,7 +196,11 @@ mod tests {
     #[test]
     fn a_tap_gets_its_share_up_to_its_count_then_ends() {
         let taps = Taps::default();
-        let (copies, counts) = taps.add(10, Some(3));
+        let (copies, counts) = taps.add(TapSpec {
+            percent: 10,
+            count: Some(3),
+            rate: None,
+        });
         assert!(taps.any());
         taps.offer(&[lines(0..20)]);
         taps.offer(&[lines(20..40)]);
@@ -168,9 +211,45 @@ mod tests {
     }
 
     #[test]
+    fn a_tap_with_a_rate_copies_at_most_that_many_a_period() {
+        let taps = Taps::default();
+        let rate = Some(Rate::parse("5/h").unwrap());
+        let (copies, counts) = taps.add(TapSpec {
+            percent: 100,
+            count: None,
+            rate,
+        });
+        taps.offer(&[lines(0..20)]);
+        taps.offer(&[lines(20..40)]);
+        taps.flush();
+        let got: Vec<u8> = copies.try_iter().flatten().collect();
+        assert_eq!(got, b"0\n1\n2\n3\n4\n");
+        assert_eq!(counts.copied.load(Ordering::Relaxed), 5);
+        let bytes = taps.add(TapSpec {
+            percent: 100,
+            count: None,
+            rate: Some(Rate::parse("1KiB/s").unwrap()),
+        });
+        drop(bytes);
+        assert!(
+            TapSpec {
+                percent: 1,
+                count: None,
+                rate: Some(Rate::parse("1KiB/s").unwrap())
+            }
+            .check()
+            .is_err()
+        );
+    }
+
+    #[test]
     fn a_tap_that_does_not_read_is_dropped_from_and_counted_and_a_gone_one_ends() {
         let taps = Taps::default();
-        let (copies, counts) = taps.add(100, None);
+        let (copies, counts) = taps.add(TapSpec {
+            percent: 100,
+            count: None,
+            rate: None,
+        });
         for _ in 0..TAP_DEPTH + 5 {
             taps.offer(&[lines(0..10)]);
         }

@@ -11,7 +11,9 @@
 //!                      `ok`, then a copy of P % of the items going out (at most N), raw
 //! ```
 
+use crate::queue::tap::TapSpec;
 use crate::report::StatsFormat;
+use crate::values::rate::Rate;
 
 /// The longest request line.
 pub const MAX_REQUEST: usize = 4096;
@@ -26,11 +28,8 @@ pub enum Request {
     Pause,
     Resume,
     Stop,
-    /// A copy of `percent` % of the items going out, at most `count` of them.
-    Tap {
-        percent: u32,
-        count: Option<u64>,
-    },
+    /// A copy of the items going out, as `TapSpec` says.
+    Tap(TapSpec),
     /// A tap ended, having copied and missed this many items. Made by the endpoint itself
     /// for the watch loop's record, never read from a client.
     TapEnded {
@@ -74,18 +73,24 @@ impl Request {
             Request::Resume => "resume".into(),
             Request::Stop => "stop".into(),
             Request::TapEnded { .. } => "tap-ended".into(),
-            Request::Tap { percent, count } => match count {
-                Some(n) => format!("tap sample {percent} count {n}"),
-                None => format!("tap sample {percent}"),
-            },
+            Request::Tap(spec) => {
+                let mut line = format!("tap sample {}", spec.percent);
+                if let Some(n) = spec.count {
+                    line += &format!(" count {n}");
+                }
+                if let Some(rate) = spec.rate {
+                    line += &format!(" rate {rate}");
+                }
+                line
+            }
         }
     }
 }
 
 /// `tap [sample P] [count N]`.
 fn tap(words: &[&str]) -> Result<Request, String> {
-    let form = "expected tap [sample 1-100] [count N]";
-    let (mut percent, mut count) = (100, None);
+    let form = "expected tap [sample 1-100] [count N] [rate N/PERIOD]";
+    let (mut percent, mut count, mut rate) = (100, None, None);
     for pair in words.chunks(2) {
         match pair {
             ["sample", p] => {
@@ -104,10 +109,17 @@ fn tap(words: &[&str]) -> Result<Request, String> {
                         .ok_or_else(|| format!("{form}; got count {n}"))?,
                 );
             }
+            ["rate", r] => rate = Some(Rate::parse(r)?),
             _ => return Err(form.into()),
         }
     }
-    Ok(Request::Tap { percent, count })
+    let spec = TapSpec {
+        percent,
+        count,
+        rate,
+    };
+    spec.check()?;
+    Ok(Request::Tap(spec))
 }
 
 /// An answer as it goes on the wire.
@@ -152,14 +164,16 @@ mod tests {
             Request::Pause,
             Request::Resume,
             Request::Stop,
-            Request::Tap {
+            Request::Tap(TapSpec {
                 percent: 10,
                 count: Some(5),
-            },
-            Request::Tap {
+                rate: Some(Rate::parse("100/s").unwrap()),
+            }),
+            Request::Tap(TapSpec {
                 percent: 100,
                 count: None,
-            },
+                rate: None,
+            }),
         ] {
             assert_eq!(Request::parse(&request.line()), Ok(request));
         }
