@@ -240,22 +240,34 @@ fn pause_then_resume_under_block_is_byte_identical() {
     let dir = temp_dir("ctl-pause");
     let sock = socket(&dir);
     let input = numbered_lines(300_000);
-    let cmd = bpipe(&["--cap", "1000", "--control", sock.to_str().unwrap(), "-q"]);
-    let (fed, reader) = fed_and_read(cmd, input.clone());
+    let mut cmd = bpipe(&["--cap", "1000", "--control", sock.to_str().unwrap(), "-q"]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        stdout.read_to_end(&mut all).unwrap();
+        all
+    });
     wait_for(&sock);
+    // Paused before any input: none of it can have gone by.
     let (ok, text) = ctl(&["pause", sock.to_str().unwrap()]);
     assert!(ok && text.contains("flow flowing -> paused"), "{text}");
-    // Paused: nothing more goes out while the queue fills.
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = input.clone();
+    let feeder = std::thread::spawn(move || stdin.write_all(&feed).unwrap());
+    // Paused: nothing goes out while the queue fills.
     let held = until(&sock, |r| {
         n(r, "depth_items") + n(r, "in_hand_items") >= 1000
     });
-    std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(n(&stats(&sock), "out_items"), n(&held, "out_items"));
+    assert_eq!(n(&held, "out_items"), 0, "{held}");
     assert_eq!(held["paused"], true, "{held}");
     let (ok, text) = ctl(&["resume", sock.to_str().unwrap()]);
     assert!(ok, "{text}");
-    assert_eq!(stats(&sock)["paused"], false);
-    let (status, _) = fed.finish();
+    feeder.join().unwrap();
+    let status = child.wait().unwrap();
     assert!(status.success());
     assert!(reader.join().unwrap() == input, "output differs from input");
 }
@@ -281,6 +293,9 @@ fn bad_values_are_refused_with_the_command_lines_words() {
         );
         assert_eq!(text.lines().count(), 1, "{text}");
     }
+    // A refused value is bad usage, as on the command line: status 2.
+    let refused = bpipectl(&["set", s, "cap", "0"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
     let (ok, text) = ctl(&["set", s, "colour", "red"]);
     assert!(!ok && text.contains("colour"), "{text}");
     let (status, _) = release(child);
@@ -663,7 +678,7 @@ fn a_rate_schedule_starts_with_the_entry_before_now() {
 fn a_tap_copies_what_goes_out_and_neither_changes_nor_slows_it() {
     let dir = temp_dir("ctl-tap");
     let sock = socket(&dir);
-    let input = numbered_lines(100_000);
+    let input = numbered_lines(200_000);
     let args = [
         "--rate",
         "50000/s",

@@ -4,7 +4,7 @@
 
 use crate::config::change::change;
 use crate::control::endpoint::Asked;
-use crate::control::endpoint::wire::Request;
+use crate::control::endpoint::wire::{self, Request};
 use crate::control::watch::Watch;
 use crate::queue::{Flow, Limits, Queue};
 use crate::report::monitor::{By, Change, Monitor};
@@ -19,7 +19,8 @@ impl Watch {
             Request::Stats(format) => Ok(monitor.record_now(queue, *format)),
             Request::Set { name, value } => {
                 match change(&queue.limits(), self.overlong, name, value) {
-                    Err(refusal) => Err(refusal.to_string()),
+                    // A value the flag's parser refuses is bad usage, as on the command line.
+                    Err(refusal) => Err(format!("{}{refusal}", wire::USAGE)),
                     Ok(next) => {
                         let (before, after) = queue.retune(|limits| {
                             *limits = Limits {

@@ -17,8 +17,8 @@ bpipectl stats ingest --json\n  \
 bpipectl set ingest rate 100/s\n  \
 bpipectl set 4242 policy slide\n  \
 bpipectl pause ingest; bpipectl resume ingest\n\n\
-Exit status: 0 done; 1 the bpipe refused (the message says why) or could not be reached; \
-2 bad usage."
+Exit status: 0 done; 1 the bpipe could not be reached or could not do it (the message says \
+why); 2 bad usage, a value refused included (nothing changed)."
 )]
 pub struct CtlArgs {
     #[command(subcommand)]

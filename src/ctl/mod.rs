@@ -10,7 +10,7 @@ mod top;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::control::endpoint::wire::Request;
+use crate::control::endpoint::wire::{self, Request};
 use crate::queue::tap::TapSpec;
 use crate::report::StatsFormat;
 use cli::{CtlArgs, Verb};
@@ -61,6 +61,10 @@ pub fn run(args: CtlArgs) -> u8 {
     match result {
         Ok(()) => 0,
         Err(message) => {
+            let (message, status) = match message.strip_prefix(wire::USAGE) {
+                Some(usage) => (usage.to_string(), 2),
+                None => (message, 1),
+            };
             let message: String = message
                 .chars()
                 .flat_map(|c| match c.is_control() {
@@ -69,7 +73,7 @@ pub fn run(args: CtlArgs) -> u8 {
                 })
                 .collect();
             let _ = writeln!(std::io::stderr(), "bpipectl: {message}");
-            1
+            status
         }
     }
 }

@@ -70,6 +70,12 @@ pub struct Endpoint {
     asked: Receiver<Asked>,
 }
 
+/// Requests handed to the watch loop whose answer is not yet written: bpipe waits for them
+/// (a little) before it exits, so that the answer to `stop` reaches its client.
+static REPLYING: AtomicUsize = AtomicUsize::new(0);
+/// The longest an exit waits for answers being written.
+const REPLY_WAIT: Duration = Duration::from_millis(500);
+
 /// The socket to remove at a panic (whose hook exits at once, without unwinding).
 static SOCKET: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
 
@@ -120,6 +126,10 @@ impl Endpoint {
 
 impl Drop for Endpoint {
     fn drop(&mut self) {
+        let until = Instant::now() + REPLY_WAIT;
+        while REPLYING.load(Ordering::Acquire) > 0 && Instant::now() < until {
+            thread::sleep(Duration::from_millis(1));
+        }
         let _ = std::fs::remove_file(&self.path);
         remove_socket();
         // Only if empty: the last bpipe to leave takes the directory with it.
@@ -191,23 +201,37 @@ fn accept(listener: &UnixListener, ask: &Sender<Asked>) {
 fn serve(mut stream: UnixStream, ask: &Sender<Asked>) {
     let _ = stream.set_read_timeout(Some(REQUEST_WAIT));
     let _ = stream.set_write_timeout(Some(REQUEST_WAIT));
+    let mut handed = false;
     let reply = match peer(&stream) {
         Err(refusal) => Reply::Said(Err(refusal)),
         Ok(pid) => match read_request(&stream) {
             Err(e) => Reply::Said(Err(e)),
             Ok(_) if !still_there(&stream) => return,
-            Ok(request) => match ask_watch(ask, request, pid) {
-                Err(e) => Reply::Said(Err(e)),
-                Ok(Reply::Tap(copies, counts)) => {
-                    return tap::stream(stream, &copies, &counts, ask, pid);
+            Ok(request) => {
+                REPLYING.fetch_add(1, Ordering::AcqRel);
+                handed = true;
+                match ask_watch(ask, request, pid) {
+                    Err(e) => Reply::Said(Err(e)),
+                    Ok(Reply::Tap(copies, counts)) => {
+                        // Its `ok` is written at once; then it streams, not waited for.
+                        return tap::stream(stream, &copies, &counts, ask, pid, replied);
+                    }
+                    Ok(reply) => reply,
                 }
-                Ok(reply) => reply,
-            },
+            }
         },
     };
     if let Reply::Said(result) = reply {
         let _ = stream.write_all(wire::answer(&result).as_bytes());
     }
+    if handed {
+        replied();
+    }
+}
+
+/// An answer handed to the watch loop was written (or its client is gone).
+fn replied() {
+    let _ = REPLYING.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
 }
 
 /// The peer's PID, if it is this user's.

@@ -19,10 +19,13 @@ pub(super) fn stream(
     counts: &TapCounts,
     ask: &Sender<Asked>,
     peer: u32,
+    replied: fn(),
 ) {
     // A tap may wait long for items; the client is never rushed to read.
     let _ = client.set_write_timeout(None);
-    if client.write_all(b"ok\n").is_ok() {
+    let ok = client.write_all(b"ok\n").is_ok();
+    replied();
+    if ok {
         for copy in copies {
             if client.write_all(&copy).is_err() {
                 break;

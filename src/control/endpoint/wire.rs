@@ -15,6 +15,10 @@ use crate::queue::tap::TapSpec;
 use crate::report::StatsFormat;
 use crate::values::rate::Rate;
 
+/// How a refusal that is bad usage (a value the flag's parser refuses) begins, after
+/// `error: `: the client exits 2 for it, as bpipe does for a bad flag.
+pub const USAGE: &str = "usage: ";
+
 /// The longest request line.
 pub const MAX_REQUEST: usize = 4096;
 
