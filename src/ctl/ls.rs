@@ -78,8 +78,7 @@ pub fn run(json: bool) -> Result<(), String> {
 /// One bpipe's line.
 fn row(pid: u32, r: &Value) -> String {
     let n = |key: &str| r[key].as_f64().unwrap_or(0.0);
-    let fill = (n("depth_items") / n("cap_items").max(1.0))
-        .max(n("depth_bytes") / n("cap_bytes").max(1.0));
+    let fill = super::top::fill(r);
     let name = r["name"].as_str().unwrap_or("-");
     format!(
         "{pid:>8}  {:<12} {:<14} {:>4.0}% {:>10} {:>10.0} {:>10} {:>8.3}s",

@@ -37,10 +37,12 @@ fn n(r: &Value, key: &str) -> f64 {
     r[key].as_f64().unwrap_or(0.0)
 }
 
-/// How full the queue is, 0 to 1 (more when an operator lowered the cap below the depth).
-fn fill(r: &Value) -> f64 {
-    (n(r, "depth_items") / n(r, "cap_items").max(1.0))
-        .max(n(r, "depth_bytes") / n(r, "cap_bytes").max(1.0))
+/// How full bpipe is against its caps, 0 to 1 and over: what is queued and what the reader
+/// and writer hold (a read waiting whole for a stalled writer is pressure too).
+pub fn fill(r: &Value) -> f64 {
+    let items = n(r, "depth_items") + n(r, "in_hand_items");
+    let bytes = n(r, "depth_bytes") + n(r, "in_hand_bytes");
+    (items / n(r, "cap_items").max(1.0)).max(bytes / n(r, "cap_bytes").max(1.0))
 }
 
 fn compact(x: f64) -> String {
@@ -242,7 +244,12 @@ fn table(rows: &[(u32, Looked, Rates)], width: u16) -> Table<'static> {
                 .map(|c| (c.cell)(record, rates))
                 .collect::<Vec<_>>(),
         ),
-        Err(_) => Row::new(vec![format!("{pid} not answering")]),
+        Err(_) => Row::new(columns.iter().map(|c| match c.heading {
+            "PID" => pid.to_string(),
+            "NAME" => "?".into(),
+            "FILL" => "not answering".into(),
+            _ => String::new(),
+        })),
     });
     Table::new(body, columns.iter().map(|c| Constraint::Length(c.width)))
         .header(header)
@@ -270,14 +277,23 @@ pub fn run(every: Duration, one: bool) -> Result<(), String> {
     if one {
         return once();
     }
+    // A stop signal ends the table as q does, so that the terminal is given back as it was.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
+        let _ = signal_hook::flag::register(signal, std::sync::Arc::clone(&stop));
+    }
     let mut terminal =
         ratatui::try_init().map_err(|e| format!("cannot draw on this terminal: {e}"))?;
-    let result = live(&mut terminal, every);
+    let result = live(&mut terminal, every, &stop);
     ratatui::restore();
     result
 }
 
-fn live(terminal: &mut ratatui::DefaultTerminal, every: Duration) -> Result<(), String> {
+fn live(
+    terminal: &mut ratatui::DefaultTerminal,
+    every: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<(), String> {
     let mut top = Top::default();
     loop {
         let rows = top.refresh()?;
@@ -289,8 +305,12 @@ fn live(terminal: &mut ratatui::DefaultTerminal, every: Duration) -> Result<(), 
             .map_err(|e| e.to_string())?;
         let until = Instant::now() + every;
         while let Some(left) = until.checked_duration_since(Instant::now()) {
-            if !event::poll(left).map_err(|e| e.to_string())? {
-                break;
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(());
+            }
+            // In slices, so that a stop signal is seen soon.
+            if !event::poll(left.min(Duration::from_millis(100))).map_err(|e| e.to_string())? {
+                continue;
             }
             if let Event::Key(key) = event::read().map_err(|e| e.to_string())? {
                 let ctrl_c =

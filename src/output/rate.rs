@@ -86,17 +86,24 @@ impl Limiter {
         Err(instant_at(origin, at_ns))
     }
 
-    /// The limiter at a new `rate` and `burst` (an operator's change), keeping its schedule:
-    /// the next unit is due when it was due, so a change never refills the bucket (changes
-    /// back and forth would otherwise let a burst through each time). A change of unit
-    /// (items to bytes) starts a schedule anew.
-    pub fn retuned(&self, rate: Rate, burst: u64) -> Limiter {
+    /// The limiter at a new `rate` and `burst` at `now` (an operator's change), keeping the
+    /// tokens the bucket holds (at most the new burst): a change never refills the bucket
+    /// (back and forth, or a larger burst, would let a burst through) nor empties it (a
+    /// faster rate would wait out the old burst's schedule). A change of unit (items to
+    /// bytes) starts anew.
+    pub fn retuned(&self, rate: Rate, burst: u64, now: Instant) -> Limiter {
         let mut next = Limiter::new(rate, burst);
-        if rate.unit == self.unit {
-            next.origin = self.origin;
-            // The fraction of a nanosecond left over is rounded up.
-            next.next_ns = self.next_ns + i128::from(self.next_rem > 0);
-        }
+        let Some(origin) = self.origin.filter(|_| rate.unit == self.unit) else {
+            return next;
+        };
+        let now_ns = nanos_between(origin, now);
+        // Tokens now: the units that may go at once (negative: owed).
+        let lead = (now_ns - self.next_ns) as f64 - self.next_rem as f64 / self.amount as f64;
+        let tokens = self.burst as f64 + lead * self.amount as f64 / self.per_ns as f64;
+        let tokens = tokens.min(next.burst as f64);
+        let ahead = (next.burst as f64 - tokens) * next.per_ns as f64 / next.amount as f64;
+        next.origin = Some(origin);
+        next.next_ns = now_ns + ahead.ceil() as i128;
         next
     }
 

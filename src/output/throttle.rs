@@ -62,21 +62,26 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_rate_or_burst_does_not_refill_the_bucket() {
+    fn a_changed_rate_or_burst_keeps_the_tokens_the_bucket_holds() {
+        let rate = |r: &str| Rate::parse(r).unwrap();
+        // Saturated at 100/s with a burst of 1000: the bucket is empty.
         let (mut l, mut w) = (limiter("100/s", Some(1000)), FakeWait::new());
         assert_eq!(grant(&mut l, 5000, true, &mut w, None, || {}), Ok(1000));
         l.spend(1000);
-        // Back and forth, as an operator might: the next item is still 10 ms off.
+        // Back and forth, a larger burst, a lower rate: the next item is still not due.
         for _ in 0..10 {
-            l = l.retuned(Rate::parse("100/s").unwrap(), 1);
-            l = l.retuned(Rate::parse("101/s").unwrap(), 1000);
+            l = l.retuned(rate("100/s"), 1, w.now);
+            l = l.retuned(rate("101/s"), 1000, w.now);
         }
-        let now = w.now;
-        assert!(l.available(5000, now, false).is_err());
-        // A lowered rate applies from the next item on: 10 items at 10/s take 1 s more.
-        let mut l = l.retuned(Rate::parse("10/s").unwrap(), 1);
+        let mut l = l.retuned(rate("10/s"), 1000, w.now);
+        assert!(l.available(5000, w.now, false).is_err());
+        // The lower rate from the next item on: 10 items at 10/s take about a second.
         let took = send(&mut l, &mut w, 10, false);
         assert!(took >= Duration::from_millis(900), "{took:?}");
+        // A faster rate applies at once, without waiting out the old burst's schedule.
+        let mut l = l.retuned(rate("1000/s"), 1000, w.now);
+        let took = send(&mut l, &mut w, 10, false);
+        assert!(took <= Duration::from_millis(20), "{took:?}");
     }
 
     #[test]

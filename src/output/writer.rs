@@ -137,8 +137,9 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
                 self.queue.taps().offer(&self.hand);
             }
             if let Some(rate) = self.queue.rate_changed(&mut self.tuned) {
+                let now = self.wait.now();
                 self.limiter = rate.map(|(rate, burst)| match &self.limiter {
-                    Some(old) => old.retuned(rate, burst),
+                    Some(old) => old.retuned(rate, burst, now),
                     None => Limiter::new(rate, burst),
                 });
             }

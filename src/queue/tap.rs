@@ -32,9 +32,9 @@ impl TapSpec {
     }
 }
 
-/// Batches' worth of copies (64 KiB or so each) a tap may have waiting before it is dropped
-/// from.
-const TAP_DEPTH: usize = 256;
+/// Copies (a batch, 64 KiB or so, or a gathered sample) a tap may have waiting before it is
+/// dropped from: about 1 MiB a tap, and a bpipe serves at most eight connections.
+const TAP_DEPTH: usize = 16;
 
 /// What a tap copied, and what it missed for being slow.
 #[derive(Debug, Default)]
@@ -54,13 +54,16 @@ struct Tap {
     /// `--rate`: items copied in the current period, and when it began.
     rate: Option<(Rate, u64, Option<std::time::Instant>)>,
     counts: Arc<TapCounts>,
-    /// A sample gathered and not yet sent, and its items.
+    /// A sample gathered and not yet sent, its items, and since when.
     pending: Vec<u8>,
     pending_items: u64,
+    pending_since: Option<std::time::Instant>,
 }
 
-/// How much of a sample gathers before it is sent (unless the writer goes idle first).
+/// How much of a sample gathers before it is sent (unless the writer goes idle first, or it
+/// has waited [`GATHER_WAIT`]).
 const GATHER: usize = 32 * 1024;
+const GATHER_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The taps of a queue.
 #[derive(Debug, Default)]
@@ -85,6 +88,7 @@ impl Taps {
             counts: Arc::clone(&counts),
             pending: Vec::new(),
             pending_items: 0,
+            pending_since: None,
         };
         let mut taps = self.taps.lock().unwrap_or_else(|e| e.into_inner());
         taps.push(tap);
@@ -136,12 +140,17 @@ impl Tap {
                     self.acc -= 100;
                     self.pending.extend_from_slice(item);
                     self.pending_items += 1;
+                    self.pending_since
+                        .get_or_insert_with(std::time::Instant::now);
                     self.left = self.left.map(|l| l - 1);
                 }
             }
             // A sample gathers to a good size before it is sent: a send per write would wake
             // the tap's thread as often as the writer writes.
-            if (self.pending.len() >= GATHER || self.left == Some(0)) && !self.flush() {
+            let old = self
+                .pending_since
+                .is_some_and(|t| t.elapsed() >= GATHER_WAIT);
+            if (self.pending.len() >= GATHER || old || self.left == Some(0)) && !self.flush() {
                 return false;
             }
         }
@@ -164,6 +173,7 @@ impl Tap {
 
     /// Sends what was gathered; false once the tap's reader is gone.
     fn flush(&mut self) -> bool {
+        self.pending_since = None;
         let items = std::mem::take(&mut self.pending_items);
         let copy = std::mem::replace(&mut self.pending, Vec::with_capacity(GATHER));
         self.send(copy, items)

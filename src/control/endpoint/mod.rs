@@ -284,7 +284,7 @@ fn read_request(mut stream: &UnixStream) -> Result<Request, String> {
 /// up while bpipe was stopped, say) has its request dropped, not carried out unseen. (One
 /// that only shut down its writing half, as `socat` does, is still there: POLLHUP is set
 /// only when both halves are shut.)
-fn still_there(stream: &UnixStream) -> bool {
+pub(super) fn still_there(stream: &UnixStream) -> bool {
     use std::os::fd::AsRawFd;
     let mut fd = libc::pollfd {
         fd: stream.as_raw_fd(),

@@ -7,11 +7,14 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::Ordering;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::wire::Request;
 use super::{ANSWER_WAIT, Asked};
 use crate::queue::tap::TapCounts;
+
+/// How often a tap with nothing to copy looks whether its client is still there.
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub(super) fn stream(
     mut client: UnixStream,
@@ -25,12 +28,14 @@ pub(super) fn stream(
     let _ = client.set_write_timeout(None);
     let ok = client.write_all(b"ok\n").is_ok();
     replied();
-    if ok {
-        for copy in copies {
-            if client.write_all(&copy).is_err() {
-                break;
-            }
-        }
+    let mut going = ok;
+    while going {
+        going = match copies.recv_timeout(LOOK_EVERY) {
+            Ok(copy) => client.write_all(&copy).is_ok(),
+            // Nothing to copy (a stalled pipe): a client that has left ends the tap.
+            Err(RecvTimeoutError::Timeout) => super::still_there(&client),
+            Err(RecvTimeoutError::Disconnected) => false,
+        };
     }
     let ended = Request::TapEnded {
         copied: counts.copied.load(Ordering::Relaxed),
