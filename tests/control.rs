@@ -70,13 +70,28 @@ fn socket(dir: &Path) -> PathBuf {
 fn fed_and_read(mut cmd: Command, input: Vec<u8>) -> (Fed, std::thread::JoinHandle<Vec<u8>>) {
     cmd.stdout(Stdio::piped());
     let mut fed = Fed::start_with_stdout(cmd, input);
-    let mut stdout = fed.child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let reader = read_all(fed.child.stdout.take().unwrap());
+    (fed, reader)
+}
+
+/// All that `stdout` gives, read on a thread of its own.
+fn read_all(mut stdout: std::process::ChildStdout) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
         let mut all = Vec::new();
         stdout.read_to_end(&mut all).unwrap();
         all
-    });
-    (fed, reader)
+    })
+}
+
+/// `cmd` started with its stdin the test's to write (after a pause, say) and its stdout read
+/// to the end on a thread.
+fn paused_later(mut cmd: Command) -> (std::process::Child, std::thread::JoinHandle<Vec<u8>>) {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let reader = read_all(child.stdout.take().unwrap());
+    (child, reader)
 }
 
 /// A bpipe whose stdin the test holds open (it reads nothing until released).
@@ -240,17 +255,8 @@ fn pause_then_resume_under_block_is_byte_identical() {
     let dir = temp_dir("ctl-pause");
     let sock = socket(&dir);
     let input = numbered_lines(300_000);
-    let mut cmd = bpipe(&["--cap", "1000", "--control", sock.to_str().unwrap(), "-q"]);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        stdout.read_to_end(&mut all).unwrap();
-        all
-    });
+    let cmd = bpipe(&["--cap", "1000", "--control", sock.to_str().unwrap(), "-q"]);
+    let (mut child, reader) = paused_later(cmd);
     wait_for(&sock);
     // Paused before any input: none of it can have gone by.
     let (ok, text) = ctl(&["pause", sock.to_str().unwrap()]);
@@ -541,19 +547,10 @@ fn a_stop_while_paused_drains_what_is_queued() {
     let dir = temp_dir("ctl-stop-paused");
     let sock = socket(&dir);
     let input = numbered_lines(10_000);
-    let mut cmd = bpipe(&["--control", sock.to_str().unwrap(), "-q"]);
+    let cmd = bpipe(&["--control", sock.to_str().unwrap(), "-q"]);
     // Held: the input is not all there until the pause is in place.
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
+    let (mut child, reader) = paused_later(cmd);
     let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        stdout.read_to_end(&mut all).unwrap();
-        all
-    });
     wait_for(&sock);
     let (ok, text) = ctl(&["pause", sock.to_str().unwrap()]);
     assert!(ok, "{text}");
