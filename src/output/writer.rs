@@ -159,14 +159,7 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
                     }
                     match self.wait.wait(self.sink.fd(), self.sink.busy(), None) {
                         Woke::Hangup => return Err(self.hung_up()),
-                        Woke::Room => {
-                            let tended = self.sink.tend(self.queue.standing().fill);
-                            self.settle_recalls(Recall::AsDelivered);
-                            if let Err(e) = tended {
-                                self.queue.close_output();
-                                return Err(e);
-                            }
-                        }
+                        Woke::Room => self.tend()?,
                         Woke::Rung | Woke::Timeout => {}
                     }
                     after_idle = true;
@@ -228,6 +221,16 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
     }
 
     /// The consumer left while the writer held nothing.
+    /// A relay's housekeeping (a pool's exits and restarts), and what it recalled booked; a
+    /// relay with no one left closes the output.
+    fn tend(&mut self) -> io::Result<()> {
+        let tended = self.sink.tend(self.queue.standing().fill);
+        self.settle_recalls(Recall::AsDelivered);
+        tended
+            .map(|_| ())
+            .inspect_err(|_| self.queue.close_output())
+    }
+
     fn hung_up(&mut self) -> io::Error {
         self.queue.close_output();
         ErrorKind::BrokenPipe.into()

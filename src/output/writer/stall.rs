@@ -56,14 +56,7 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
             match self.wait.wait(self.sink.fd(), false, grace) {
                 Woke::Hangup => return Err(self.hung_up()),
                 Woke::Timeout if grace.is_some() => grace = self.queue.press(Press::Stalled),
-                Woke::Room => {
-                    let tended = self.sink.tend(self.queue.standing().fill);
-                    self.settle_recalls(Recall::AsDelivered);
-                    if let Err(e) = tended {
-                        self.queue.close_output();
-                        return Err(e);
-                    }
-                }
+                Woke::Room => self.tend()?,
                 Woke::Rung | Woke::Timeout => {}
             }
             if self.queue.limits().flow == Flow::Flowing || self.queue.standing().abandoned {
