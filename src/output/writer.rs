@@ -58,6 +58,7 @@ pub fn run(
     }
     let _ = writer.sink.finish(Finish::Cut);
     writer.settle_recalls(Recall::All);
+    queue.taps().close();
     result
 }
 

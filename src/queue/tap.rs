@@ -109,6 +109,14 @@ impl Taps {
         self.any.store(!taps.is_empty(), Ordering::Release);
     }
 
+    /// The writer is done: what each tap gathered goes to it, and its channel ends, so that
+    /// its client gets the end of the stream.
+    pub fn close(&self) {
+        self.flush();
+        self.taps.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.any.store(false, Ordering::Release);
+    }
+
     /// The writer wrote `batches`: each tap gets its sample, if it has room.
     pub fn offer(&self, batches: &[Batch]) {
         let mut taps = self.taps.lock().unwrap_or_else(|e| e.into_inner());

@@ -76,6 +76,10 @@ static REPLYING: AtomicUsize = AtomicUsize::new(0);
 /// The longest an exit waits for answers being written.
 const REPLY_WAIT: Duration = Duration::from_millis(500);
 
+/// Taps still streaming their copies: bpipe waits for them (at most [`REPLY_WAIT`]) before
+/// it exits, so that a tap gets the end of the stream.
+static STREAMING: AtomicUsize = AtomicUsize::new(0);
+
 /// The socket to remove at a panic (whose hook exits at once, without unwinding).
 static SOCKET: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
 
@@ -127,7 +131,8 @@ impl Endpoint {
 impl Drop for Endpoint {
     fn drop(&mut self) {
         let until = Instant::now() + REPLY_WAIT;
-        while REPLYING.load(Ordering::Acquire) > 0 && Instant::now() < until {
+        let busy = || REPLYING.load(Ordering::Acquire) + STREAMING.load(Ordering::Acquire) > 0;
+        while busy() && Instant::now() < until {
             thread::sleep(Duration::from_millis(1));
         }
         let _ = std::fs::remove_file(&self.path);
@@ -214,7 +219,10 @@ fn serve(mut stream: UnixStream, ask: &Sender<Asked>) {
                     Err(e) => Reply::Said(Err(e)),
                     Ok(Reply::Tap(copies, counts)) => {
                         // Its `ok` is written at once; then it streams, not waited for.
-                        return tap::stream(stream, &copies, &counts, ask, pid, replied);
+                        STREAMING.fetch_add(1, Ordering::AcqRel);
+                        tap::stream(stream, &copies, &counts, ask, pid, replied);
+                        STREAMING.fetch_sub(1, Ordering::AcqRel);
+                        return;
                     }
                     Ok(reply) => reply,
                 }
