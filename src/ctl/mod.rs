@@ -65,13 +65,7 @@ pub fn run(args: CtlArgs) -> u8 {
                 Some(usage) => (usage.to_string(), 2),
                 None => (message, 1),
             };
-            let message: String = message
-                .chars()
-                .flat_map(|c| match c.is_control() {
-                    true => c.escape_default().collect::<Vec<_>>(),
-                    false => vec![c],
-                })
-                .collect();
+            let message = crate::report::printable(&message);
             let _ = writeln!(std::io::stderr(), "bpipectl: {message}");
             status
         }
@@ -92,12 +86,8 @@ fn one(target: &str, request: &Request) -> Result<(), String> {
 /// must not drive the terminal); a closed or full stdout ends nothing but the printing.
 pub fn say(text: &str) {
     use std::io::Write;
-    let shown: String = text
-        .chars()
-        .flat_map(|c| match c.is_control() && c != '\n' {
-            true => c.escape_default().collect::<Vec<_>>(),
-            false => vec![c],
-        })
-        .collect();
-    let _ = writeln!(std::io::stdout().lock(), "{shown}");
+    let mut out = std::io::stdout().lock();
+    for line in text.split('\n') {
+        let _ = writeln!(out, "{}", crate::report::printable(line));
+    }
 }

@@ -271,7 +271,7 @@ pub fn prefix(name: Option<&str>) -> String {
 
 /// `text` with control characters (newlines, escape sequences) escaped, so that a record
 /// stays one line and a terminal shows it as it is.
-fn printable(text: &str) -> String {
+pub fn printable(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
             let escaped = c.is_control().then(|| c.escape_default());
