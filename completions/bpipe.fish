@@ -32,6 +32,13 @@ json\t'One JSON object per line'
 prometheus\t'The Prometheus text format, the --stats-file replaced whole at every record (for node_exporter\'s textfile collector)'"
 complete -c bpipe -l stats-file -d 'Append records to PATH instead of stderr (prometheus: replace), e.g. stats.jsonl' -r -F
 complete -c bpipe -l drops-exit -d 'Exit with CODE if anything was dropped, e.g. 4' -r -f
+complete -c bpipe -l key -d 'Each item\'s key: the first group of PATTERN, e.g. \'service=(\\w+)\'' -r -f
+complete -c bpipe -l key-field -d 'Each item\'s key: its Nth field (from 1), e.g. 1' -r
+complete -c bpipe -l field-sep -d 'With --key-field: one character that ends each field (as cut -d does), e.g. \',\' or \'\\t\' for a tab [default: runs of spaces and tabs, as awk does]' -r -f
+complete -c bpipe -l key-json -d 'Each item\'s key: the string field NAME of a JSON object, e.g. service' -r -f
+complete -c bpipe -l rate-per-key -d 'Most items or bytes of one key per period, e.g. 100/s; the rest is shed' -r -f
+complete -c bpipe -l burst-per-key -d 'How much of one key may come at once after a quiet spell [default: one period\'s worth of --rate-per-key]' -r -f
+complete -c bpipe -l max-keys -d 'Most keys tracked; past that, the least recently seen key is folded into \'other\'' -r -f
 complete -c bpipe -l workers -d 'Feed N worker processes running CMD (after --), e.g. 4 or 1..8' -r -f
 complete -c bpipe -l scale-after -d 'With --workers MIN..MAX: how long the queue must stay over half full before one more worker starts [default: 1s]' -r -f
 complete -c bpipe -l idle-exit -d 'With --workers MIN..MAX: a worker that has read all it was given and been given nothing for this long has its stdin closed and is retired, down to MIN [default: 10s]' -r -f
@@ -41,6 +48,7 @@ complete -c bpipe -l summary -d 'Print the final record even for a clean run'
 complete -c bpipe -l no-control -d 'Serve no control socket: bpipectl can neither see nor change this bpipe'
 complete -c bpipe -l progress -d 'Draw the live status line even where bpipe would not'
 complete -c bpipe -l no-progress -d 'Never draw the live status line [default: drawn when stderr is a terminal]'
+complete -c bpipe -l fair -d 'When the policy sheds, shed from the key holding the most bytes: slide sheds its oldest item, drop the incoming item if it is that key\'s, else that key\'s newest. A quiet key keeps its items while a firehose pays. --keep still wins'
 complete -c bpipe -l restart -d 'Start a worker that failed (exited non-zero or by a signal other than SIGPIPE) again, after a back-off of 100 ms doubling up to 5 s; after 10 failures in a row, no more'
 complete -c bpipe -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bpipe -s V -l version -d 'Print version'

@@ -420,6 +420,9 @@ pub struct Args {
     pub drops_exit: Option<u8>,
 
     #[command(flatten)]
+    pub keys: keys::KeyArgs,
+
+    #[command(flatten)]
     pub pool: workers::WorkerArgs,
 }
 
@@ -492,6 +495,7 @@ pub enum ShedArg {
 }
 
 mod errors;
+pub mod keys;
 pub mod workers;
 
 pub use errors::one_line;

@@ -51,6 +51,8 @@ pub struct Config {
     pub keep: Option<Keep>,
     /// `--mark-drops`: the line written where items were shed.
     pub marker: Option<Marker>,
+    /// `--key` and the rest of the key flags.
+    pub keys: Option<crate::keys::KeyRules>,
     /// `--dead-letter` and `--dead-letter-max`.
     pub dead_letter: Option<(PathBuf, u64)>,
     /// `--spill` and `--spill-max`.
@@ -113,6 +115,7 @@ impl Config {
         };
         let keep = keep(args, delim, policy)?;
         let marker = marker(args, delim, policy)?;
+        let keys = keys::keys(args, delim, policy)?;
         if args.spill.is_some() && args.spill_max < 1 << 20 {
             return usage("--spill-max must be at least 1MiB, e.g. --spill-max 4GiB");
         }
@@ -150,6 +153,7 @@ impl Config {
             max_age: args.max_age.filter(|d| !d.is_zero()),
             keep,
             marker,
+            keys,
             dead_letter: args
                 .dead_letter
                 .clone()
@@ -172,5 +176,6 @@ impl Config {
 
 pub mod change;
 mod flags;
+mod keys;
 #[cfg(test)]
 mod tests;

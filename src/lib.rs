@@ -23,6 +23,7 @@ mod ctl;
 mod error;
 mod exit;
 mod input;
+mod keys;
 mod output;
 mod queue;
 mod report;

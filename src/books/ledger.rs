@@ -150,6 +150,16 @@ impl Ledger {
         self.ring();
     }
 
+    /// The reader found items over their key's `--rate-per-key`: shed, counted apart as
+    /// limited.
+    pub fn limit(&mut self, from: Place, t: Tally) {
+        self.move_out(from, t, |s| {
+            s.dropped += t;
+            s.limited += t;
+        });
+        self.ring();
+    }
+
     /// Items move from one place to another: queued from the reader's hand, taken by the
     /// writer, given back by it.
     pub fn shift(&mut self, from: Place, to: Place, t: Tally) {

@@ -36,6 +36,8 @@ pub struct Stats {
     pub sent_bytes: u64,
     /// Of `dropped`: items older than `--max-age` when the writer came for them.
     pub expired: Tally,
+    /// Of `dropped`: items over their key's `--rate-per-key` when they came.
+    pub limited: Tally,
     /// Items on disk now (`--spill`), all that went there, and the high-water mark.
     pub spilled: Tally,
     pub spilled_total: Tally,

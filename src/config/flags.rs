@@ -73,26 +73,33 @@ pub(super) fn usage<T>(message: impl Into<String>) -> Result<T, Error> {
 
 /// `--burst TEXT` in the unit of `rate`: a count for an item rate, a size for a byte rate.
 pub(super) fn burst(rate: Rate, text: &str) -> Result<u64, Error> {
+    burst_of(("--burst", "--rate"), rate, text)
+}
+
+/// A burst flag (`names.0`) in the unit of the rate of flag `names.1`.
+pub(super) fn burst_of((flag, of): (&str, &str), rate: Rate, text: &str) -> Result<u64, Error> {
     let burst = match rate.unit {
         Unit::Items if parse_size(text).is_ok() && parse_count(text).is_err() => {
             return usage(format!(
-                "--burst {text} is a size, but --rate {rate} counts items: give a count, \
-                 e.g. --burst 10"
+                "{flag} {text} is a size, but {of} {rate} counts items: give a count, \
+                 e.g. {flag} 10"
             ));
         }
         Unit::Bytes if is_plain_number(text) => {
             return usage(format!(
-                "--burst {text} is a count, but --rate {rate} counts bytes: give a size, \
-                 e.g. --burst 64KiB"
+                "{flag} {text} is a count, but {of} {rate} counts bytes: give a size, \
+                 e.g. {flag} 64KiB"
             ));
         }
         Unit::Items => parse_count(text),
         Unit::Bytes => parse_size(text),
     };
     match burst {
-        Ok(0) => usage("--burst must be at least 1, e.g. --burst 10 or --burst 64KiB"),
+        Ok(0) => usage(format!(
+            "{flag} must be at least 1, e.g. {flag} 10 or {flag} 64KiB"
+        )),
         Ok(burst) => Ok(burst),
-        Err(e) => usage(format!("--burst: {e}")),
+        Err(e) => usage(format!("{flag}: {e}")),
     }
 }
 

@@ -362,6 +362,7 @@ fn conclude(
         monitor.error(e);
     }
     // The final record after the error that explains it (a failed worker is one).
+    monitor.set_keys(outcome.keys.clone());
     monitor.finish(
         outcome.stats,
         record_end,

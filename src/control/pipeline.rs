@@ -43,6 +43,8 @@ pub enum End {
 pub struct Outcome {
     pub end: End,
     pub stats: Stats,
+    /// `--key`: the keys' final figures.
+    pub keys: Option<crate::keys::KeyFigures>,
     /// A write that failed while a stop drained the queue.
     pub drain_error: Option<io::Error>,
 }
@@ -71,6 +73,7 @@ where
         .with_max_age(config.max_age)
         .with_rate(config.rate)
         .with_keep(config.keep.clone())
+        .with_keys(config.keys.clone())
         .with_marks(config.marker.clone())
         .with_dead_letter(dead_letter)
         .with_spill(spill);
@@ -123,6 +126,7 @@ where
         return Ok(Outcome {
             end,
             stats: queue.freeze(),
+            keys: queue.key_figures(),
             drain_error: written.err().filter(|e| e.kind() != ErrorKind::BrokenPipe),
         });
     }
@@ -132,6 +136,7 @@ where
     Ok(Outcome {
         end: ended(&queue, written, reader),
         stats: queue.freeze(),
+        keys: queue.key_figures(),
         drain_error: None,
     })
 }

@@ -43,6 +43,11 @@ impl Queue {
         stats
     }
 
+    /// `--key`: the keys tracked and folded, and the keys that lost the most.
+    pub fn key_figures(&self) -> Option<crate::keys::KeyFigures> {
+        self.lock().keys.as_ref().map(crate::keys::Keys::figures)
+    }
+
     /// A record was taken: the next interval's figures start now.
     pub fn next_interval(&self) {
         self.lock().books.waits.next_interval();

@@ -15,7 +15,9 @@
 mod books;
 mod bounds;
 pub mod clock;
+mod fair;
 mod figures;
+mod keyed;
 mod lifecycle;
 mod pressure;
 mod push;
@@ -54,6 +56,7 @@ use self::spill::Spill;
 use self::store::Store;
 use crate::batch::Batch;
 use crate::books::ledger::Place;
+use crate::keys::{KeyRules, Keys};
 use crate::values::rate::Rate;
 
 pub use self::bounds::{Bound, Bounds, Disk, Take};
@@ -80,6 +83,8 @@ struct Inner {
     books: Books,
     /// What an operator may change while bpipe runs: bounds, policy, `--max-age`.
     limits: Limits,
+    /// `--key` and what hangs on it: per-key books, rates, the heaviest key.
+    keys: Option<Keys>,
     input: Input,
     output: Output,
 }
@@ -137,6 +142,7 @@ impl Queue {
                     rate: None,
                     flow: Flow::Flowing,
                 },
+                keys: None,
                 input: Input::Open,
                 output: Output::Open,
             }),
@@ -180,6 +186,15 @@ impl Queue {
             self.rules.spills = Spills::ToDisk;
         }
         self.lock().store.set_disk(spill);
+        self
+    }
+
+    /// Items have keys: counted, limited and shed by key.
+    pub fn with_keys(mut self, keys: Option<KeyRules>) -> Queue {
+        if keys.is_some() {
+            self.rules.keyed = rules::Keyed::Yes;
+        }
+        self.lock().keys = keys.map(Keys::new);
         self
     }
 

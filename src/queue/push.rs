@@ -4,8 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::pressure::Reader;
+use super::rules::Keyed;
 use super::rules::Spills;
-use super::shedding::Why;
+use super::shedding::{Side, Why};
 use super::spilling::Offered;
 use super::{Flow, Inner, Input, Queue, Stop, Writer};
 use crate::batch::Batch;
@@ -33,6 +34,14 @@ impl Queue {
     /// under pressure the policy sheds (see the module doc). Every item is counted as input
     /// and ends up queued, taken by the writer, dropped, or (on a stop) undelivered.
     pub fn push(&self, batch: Batch) -> Result<(), Stop> {
+        match self.rules.keyed {
+            Keyed::Yes => self.push_keyed(batch),
+            Keyed::No => self.push_plain(batch),
+        }
+    }
+
+    /// [`Queue::push`] without keys.
+    pub(super) fn push_plain(&self, batch: Batch) -> Result<(), Stop> {
         let mut inner = self.lock();
         let mut pushed = self.offer(&mut inner, batch);
         while pushed == Ok(Pushed::Parked) {
@@ -70,7 +79,11 @@ impl Queue {
 
     /// Counts `batch` in and tries to place it without waiting: the non-blocking half of
     /// [`Queue::push`], for a scheduler that drives the queue step by step.
+    /// Items with keys are counted on them, but not limited by `--rate-per-key`.
     pub fn try_push(&self, batch: Batch) -> Result<Pushed, Stop> {
+        if self.rules.keyed == Keyed::Yes {
+            self.count_keys(&batch);
+        }
         let mut inner = self.lock();
         self.offer(&mut inner, batch)
     }
@@ -139,6 +152,11 @@ impl Queue {
         if let Some(shed) = shedding {
             // What the writer gave back when stdout filled may hold the queue over its bounds.
             self.trim(inner, shed);
+        }
+        if let Some(shed @ (Shed::Slide | Shed::Drop)) = shedding
+            && inner.fair()
+        {
+            return self.settle_fair(inner, batch, shed);
         }
         if let (Some(shed @ (Shed::Slide | Shed::Drop)), Some(keep)) = (shedding, &self.rules.keep)
         {
@@ -234,7 +252,19 @@ impl Queue {
             depth.items > inner.limits.bounds.items as u64
                 || depth.bytes > inner.limits.bounds.bytes as u64
         };
+        let fair = inner.fair();
         while over(inner) {
+            let side = match shed {
+                Shed::Slide => Side::Front,
+                _ => Side::Back,
+            };
+            if fair
+                && !inner
+                    .shed_heaviest(side, self.rules.keep.as_ref())
+                    .is_zero()
+            {
+                continue;
+            }
             let gone = match shed {
                 Shed::Slide => inner.drop_oldest(self.rules.keep.as_ref()),
                 Shed::Drop => inner.drop_newest(self.rules.keep.as_ref()),

@@ -54,6 +54,15 @@ pub struct Rules {
     pub(super) marks: Option<Marker>,
     /// Whether the store has a disk tier (`--spill`).
     pub(super) spills: Spills,
+    /// Whether items have keys (`--key` and the like).
+    pub(super) keyed: Keyed,
+}
+
+/// Whether items have keys, counted and limited by key as they come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Keyed {
+    No,
+    Yes,
 }
 
 /// Whether reads may go to disk.
@@ -70,6 +79,7 @@ impl Rules {
             keep: None,
             marks: None,
             spills: Spills::No,
+            keyed: Keyed::No,
         }
     }
 

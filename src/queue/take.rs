@@ -259,6 +259,7 @@ impl Queue {
     /// Counts `written` as delivered and keeps the buffers of `done` for the reader.
     fn settle(&self, inner: &mut Inner, written: Tally, done: &mut Vec<Batch>) {
         inner.books.hand_arrived = None;
+        inner.deliver_keys(done);
         for batch in done.drain(..) {
             inner.store.recycle(batch);
         }

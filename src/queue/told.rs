@@ -40,6 +40,9 @@ pub enum Told<'a> {
         torn: Option<(Tally, u64)>,
         lost: Tally,
     },
+    /// The first `.1` items of this batch went out (the last may be cut, its rest to go):
+    /// for their keys' books (`--key`), before the writer removes them.
+    WentOut(&'a crate::batch::Batch, u64),
     /// Items counted delivered to a worker that exited before reading them (`--workers`).
     Recalled(Tally),
     /// The writer is done with a batch it took from disk (its bytes went out, or it loaded
@@ -96,6 +99,7 @@ impl Queue {
             Told::Sent(bytes) => {
                 self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
             }
+            Told::WentOut(..) if self.rules.keyed == super::rules::Keyed::No => {}
             Told::Waited(waits) if waits.is_empty() => {}
             told => self.book(&mut self.lock(), told),
         }
@@ -123,6 +127,7 @@ impl Queue {
                 ledger.lose(Place::InHand, lost);
             }
             Told::Recalled(t) => ledger.recall(t),
+            Told::WentOut(batch, n) => inner.deliver_first(batch, n),
             Told::Released(mut disk) => {
                 if let Some(buffer) = disk.spare.take() {
                     inner.store.give_spare(buffer);

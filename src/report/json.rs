@@ -35,6 +35,9 @@ pub fn json_record(event: Event, snap: &Snapshot<'_>) -> String {
         record.insert("workers_running".into(), json!(running));
         record.insert("workers".into(), super::workers::json_part(snap.workers));
     }
+    if let Some(keys) = snap.keys {
+        super::keys::json_part(keys, &mut record);
+    }
     Json::Object(record).to_string()
 }
 

@@ -3,6 +3,7 @@
 
 mod figures;
 mod json;
+pub mod keys;
 pub mod monitor;
 pub mod out;
 pub mod progress;
@@ -170,6 +171,8 @@ pub struct Snapshot<'a> {
     pub spill_max: Option<u64>,
     /// `--workers`: each worker's figures (none without a pool).
     pub workers: &'a [crate::output::pool::slot::Figures],
+    /// `--key`: the keys' figures (none without keys).
+    pub keys: Option<&'a crate::keys::KeyFigures>,
     pub stats: Stats,
     pub elapsed: Duration,
     pub end: RunState,

@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, after, never, tick};
 
 use crate::books::stats::Stats;
 use crate::error::Error;
+use crate::keys::KeyFigures;
 use crate::output::pool;
 use crate::output::pool::slot::Figures;
 use crate::queue::Queue;
@@ -55,6 +56,8 @@ pub struct Monitor {
     /// `--workers`: what happens to workers, and their figures (as last read).
     pool: Option<PoolWatch>,
     figures: Vec<Figures>,
+    /// `--key`: the keys' figures, as last read.
+    keys: Option<KeyFigures>,
     /// Running, or draining after a stop signal (the live view says which).
     state: RunState,
 }
@@ -122,6 +125,7 @@ impl Monitor {
             pressed: false,
             pool: None,
             figures: Vec::new(),
+            keys: None,
             state: RunState::Running,
         })
     }
@@ -136,6 +140,7 @@ impl Monitor {
             bounds: self.fixed.bounds,
             spill_max: self.fixed.spill_max,
             workers: &self.figures,
+            keys: self.keys.as_ref(),
             stats,
             elapsed: self.started.elapsed(),
             end,
@@ -255,6 +260,7 @@ impl Monitor {
     /// A signal stops the run: the stop record says how long the drain may take, and the
     /// live view goes on through the drain, saying so.
     pub fn stopping(&mut self, queue: &Queue, signal: i32, drain: Duration) {
+        self.keys = queue.key_figures();
         self.state = RunState::Signal(signal);
         self.emit(
             Event::Stop { drain },
@@ -266,6 +272,7 @@ impl Monitor {
     /// A periodic (or asked-for) record; its interval figures start anew.
     pub fn tick(&mut self, queue: &Queue) {
         let stats = queue.stats();
+        self.keys = queue.key_figures();
         // A periodic record says a pause, not a stop's drain (the stop record said that).
         let state = match self.state {
             RunState::Paused => RunState::Paused,
@@ -280,6 +287,7 @@ impl Monitor {
     /// stalled consumer: returns true when `--on-stall fail` must stop the run.
     pub fn look(&mut self, queue: &Queue) -> bool {
         let stats = queue.stats();
+        self.keys = queue.key_figures();
         let now = Instant::now();
         if let Some(live) = &self.live {
             let workers = self
@@ -291,6 +299,7 @@ impl Monitor {
                 Box::new(stats),
                 self.started.elapsed(),
                 workers,
+                self.keys.as_ref().and_then(|k| k.top.first().cloned()),
                 self.state,
             ));
         }
@@ -368,6 +377,11 @@ impl Monitor {
             self.dropping_since = Some(now);
             self.dropped = stats.dropped.items;
         }
+    }
+
+    /// The keys' final figures, for the final record.
+    pub fn set_keys(&mut self, keys: Option<KeyFigures>) {
+        self.keys = keys;
     }
 
     /// Clears the live view and prints the final record: always to a stats file; on stderr

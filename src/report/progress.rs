@@ -238,6 +238,7 @@ pub enum Frame {
         Box<crate::books::stats::Stats>,
         Duration,
         Vec<crate::output::pool::slot::Figures>,
+        Option<crate::keys::KeyRow>,
         crate::report::RunState,
     ),
     /// A line to print above the live one.
@@ -272,8 +273,12 @@ impl Drawer {
             .spawn(move || {
                 for frame in rx {
                     match frame {
-                        Frame::Update(stats, elapsed, workers, end) => {
+                        Frame::Update(stats, elapsed, workers, top, end) => {
                             let stats = *stats;
+                            let keys = top.map(|row| crate::keys::KeyFigures {
+                                top: vec![row],
+                                ..Default::default()
+                            });
                             let snap = Snapshot {
                                 name: fixed.name.as_deref(),
                                 noun: fixed.noun,
@@ -281,6 +286,7 @@ impl Drawer {
                                 bounds: fixed.bounds,
                                 spill_max: fixed.spill_max,
                                 workers: &workers,
+                                keys: keys.as_ref(),
                                 stats,
                                 elapsed,
                                 end,

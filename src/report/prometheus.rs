@@ -32,6 +32,7 @@ const ORDER: &[&str] = &[
     "bpipe_items_total",
     "bpipe_bytes_total",
     "bpipe_expired_items_total",
+    "bpipe_limited_items_total",
     "bpipe_dead_lettered_items_total",
     "bpipe_spill_bytes",
     "bpipe_spill_items",
@@ -51,8 +52,10 @@ const ORDER: &[&str] = &[
     "bpipe_stalled_seconds_total",
     "bpipe_blocked_seconds_total",
     "bpipe_elapsed_seconds",
+    KEYS,
 ];
 const WORKERS: &str = "workers";
+const KEYS: &str = "keys";
 
 /// The record: each family of the figures table, in [`ORDER`], its HELP and TYPE once, then
 /// its samples; the workers' where they belong.
@@ -63,6 +66,12 @@ pub fn prometheus_record(snap: &Snapshot<'_>) -> String {
         if name == WORKERS {
             if !snap.workers.is_empty() {
                 workers(&mut out, snap);
+            }
+            continue;
+        }
+        if name == KEYS {
+            if let Some(keys) = snap.keys {
+                key_families(&mut out, snap, keys);
             }
             continue;
         }
@@ -153,6 +162,36 @@ fn workers(out: &mut String, snap: &Snapshot<'_>) {
     ];
     for (name, kind, help, read) in families {
         metric(out, snap, (name, kind, help), &each(read));
+    }
+}
+
+/// `--key`: how many keys are tracked and folded, and the top keys' books by `key` label.
+fn key_families(out: &mut String, snap: &Snapshot<'_>, keys: &crate::keys::KeyFigures) {
+    let gauges = [
+        (
+            "bpipe_keys_tracked",
+            "gauge",
+            "Keys tracked now (at most --max-keys).",
+            keys.tracked,
+        ),
+        (
+            "bpipe_keys_folded_total",
+            "counter",
+            "Keys folded into 'other' to keep within --max-keys.",
+            keys.folded,
+        ),
+    ];
+    for (name, kind, help, value) in gauges {
+        metric(out, snap, (name, kind, help), &[("", value as f64)]);
+    }
+    let labels: Vec<String> = keys.top.iter().map(super::keys::label).collect();
+    for (name, kind, help, read) in super::keys::FAMILIES {
+        let samples: Vec<(&str, f64)> = labels
+            .iter()
+            .zip(&keys.top)
+            .map(|(label, row)| (label.as_str(), read(row) as f64))
+            .collect();
+        metric(out, snap, (name, kind, help), &samples);
     }
 }
 

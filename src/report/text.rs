@@ -40,10 +40,11 @@ fn event_line(event: Event, snap: &Snapshot<'_>) -> Option<String> {
         }
         Event::Drop => {
             // Items past --max-age are shed whatever the policy: name the cause that acts.
-            let by_policy = s.dropped.items - s.expired.items - s.overlong.items;
-            let cause = match (by_policy, s.expired.items) {
-                (0, 0) => "--max-line".to_string(),
-                (0, _) => "--max-age".to_string(),
+            let by_policy = s.dropped.items - s.expired.items - s.overlong.items - s.limited.items;
+            let cause = match (by_policy, s.expired.items, s.limited.items) {
+                (0, 0, 0) => "--max-line".to_string(),
+                (0, 0, _) => "--rate-per-key".to_string(),
+                (0, _, _) => "--max-age".to_string(),
                 _ => snap.policy.flags(),
             };
             return Some(format!(
@@ -103,6 +104,9 @@ fn counts(event: Event, snap: &Snapshot<'_>) -> Vec<String> {
         }
         if s.expired.items > 0 {
             let _ = write!(why, "; {} past --max-age", s.expired.items);
+        }
+        if s.limited.items > 0 {
+            let _ = write!(why, "; {} over --rate-per-key", s.limited.items);
         }
         parts.push(format!(
             "dropped {} {} ({why})",
@@ -213,6 +217,9 @@ fn extras(event: Event, snap: &Snapshot<'_>, parts: &mut Vec<String>) {
             "markers"
         };
         parts.push(format!("{} {noun}", s.markers.items));
+    }
+    if let Some(keys) = snap.keys {
+        parts.push(super::keys::text_part(keys, snap.noun));
     }
     if !snap.workers.is_empty() {
         parts.push(super::workers::text_part(snap.workers));

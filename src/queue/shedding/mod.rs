@@ -9,7 +9,7 @@ pub mod marker;
 pub mod policy;
 mod shed;
 
-pub(super) use self::shed::Why;
+pub(super) use self::shed::{Side, Why};
 
 use self::dead_letter::DeadLetter;
 use crate::books::ledger::Ledger;

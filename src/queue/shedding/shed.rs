@@ -12,11 +12,12 @@ use super::policy::Shed;
 use crate::batch::Batch;
 use crate::books::ledger::{Ledger, Place};
 use crate::books::tally::Tally;
+use crate::keys::Keys;
 use crate::queue::{Inner, Pushed, Queue, Stop};
 
 /// Which end of a batch an item is shed from.
-#[derive(Clone, Copy)]
-enum Side {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(in crate::queue) enum Side {
     Front,
     Back,
 }
@@ -28,18 +29,24 @@ pub enum Why {
     Policy,
     /// Older than `--max-age` when the writer came for them.
     Expired,
+    /// Over their key's `--rate-per-key` when they came.
+    Limited,
 }
 
-/// Sheds the item that `pop` removes from `batch`, its bytes to `dead`.
+/// Sheds the item that `pop` removes from `batch`, its bytes to `dead`, counted on its key.
 fn shed_one(
     books: &mut Ledger,
     dead: &mut Option<DeadLetter>,
+    keys: &mut Option<Keys>,
     from: Place,
     pop: impl FnOnce(&mut dyn FnMut(&[u8])) -> Option<Tally>,
 ) -> Tally {
     let gone = pop(&mut |item| {
         if let Some(dead) = dead.as_mut() {
             dead.take(item);
+        }
+        if let Some(keys) = keys.as_mut() {
+            keys.shed(item, false);
         }
     })
     .unwrap_or_default();
@@ -66,6 +73,7 @@ impl Inner {
         shed_one(
             &mut self.books.ledger,
             &mut self.shedding.dead,
+            &mut self.keys,
             from,
             |gone| batch.pop_front_with(gone),
         )
@@ -78,21 +86,28 @@ impl Inner {
                 dead.take(item);
             }
         }
+        if let Some(keys) = self.keys.as_mut() {
+            for item in batch.iter() {
+                keys.shed(item, why == Why::Limited);
+            }
+        }
         match why {
             Why::Expired => self.books.ledger.expire(from, batch.tally()),
             Why::Policy => self.books.ledger.shed(from, batch.tally()),
+            Why::Limited => self.books.ledger.limit(from, batch.tally()),
         }
         flush_full(&mut self.books.ledger, &mut self.shedding.dead);
     }
 
     /// Sheds the first or last item of queued batch `idx` (dropping the batch if that
     /// empties it).
-    fn shed_queued(&mut self, idx: usize, side: Side) -> Tally {
+    pub(in crate::queue) fn shed_queued(&mut self, idx: usize, side: Side) -> Tally {
         let batches = &mut self.store.batches;
         let batch = &mut batches[idx];
         let gone = shed_one(
             &mut self.books.ledger,
             &mut self.shedding.dead,
+            &mut self.keys,
             Place::Queued,
             |g| match side {
                 Side::Front => batch.pop_front_with(g),

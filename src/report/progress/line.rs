@@ -146,6 +146,18 @@ pub(super) fn line(
             format!("dropped {}", compact(s.dropped.items as f64)),
         ));
     }
+    if let Some(top) = snap.keys.and_then(|k| k.top.first())
+        && top.counts.dropped.items > 0
+    {
+        fields.push(Field::new(
+            1,
+            format!(
+                "most dropped {} {}",
+                crate::report::keys::name(top),
+                compact(top.counts.dropped.items as f64)
+            ),
+        ));
+    }
     if !snap.workers.is_empty() {
         let running = snap.workers.iter().filter(|w| w.running).count();
         let noun = if running == 1 { "worker" } else { "workers" };

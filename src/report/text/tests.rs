@@ -17,6 +17,7 @@ pub(crate) fn snapshot(stats: Stats) -> Snapshot<'static> {
         },
         spill_max: None,
         workers: &[],
+        keys: None,
         stats,
         elapsed: Duration::from_millis(1200),
         end: RunState::Finished,

@@ -1,0 +1,87 @@
+//! The key settings: `--key`, `--key-field` and `--field-sep`, `--key-json`,
+//! `--rate-per-key` and `--burst-per-key`, `--fair`, `--max-keys`.
+
+use super::flags::{burst_of, usage};
+use crate::cli::Args;
+use crate::error::Error;
+use crate::keys::{Fairness, KeyRules, KeySpec, Sep};
+use crate::queue::policy::Policy;
+
+/// Most `--max-keys`: what a key costs times this stays well under a GiB.
+const MAX_MAX_KEYS: u64 = 1_000_000;
+
+/// The key rules, if a key was given; `delim` is the items' delimiter (`None` for chunks).
+pub(super) fn keys(
+    args: &Args,
+    delim: Option<u8>,
+    policy: Policy,
+) -> Result<Option<KeyRules>, Error> {
+    let k = &args.keys;
+    let spec = match (&k.key, k.key_field, &k.key_json) {
+        (Some(pattern), _, _) => KeySpec::regex(pattern).map_err(Error::Usage)?,
+        (_, Some(n), _) => KeySpec::Field {
+            n: n as usize,
+            sep: field_sep(k.field_sep.as_deref())?,
+        },
+        (_, _, Some(name)) if name.is_empty() || name.contains(['"', '\\']) => {
+            return usage(format!(
+                "--key-json takes a field name without quotes or backslashes, e.g. \
+                 --key-json service; got '{name}'"
+            ));
+        }
+        (_, _, Some(name)) => KeySpec::Json(name.as_bytes().into()),
+        (None, None, None) => return Ok(None),
+    };
+    let Some(delim) = delim else {
+        return usage(
+            "keys are read from lines or records, not --chunk chunks: drop --chunk, \
+                      e.g. --key-field 1",
+        );
+    };
+    if args.spill.is_some() {
+        return usage("--spill does not go with keys yet: drop --spill, or the key flags");
+    }
+    if k.fair && !policy.can_shed() {
+        return usage(format!(
+            "--fair chooses what to shed, but {} never sheds: use --policy slide or drop, \
+             e.g. --policy slide --fair",
+            policy.flags()
+        ));
+    }
+    if k.max_keys == 0 || k.max_keys > MAX_MAX_KEYS {
+        return usage(format!(
+            "--max-keys must be from 1 to 1M, e.g. --max-keys 10k; got {}",
+            k.max_keys
+        ));
+    }
+    let rate = match (k.rate_per_key, k.burst_per_key.as_deref()) {
+        (None, _) => None,
+        (Some(rate), None) => Some((rate, rate.amount)),
+        (Some(rate), Some(text)) => Some((
+            rate,
+            burst_of(("--burst-per-key", "--rate-per-key"), rate, text)?,
+        )),
+    };
+    Ok(Some(KeyRules {
+        spec,
+        delim,
+        max: k.max_keys as usize,
+        rate,
+        fairness: match k.fair {
+            true => Fairness::Heaviest,
+            false => Fairness::Off,
+        },
+    }))
+}
+
+/// `--field-sep CHAR`: one byte (`\t` for a tab); none means runs of blanks.
+fn field_sep(text: Option<&str>) -> Result<Sep, Error> {
+    match text {
+        None => Ok(Sep::Blanks),
+        Some("\\t") => Ok(Sep::Byte(b'\t')),
+        Some(text) if text.len() == 1 => Ok(Sep::Byte(text.as_bytes()[0])),
+        Some(text) => usage(format!(
+            "--field-sep takes one character, e.g. --field-sep , or --field-sep '\\t'; got '{text}'"
+        )),
+    }
+}

@@ -1,0 +1,110 @@
+//! Items with keys (`--key` and the like): each is counted in on its key as it comes, those
+//! over their key's `--rate-per-key` are shed at once (a limit that held the producer would
+//! hold every key), and what goes out is counted on its key.
+
+use super::shedding::Why;
+use super::{Inner, Input, Queue, Stop};
+use crate::batch::Batch;
+use crate::books::ledger::Place;
+use crate::keys::{Admit, Fairness};
+
+impl Queue {
+    /// [`Queue::push`] for items with keys: counted on their keys, and the runs of items over
+    /// their key's rate shed between the runs pushed, in input order.
+    pub(super) fn push_keyed(&self, batch: Batch) -> Result<(), Stop> {
+        for (run, admit) in self.arrive(batch) {
+            match admit {
+                Admit::Pass => self.push_plain(run)?,
+                Admit::OverRate => self.shed_limited(run)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts `batch`'s items in on their keys, and cuts it into runs within and over their
+    /// keys' rates (one run, not copied, when all are within).
+    fn arrive(&self, mut batch: Batch) -> Vec<(Batch, Admit)> {
+        let now = self.now();
+        let mut inner = self.lock();
+        let Some(keys) = inner.keys.as_mut() else {
+            return vec![(batch, Admit::Pass)];
+        };
+        if keys.rules().rate.is_none() {
+            drop(inner);
+            self.count_keys(&batch);
+            return vec![(batch, Admit::Pass)];
+        }
+        let admits: Vec<Admit> = batch.iter().map(|item| keys.arrive(item, now)).collect();
+        drop(inner);
+        let mut runs = Vec::new();
+        let mut rest = &admits[..];
+        while let Some(&admit) = rest.first() {
+            let n = rest.iter().take_while(|&&a| a == admit).count();
+            rest = &rest[n..];
+            let run = match rest.is_empty() {
+                true => std::mem::take(&mut batch),
+                false => batch.split_front(n),
+            };
+            runs.push((run, admit));
+        }
+        runs
+    }
+
+    /// Counts `batch`'s items in on their keys (the rate not asked).
+    pub(super) fn count_keys(&self, batch: &Batch) {
+        let now = self.now();
+        if let Some(keys) = self.lock().keys.as_mut() {
+            for item in batch.iter() {
+                keys.arrive(item, now);
+            }
+        }
+    }
+
+    /// Counts `batch` in and sheds it whole: its items are over their keys' rates.
+    fn shed_limited(&self, mut batch: Batch) -> Result<(), Stop> {
+        let mut inner = self.lock();
+        batch.arrived = Some(self.now());
+        batch.pos = inner.books.ledger.input();
+        inner.books.ledger.admit(batch.tally());
+        if inner.closed() || inner.input == Input::Stopped {
+            self.room.notify_all();
+            inner.books.ledger.lose(Place::Parked, batch.tally());
+            return Err(match inner.closed() {
+                true => Stop::Closed,
+                false => Stop::Stopped,
+            });
+        }
+        inner.shed_all(batch, Place::Parked, Why::Limited);
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// The writer wrote `done` whole: each item counted out on its key.
+    pub(super) fn deliver_keys(&mut self, done: &[Batch]) {
+        if let Some(keys) = self.keys.as_mut() {
+            for item in done.iter().flat_map(Batch::iter) {
+                keys.deliver(item);
+            }
+        }
+    }
+
+    /// The first `n` items of `batch` went out: each counted out on its key.
+    pub(super) fn deliver_first(&mut self, batch: &Batch, n: u64) {
+        if let Some(keys) = self.keys.as_mut() {
+            for item in batch.iter().take(n as usize) {
+                keys.deliver(item);
+            }
+        }
+    }
+
+    /// Whether the policy sheds from the heaviest key (`--fair`).
+    pub(super) fn fair(&self) -> bool {
+        self.keys
+            .as_ref()
+            .is_some_and(|k| k.rules().fairness == Fairness::Heaviest)
+    }
+}
+
+#[cfg(test)]
+mod tests;
