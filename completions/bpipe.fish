@@ -38,7 +38,8 @@ complete -c bpipe -l field-sep -d 'With --key-field: one character that ends eac
 complete -c bpipe -l key-json -d 'Each item\'s key: the string field NAME of a JSON object, e.g. service' -r -f
 complete -c bpipe -l rate-per-key -d 'Most items or bytes of one key per period, e.g. 100/s; the rest is shed' -r -f
 complete -c bpipe -l burst-per-key -d 'How much of one key may come at once after a quiet spell [default: one period\'s worth of --rate-per-key]' -r -f
-complete -c bpipe -l max-keys -d 'Most keys tracked; past that, the least recently seen key is folded into \'other\'' -r -f
+complete -c bpipe -l max-keys -d 'Most keys tracked; past that, the least recently seen key is folded into \'other\' [default: 10k]' -r -f
+complete -c bpipe -l top-keys -d 'How many keys records name, those that lost the most first (Prometheus labels too) [default: 10]' -r -f
 complete -c bpipe -l workers -d 'Feed N worker processes running CMD (after --), e.g. 4 or 1..8' -r -f
 complete -c bpipe -l scale-after -d 'With --workers MIN..MAX: how long the queue must stay over half full before one more worker starts [default: 1s]' -r -f
 complete -c bpipe -l idle-exit -d 'With --workers MIN..MAX: a worker that has read all it was given and been given nothing for this long has its stdin closed and is retired, down to MIN [default: 10s]' -r -f

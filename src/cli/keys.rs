@@ -65,7 +65,6 @@ pub struct KeyArgs {
         long,
         value_name = "RATE",
         value_parser = Rate::parse,
-        requires = "key_source",
         value_hint = ValueHint::Other,
         help_heading = "Keys"
     )]
@@ -85,18 +84,28 @@ pub struct KeyArgs {
     /// When the policy sheds, shed from the key holding the most bytes: slide sheds its
     /// oldest item, drop the incoming item if it is that key's, else that key's newest. A
     /// quiet key keeps its items while a firehose pays. --keep still wins.
-    #[arg(long, requires = "key_source", help_heading = "Keys")]
+    #[arg(long, help_heading = "Keys")]
     pub fair: bool,
 
-    /// Most keys tracked; past that, the least recently seen key is folded into 'other'.
+    /// Most keys tracked; past that, the least recently seen key is folded into 'other'
+    /// [default: 10k].
     #[arg(
         long,
         value_name = "N",
         value_parser = parse_count,
-        default_value = "10k",
-        requires = "key_source",
         value_hint = ValueHint::Other,
         help_heading = "Keys"
     )]
-    pub max_keys: u64,
+    pub max_keys: Option<u64>,
+
+    /// How many keys records name, those that lost the most first (Prometheus labels too)
+    /// [default: 10].
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = parse_count,
+        value_hint = ValueHint::Other,
+        help_heading = "Keys"
+    )]
+    pub top_keys: Option<u64>,
 }

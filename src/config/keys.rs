@@ -7,8 +7,10 @@ use crate::error::Error;
 use crate::keys::{Fairness, KeyRules, KeySpec, Sep};
 use crate::queue::policy::Policy;
 
-/// Most `--max-keys`: what a key costs times this stays well under a GiB.
+/// Most `--max-keys` and `--top-keys`: what a key costs times this stays under a GiB.
 const MAX_MAX_KEYS: u64 = 1_000_000;
+const DEFAULT_MAX_KEYS: u64 = 10_000;
+const DEFAULT_TOP_KEYS: u64 = 10;
 
 /// The key rules, if a key was given; `delim` is the items' delimiter (`None` for chunks).
 pub(super) fn keys(
@@ -30,7 +32,21 @@ pub(super) fn keys(
             ));
         }
         (_, _, Some(name)) => KeySpec::Json(name.as_bytes().into()),
-        (None, None, None) => return Ok(None),
+        (None, None, None) => {
+            let per_key = [
+                (k.rate_per_key.is_some(), "--rate-per-key"),
+                (k.fair, "--fair"),
+                (k.max_keys.is_some(), "--max-keys"),
+                (k.top_keys.is_some(), "--top-keys"),
+            ];
+            if let Some((_, flag)) = per_key.iter().find(|(given, _)| *given) {
+                return usage(format!(
+                    "{flag} works by key: say what an item's key is with --key-field N, \
+                     --key PATTERN or --key-json NAME, e.g. --key-field 1"
+                ));
+            }
+            return Ok(None);
+        }
     };
     let Some(delim) = delim else {
         return usage(
@@ -48,11 +64,14 @@ pub(super) fn keys(
             policy.flags()
         ));
     }
-    if k.max_keys == 0 || k.max_keys > MAX_MAX_KEYS {
-        return usage(format!(
-            "--max-keys must be from 1 to 1M, e.g. --max-keys 10k; got {}",
-            k.max_keys
-        ));
+    let max = k.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
+    let top = k.top_keys.unwrap_or(DEFAULT_TOP_KEYS);
+    for (value, flag) in [(max, "--max-keys"), (top, "--top-keys")] {
+        if value == 0 || value > MAX_MAX_KEYS {
+            return usage(format!(
+                "{flag} must be from 1 to 1M, e.g. {flag} 10k; got {value}"
+            ));
+        }
     }
     let rate = match (k.rate_per_key, k.burst_per_key.as_deref()) {
         (None, _) => None,
@@ -65,7 +84,8 @@ pub(super) fn keys(
     Ok(Some(KeyRules {
         spec,
         delim,
-        max: k.max_keys as usize,
+        max: max as usize,
+        top: top as usize,
         rate,
         fairness: match k.fair {
             true => Fairness::Heaviest,

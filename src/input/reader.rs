@@ -86,7 +86,7 @@ impl From<Stop> for ReadEnd {
 /// undelivered (an over-long item being dropped, dropped).
 fn refuse_in_hand(framer: &mut Framer, batch: &mut Batch, queue: &Queue) {
     queue.discard_overlong(framer.finish(batch));
-    queue.refuse(batch.tally());
+    queue.refuse(batch);
 }
 
 /// Reads `input` to its end, framing it and pushing items into `queue` after every read, so

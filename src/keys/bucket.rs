@@ -21,7 +21,7 @@ impl Bucket {
 
     /// Takes what an item of `len` bytes costs (one token, or a token a byte), if the
     /// bucket holds it; a full bucket lets any one item through, owing the rest.
-    pub fn take(&mut self, (rate, burst): (Rate, u64), len: usize, now: Instant) -> bool {
+    pub fn take(&mut self, (rate, burst): (Rate, u64), len: u64, now: Instant) -> bool {
         let burst = burst as f64;
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * rate.per_second()).min(burst);

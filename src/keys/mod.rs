@@ -16,13 +16,11 @@ use crate::values::rate::Rate;
 
 pub use self::spec::{KeySpec, Sep};
 pub use self::table::Admit;
+use self::table::Ask;
 use self::table::Table;
 
 /// The name of what folded keys counted.
 pub const OTHER: &[u8] = b"other";
-
-/// How many keys records name (the most dropped first).
-pub const TOP: usize = 10;
 
 /// What keys are, and what is kept per key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +30,8 @@ pub struct KeyRules {
     pub delim: u8,
     /// `--max-keys`.
     pub max: usize,
+    /// `--top-keys`: how many keys records name.
+    pub top: usize,
     /// `--rate-per-key` and `--burst-per-key`.
     pub rate: Option<(Rate, u64)>,
     pub fairness: Fairness,
@@ -80,7 +80,7 @@ pub struct KeyRow {
 /// What records say of keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyFigures {
-    /// The [`TOP`] keys by items dropped.
+    /// The `--top-keys` keys by items dropped.
     pub top: Vec<KeyRow>,
     pub tracked: u64,
     pub folded: u64,
@@ -113,19 +113,35 @@ impl Keys {
     /// `item` arrives at `now`: counted in; whether it is within its key's rate.
     pub fn arrive(&mut self, item: &[u8], now: Instant) -> Admit {
         let key = self.rules.spec.key(item, self.rules.delim);
-        self.table.arrive(key, item.len(), now)
+        self.table
+            .arrive(key, Tally::one(item.len()), now, Ask::Rate)
+    }
+
+    /// `item` arrives, counted in only (no rate asked): the reader read it but could not
+    /// queue it.
+    pub fn count_in(&mut self, item: &[u8], now: Instant) {
+        let key = self.rules.spec.key(item, self.rules.delim);
+        self.table
+            .arrive(key, Tally::one(item.len()), now, Ask::Count);
+    }
+
+    /// Over-long items the reader shed before they were items (`--max-line`): on the key
+    /// [`spec::NO_KEY`], in and dropped.
+    pub fn overlong(&mut self, gone: Tally, now: Instant) {
+        self.table.arrive(spec::NO_KEY, gone, now, Ask::Count);
+        self.table.shed(spec::NO_KEY, gone, false);
     }
 
     /// `item` was delivered.
     pub fn deliver(&mut self, item: &[u8]) {
         let key = self.rules.spec.key(item, self.rules.delim);
-        self.table.deliver(key, item.len());
+        self.table.deliver(key, Tally::one(item.len()));
     }
 
     /// `item` was shed (`limited`: for its key's rate).
     pub fn shed(&mut self, item: &[u8], limited: bool) {
         let key = self.rules.spec.key(item, self.rules.delim);
-        self.table.shed(key, item.len(), limited);
+        self.table.shed(key, Tally::one(item.len()), limited);
     }
 
     /// The key holding the most bytes now (see `Table::heaviest`).
@@ -134,6 +150,6 @@ impl Keys {
     }
 
     pub fn figures(&self) -> KeyFigures {
-        self.table.figures(TOP)
+        self.table.figures(self.rules.top)
     }
 }

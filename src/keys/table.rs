@@ -18,6 +18,15 @@ const NIL: u32 = u32::MAX;
 /// How many of the least recently seen keys are looked at for one holding nothing.
 const FOLD_LOOK: usize = 8;
 
+/// Whether an arriving item asks its key's bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    /// `--rate-per-key` applies.
+    Rate,
+    /// Counted only (items the reader could not queue, over-long items).
+    Count,
+}
+
 /// Whether an arriving item is within its key's rate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admit {
@@ -66,9 +75,9 @@ impl Table {
         }
     }
 
-    /// An item of `len` bytes with `key` arrives at `now`: counted in, its key made the most
-    /// recently seen, and its key's bucket asked for it.
-    pub fn arrive(&mut self, key: &[u8], len: usize, now: Instant) -> Admit {
+    /// `item` (items and bytes) with `key` arrives at `now`: counted in, its key made the
+    /// most recently seen, and, for one item with `Ask::Rate`, its key's bucket asked for it.
+    pub fn arrive(&mut self, key: &[u8], item: Tally, now: Instant, ask: Ask) -> Admit {
         let slot = match self.index.get(key) {
             Some(&slot) => {
                 self.unlink(slot);
@@ -79,9 +88,9 @@ impl Table {
         self.link_newest(slot);
         let rate = self.rate;
         let entry = &mut self.slots[slot as usize];
-        entry.counts.input += Tally::one(len);
-        let admit = match rate {
-            Some(rate) if !entry.bucket.take(rate, len, now) => Admit::OverRate,
+        entry.counts.input += item;
+        let admit = match (rate, ask) {
+            (Some(rate), Ask::Rate) if !entry.bucket.take(rate, item.bytes, now) => Admit::OverRate,
             _ => Admit::Pass,
         };
         let held = entry.counts.held().bytes;
@@ -94,17 +103,17 @@ impl Table {
         admit
     }
 
-    /// An item of `len` bytes with `key` was delivered.
-    pub fn deliver(&mut self, key: &[u8], len: usize) {
-        self.leave(key, |c| c.output += Tally::one(len));
+    /// `item` (items and bytes) with `key` was delivered.
+    pub fn deliver(&mut self, key: &[u8], item: Tally) {
+        self.leave(key, |c| c.output += item);
     }
 
-    /// An item of `len` bytes with `key` was shed; `limited` if for its key's rate.
-    pub fn shed(&mut self, key: &[u8], len: usize, limited: bool) {
+    /// `item` (items and bytes) with `key` was shed; `limited` if for its key's rate.
+    pub fn shed(&mut self, key: &[u8], item: Tally, limited: bool) {
         self.leave(key, |c| {
-            c.dropped += Tally::one(len);
+            c.dropped += item;
             if limited {
-                c.limited += Tally::one(len);
+                c.limited += item;
             }
         });
     }

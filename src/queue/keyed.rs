@@ -55,7 +55,7 @@ impl Queue {
         let now = self.now();
         if let Some(keys) = self.lock().keys.as_mut() {
             for item in batch.iter() {
-                keys.arrive(item, now);
+                keys.count_in(item, now);
             }
         }
     }

@@ -281,14 +281,21 @@ impl Queue {
         if gone.is_zero() {
             return;
         }
-        self.lock().books.ledger.discard_overlong(gone);
+        let now = self.now();
+        let mut inner = self.lock();
+        inner.books.ledger.discard_overlong(gone);
+        if let Some(keys) = inner.keys.as_mut() {
+            keys.overlong(gone, now);
+        }
     }
 
     /// Counts items the reader had framed when `fail` stopped it: read, never delivered.
-    pub fn refuse(&self, gone: Tally) {
-        if !gone.is_zero() {
-            self.lock().books.ledger.refuse(gone);
+    pub fn refuse(&self, gone: &Batch) {
+        if gone.is_empty() {
+            return;
         }
+        self.count_keys(gone);
+        self.lock().books.ledger.refuse(gone.tally());
     }
 
     /// Moves bytes straight to stdout with `move_` (`input::pass`), if nothing is queued,

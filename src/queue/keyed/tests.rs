@@ -16,6 +16,7 @@ fn fair(cap: usize, shed: Shed) -> Queue {
         spec: KeySpec::regex("^.").unwrap(),
         delim: b'\n',
         max: 100,
+        top: 10,
         rate: None,
         fairness: Fairness::Heaviest,
     };
