@@ -66,12 +66,32 @@ impl KeySpec {
 
 /// The `n`th field of `item` (1-based); `None` past the last.
 fn field(item: &[u8], n: usize, sep: Sep) -> Option<&[u8]> {
+    let skip = n.checked_sub(1)?;
     match sep {
-        Sep::Byte(b) => item.split(move |&c| c == b).nth(n.checked_sub(1)?),
-        Sep::Blanks => item
-            .split(|&c| c == b' ' || c == b'\t')
-            .filter(|f| !f.is_empty())
-            .nth(n.checked_sub(1)?),
+        Sep::Byte(b) => {
+            let (mut from, mut found) = (0, 0);
+            for end in memchr::memchr_iter(b, item).take(skip) {
+                (from, found) = (end + 1, found + 1);
+            }
+            if found < skip {
+                return None;
+            }
+            let rest = &item[from..];
+            Some(&rest[..memchr::memchr(b, rest).unwrap_or(rest.len())])
+        }
+        Sep::Blanks => {
+            let mut rest = item;
+            for i in 0..=skip {
+                let start = rest.iter().position(|&c| c != b' ' && c != b'\t')?;
+                rest = &rest[start..];
+                let end = memchr::memchr2(b' ', b'\t', rest).unwrap_or(rest.len());
+                if i == skip {
+                    return Some(&rest[..end]);
+                }
+                rest = &rest[end..];
+            }
+            None
+        }
     }
 }
 

@@ -34,6 +34,7 @@ impl Monitor {
         if let Some(pool) = &self.pool {
             self.figures = pool.figures();
         }
+        self.keys = queue.key_figures();
         let snap = self.snapshot(queue.stats(), self.state);
         report::record(Event::Tick, &snap, format)
     }
