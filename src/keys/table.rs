@@ -160,6 +160,11 @@ impl Table {
             older: NIL,
         };
         if self.slots.len() < self.max {
+            if self.slots.len() == self.slots.capacity() {
+                // Grown by doubling up to the bound, never past it.
+                let more = self.slots.len().max(16).min(self.max - self.slots.len());
+                self.slots.reserve_exact(more);
+            }
             self.slots.push(fresh(Arc::clone(&key)));
             let slot = (self.slots.len() - 1) as u32;
             self.index.insert(key, slot);
