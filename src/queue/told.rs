@@ -99,7 +99,6 @@ impl Queue {
             Told::Sent(bytes) => {
                 self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
             }
-            Told::WentOut(..) if self.rules.keyed == super::rules::Keyed::No => {}
             Told::Waited(waits) if waits.is_empty() => {}
             told => self.book(&mut self.lock(), told),
         }
@@ -156,6 +155,12 @@ impl Queue {
                 .max(depth.bytes as f64 / bounds.bytes as f64),
             abandoned: inner.output == Output::Abandoned,
         }
+    }
+
+    /// Whether items have keys: the writer tells what went out item by item then
+    /// ([`Told::WentOut`]).
+    pub fn keyed(&self) -> bool {
+        self.rules.keyed == super::rules::Keyed::Yes
     }
 
     /// The queue's rules, for the writer to mark gaps with.

@@ -79,9 +79,11 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
         }
         let mut back = self.hand.split_off(at.first);
         if at.offset > 0 {
-            let whole = back[0].written_prefix(at.offset);
-            let cut = u64::from(at.offset as u64 > whole.bytes);
-            self.queue.tell(Told::WentOut(&back[0], whole.items + cut));
+            if self.queue.keyed() {
+                let whole = back[0].written_prefix(at.offset);
+                let cut = u64::from(at.offset as u64 > whole.bytes);
+                self.queue.tell(Told::WentOut(&back[0], whole.items + cut));
+            }
             let (whole, cut) = back[0].remove_written(at.offset, &mut self.rest);
             if let Some(arrived) = back[0].arrived.filter(|_| whole.items > 0) {
                 self.waits.push((
@@ -126,13 +128,17 @@ impl<S: Relay, W: Wait> Writer<'_, S, W> {
         };
         let mut lost = Tally::ZERO;
         let mut scratch = Vec::new();
-        for batch in &self.hand[..at.first.min(self.hand.len())] {
-            self.queue.tell(Told::WentOut(batch, batch.items() as u64));
+        if self.queue.keyed() {
+            for batch in &self.hand[..at.first.min(self.hand.len())] {
+                self.queue.tell(Told::WentOut(batch, batch.items() as u64));
+            }
         }
         for (i, batch) in self.hand.iter_mut().enumerate().skip(at.first) {
             if i == at.first && at.offset > 0 {
-                let whole = batch.written_prefix(at.offset).items;
-                self.queue.tell(Told::WentOut(batch, whole));
+                if self.queue.keyed() {
+                    let whole = batch.written_prefix(at.offset).items;
+                    self.queue.tell(Told::WentOut(batch, whole));
+                }
                 let (whole, cut) = batch.remove_written(at.offset, &mut scratch);
                 at.done += whole;
                 torn = cut.map(|item| (item, item.bytes - scratch.len() as u64));
