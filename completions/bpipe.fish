@@ -43,6 +43,8 @@ complete -c bpipe -l top-keys -d 'How many keys records name, those that lost th
 complete -c bpipe -l workers -d 'Feed N worker processes running CMD (after --), e.g. 4 or 1..8' -r -f
 complete -c bpipe -l scale-after -d 'With --workers MIN..MAX: how long the queue must stay over half full before one more worker starts [default: 1s]' -r -f
 complete -c bpipe -l idle-exit -d 'With --workers MIN..MAX: a worker that has read all it was given and been given nothing for this long has its stdin closed and is retired, down to MIN [default: 10s]' -r -f
+complete -c bpipe -l restart-max -d 'With --restart: failures in a row after which a worker is not started again, or \'never\' to keep starting it (e.g. until a broker is back) [default: 10]' -r -f
+complete -c bpipe -l restart-backoff -d 'With --restart: the longest wait before a failed worker is started again (the wait doubles from 100 ms up to this) [default: 5s]' -r -f
 complete -c bpipe -s 0 -l null -d 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
 complete -c bpipe -s q -l quiet -d 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'
 complete -c bpipe -l summary -d 'Print the final record even for a clean run'
@@ -50,6 +52,6 @@ complete -c bpipe -l no-control -d 'Serve no control socket: bpipectl can neithe
 complete -c bpipe -l progress -d 'Draw the live status line even where bpipe would not'
 complete -c bpipe -l no-progress -d 'Never draw the live status line [default: drawn when stderr is a terminal]'
 complete -c bpipe -l fair -d 'When the policy sheds, shed from the key holding the most bytes: slide sheds its oldest item, drop the incoming item if it is that key\'s, else that key\'s newest. A quiet key keeps its items while a firehose pays. --keep still wins'
-complete -c bpipe -l restart -d 'Start a worker that failed (exited non-zero or by a signal other than SIGPIPE) again, after a back-off of 100 ms doubling up to 5 s; after 10 failures in a row, no more'
+complete -c bpipe -l restart -d 'Start a worker that failed (exited non-zero or by a signal other than SIGPIPE) again, after a back-off of 100 ms doubling up to --restart-backoff; after --restart-max failures in a row, no more'
 complete -c bpipe -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bpipe -s V -l version -d 'Print version'

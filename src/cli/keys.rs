@@ -27,7 +27,7 @@ pub struct KeyArgs {
         help = "Each item's key: its Nth field (from 1), e.g. 1",
         long,
         value_name = "N",
-        value_parser = clap::value_parser!(u32).range(1..),
+        value_parser = parse_field,
         group = "key_source",
         help_heading = "Keys"
     )]
@@ -38,7 +38,6 @@ pub struct KeyArgs {
     #[arg(
         long,
         value_name = "CHAR",
-        requires = "key_field",
         value_hint = ValueHint::Other,
         help_heading = "Keys"
     )]
@@ -75,7 +74,6 @@ pub struct KeyArgs {
     #[arg(
         long,
         value_name = "N|SIZE",
-        requires = "rate_per_key",
         value_hint = ValueHint::Other,
         help_heading = "Keys"
     )]
@@ -108,4 +106,14 @@ pub struct KeyArgs {
         help_heading = "Keys"
     )]
     pub top_keys: Option<u64>,
+}
+
+/// `--key-field N`: a field number from 1.
+fn parse_field(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected a field number from 1 (as cut -f and awk's $N count), e.g. 1; got '{text}'"
+        )),
+    }
 }

@@ -44,13 +44,58 @@ pub struct WorkerArgs {
     pub idle_exit: Option<Duration>,
 
     /// Start a worker that failed (exited non-zero or by a signal other than SIGPIPE) again,
-    /// after a back-off of 100 ms doubling up to 5 s; after 10 failures in a row, no more.
+    /// after a back-off of 100 ms doubling up to --restart-backoff; after --restart-max
+    /// failures in a row, no more.
     #[arg(long, help_heading = "Workers")]
     pub restart: bool,
+
+    /// With --restart: failures in a row after which a worker is not started again, or
+    /// 'never' to keep starting it (e.g. until a broker is back) [default: 10].
+    #[arg(
+        long,
+        value_name = "N|never",
+        value_parser = parse_restart_max,
+        requires = "restart",
+        value_hint = ValueHint::Other,
+        help_heading = "Workers"
+    )]
+    pub restart_max: Option<RestartMax>,
+
+    /// With --restart: the longest wait before a failed worker is started again (the wait
+    /// doubles from 100 ms up to this) [default: 5s].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        requires = "restart",
+        value_hint = ValueHint::Other,
+        help_heading = "Workers"
+    )]
+    pub restart_backoff: Option<Duration>,
 
     /// The workers' command and its arguments, after --.
     #[arg(last = true, value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
+}
+
+/// `--restart-max`: a count of failures in a row, or never giving up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartMax {
+    After(u32),
+    Never,
+}
+
+/// `10` or `never`.
+fn parse_restart_max(text: &str) -> Result<RestartMax, String> {
+    match text.trim() {
+        "never" => Ok(RestartMax::Never),
+        n => match n.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(RestartMax::After(n)),
+            _ => Err(format!(
+                "expected a count of at least 1 or 'never', e.g. 10 or never, got '{text}'"
+            )),
+        },
+    }
 }
 
 /// Most workers a pool may have.

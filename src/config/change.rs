@@ -2,6 +2,7 @@
 //! parser (clap's value parsers, then the checks of `flags.rs`), so that a value is taken or
 //! refused with the same words as at the start.
 
+use crate::keys::Fairness;
 use clap::Parser;
 
 use super::flags::{bounds, burst, policy, usage};
@@ -26,14 +27,23 @@ pub const SETTINGS: &[&str] = &[
 /// Values that turn a setting off, where it can be off.
 const OFF: &[&str] = &["off", "none"];
 
-/// The limits with `name` set to `value`; `overlong` is how the running bpipe frames lines
-/// longer than `--max-line`.
+/// What a running bpipe was started with that bounds what may change.
+#[derive(Clone, Copy, Debug)]
+pub struct Started {
+    /// How it frames lines longer than `--max-line`.
+    pub overlong: Overlong,
+    /// `--fair`: its policy must keep shedding.
+    pub fairness: Fairness,
+}
+
+/// The limits with `name` set to `value`, for a bpipe `started` so.
 pub fn change(
     current: &Limits,
-    overlong: Overlong,
+    started: Started,
     name: &str,
     value: &str,
 ) -> Result<Limits, Error> {
+    let overlong = started.overlong;
     if !SETTINGS.contains(&name) {
         return usage(format!(
             "set: no setting '{name}'; settings: {}",
@@ -81,6 +91,13 @@ pub fn change(
                 _ => unreachable!("checked against SETTINGS"),
             }
         }
+    }
+    if started.fairness == Fairness::Heaviest && !next.policy.can_shed() {
+        return usage(format!(
+            "set {name}: this bpipe was started with --fair, which chooses what a policy sheds; \
+             {} never sheds: use slide or drop",
+            next.policy.flags()
+        ));
     }
     if overlong == Overlong::Split && (next.policy.can_shed() || next.max_age.is_some()) {
         return usage(format!(

@@ -63,8 +63,32 @@ pub(super) fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, Err
         max,
         scale_after: w.scale_after.unwrap_or(Duration::from_secs(1)),
         idle_exit: w.idle_exit.unwrap_or(Duration::from_secs(10)),
-        restart: w.restart,
+        restart: restart(w)?,
     }))
+}
+
+/// `--restart`, `--restart-max` and `--restart-backoff`.
+fn restart(w: &crate::cli::workers::WorkerArgs) -> Result<crate::output::pool::Restart, Error> {
+    use crate::cli::workers::RestartMax;
+    use crate::output::pool::Restart;
+    if !w.restart {
+        return Ok(Restart::Never);
+    }
+    let backoff = w.restart_backoff.unwrap_or(Duration::from_secs(5));
+    if backoff < Duration::from_millis(100) || backoff > crate::values::MAX_DURATION {
+        return usage(format!(
+            "--restart-backoff must be from 100ms to 10 years, e.g. --restart-backoff 30s; got {}",
+            humantime::format_duration(backoff)
+        ));
+    }
+    Ok(Restart::Failed {
+        give_up: match w.restart_max {
+            None => Some(10),
+            Some(RestartMax::After(n)) => Some(n),
+            Some(RestartMax::Never) => None,
+        },
+        backoff,
+    })
 }
 
 pub(super) fn usage<T>(message: impl Into<String>) -> Result<T, Error> {
@@ -191,8 +215,10 @@ pub(super) fn framing(
             Some(max) => usize::try_from(max).unwrap_or(usize::MAX),
             None => DEFAULT_MAX_LINE as usize,
         };
-        // --max-age may shed any piece of a cut line: a line is shed whole or not at all.
-        let overlong = if policy.can_shed() || args.max_age.is_some() {
+        // --max-age and --rate-per-key may shed any piece of a cut line: a line is shed whole
+        // or not at all.
+        let sheds = args.max_age.is_some() || args.keys.rate_per_key.is_some();
+        let overlong = if policy.can_shed() || sheds {
             Overlong::Drop
         } else {
             Overlong::Split
@@ -253,7 +279,8 @@ pub(super) fn keep(args: &Args, delim: Option<u8>, policy: Policy) -> Result<Opt
         }
         (false, Some(delim)) => Some(Keep::new(&args.keep, delim).map_err(Error::Usage)?),
     };
-    if keep.is_some() && !policy.can_shed() && args.max_age.is_none() {
+    let limits = args.max_age.is_some() || args.keys.rate_per_key.is_some();
+    if keep.is_some() && !policy.can_shed() && !limits {
         return usage(format!(
             "--keep spares items from shedding, but {} never sheds: use --policy slide or \
              drop, or --block-timeout 200ms --on-timeout slide",

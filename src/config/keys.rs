@@ -7,8 +7,10 @@ use crate::error::Error;
 use crate::keys::{Fairness, KeyRules, KeySpec, Sep};
 use crate::queue::policy::Policy;
 
-/// Most `--max-keys` and `--top-keys`: what a key costs times this stays under a GiB.
+/// Most `--max-keys`: what a key costs times this stays under a GiB.
 const MAX_MAX_KEYS: u64 = 1_000_000;
+/// Most `--top-keys`: a record names at most this many keys.
+const MAX_TOP_KEYS: u64 = 1_000;
 const DEFAULT_MAX_KEYS: u64 = 10_000;
 const DEFAULT_TOP_KEYS: u64 = 10;
 
@@ -33,6 +35,11 @@ pub(super) fn keys(
         }
         (_, _, Some(name)) => KeySpec::Json(name.as_bytes().into()),
         (None, None, None) => {
+            if k.field_sep.is_some() {
+                return usage(
+                    "--field-sep separates the fields of --key-field: e.g. --key-field 2 --field-sep ,",
+                );
+            }
             let per_key = [
                 (k.rate_per_key.is_some(), "--rate-per-key"),
                 (k.fair, "--fair"),
@@ -66,15 +73,28 @@ pub(super) fn keys(
     }
     let max = k.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
     let top = k.top_keys.unwrap_or(DEFAULT_TOP_KEYS);
-    for (value, flag) in [(max, "--max-keys"), (top, "--top-keys")] {
-        if value == 0 || value > MAX_MAX_KEYS {
+    for (value, flag, most, example) in [
+        (max, "--max-keys", MAX_MAX_KEYS, "10k"),
+        (top, "--top-keys", MAX_TOP_KEYS, "20"),
+    ] {
+        if value == 0 || value > most {
             return usage(format!(
-                "{flag} must be from 1 to 1M, e.g. {flag} 10k; got {value}"
+                "{flag} must be from 1 to {most}, e.g. {flag} {example}; got {value}"
             ));
         }
     }
+    if k.field_sep.is_some() && k.key_field.is_none() {
+        return usage(
+            "--field-sep separates the fields of --key-field: e.g. --key-field 2 --field-sep ,",
+        );
+    }
     let rate = match (k.rate_per_key, k.burst_per_key.as_deref()) {
-        (None, _) => None,
+        (None, Some(_)) => {
+            return usage(
+                "--burst-per-key is the burst of --rate-per-key: e.g. --rate-per-key 100/s --burst-per-key 500",
+            );
+        }
+        (None, None) => None,
         (Some(rate), None) => Some((rate, rate.amount)),
         (Some(rate), Some(text)) => Some((
             rate,

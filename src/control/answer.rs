@@ -18,7 +18,7 @@ impl Watch {
         let result = match &asked.request {
             Request::Stats(format) => Ok(monitor.record_now(queue, *format)),
             Request::Set { name, value } => {
-                match change(&queue.limits(), self.overlong, name, value) {
+                match change(&queue.limits(), self.started, name, value) {
                     // A value the flag's parser refuses is bad usage, as on the command line.
                     Err(refusal) => Err(format!("{}{refusal}", wire::USAGE)),
                     Ok(next) => {

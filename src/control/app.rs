@@ -263,7 +263,13 @@ pub fn run_stdio(config: &Config) -> Result<(), Error> {
             .endpoint
             .as_ref()
             .map_or_else(crossbeam_channel::never, Endpoint::asked),
-        overlong: config.overlong(),
+        started: crate::config::change::Started {
+            overlong: config.overlong(),
+            fairness: config
+                .keys
+                .as_ref()
+                .map_or(crate::keys::Fairness::Off, |k| k.fairness),
+        },
         schedule: config.rate_schedule.clone(),
     };
     let fixed = Fixed {

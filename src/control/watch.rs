@@ -13,7 +13,6 @@ use crate::control::answer;
 use crate::control::endpoint::Asked;
 use crate::control::pipeline::End;
 use crate::control::signals::{self, Signal};
-use crate::input::framing::Overlong;
 use crate::output::pool;
 use crate::queue::Flow;
 use crate::queue::Queue;
@@ -32,7 +31,7 @@ pub struct Watch {
     pub asked: Receiver<Asked>,
     /// How lines longer than `--max-line` are framed: whether a policy may be changed to
     /// one that sheds.
-    pub overlong: Overlong,
+    pub started: crate::config::change::Started,
     /// `--rate-schedule`.
     pub schedule: Option<Schedule>,
 }

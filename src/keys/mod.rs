@@ -62,7 +62,7 @@ impl Counts {
         self.input.beyond(self.output).beyond(self.dropped)
     }
 
-    fn add(&mut self, other: &Counts) {
+    pub(crate) fn add(&mut self, other: &Counts) {
         self.input += other.input;
         self.output += other.output;
         self.dropped += other.dropped;
@@ -82,6 +82,9 @@ pub struct KeyRow {
 pub struct KeyFigures {
     /// The `--top-keys` keys by items dropped.
     pub top: Vec<KeyRow>,
+    /// Every other key's counts summed (`other` included when not named): with `top`, the
+    /// whole.
+    pub rest: Counts,
     pub tracked: u64,
     pub folded: u64,
 }
@@ -110,15 +113,15 @@ impl Keys {
         self.rules.spec.key(item, self.rules.delim)
     }
 
-    /// `item` arrives at `now`: counted in; whether it is within its key's rate.
-    pub fn arrive(&mut self, item: &[u8], now: Instant) -> Admit {
+    /// Whether `item`, arriving at `now`, is within its key's rate (its tokens taken if so).
+    /// Not counted in: [`Keys::count_in`] does that where the books admit it.
+    pub fn ask(&mut self, item: &[u8], now: Instant) -> Admit {
         let key = self.rules.spec.key(item, self.rules.delim);
         self.table
-            .arrive(key, Tally::one(item.len()), now, Ask::Rate)
+            .arrive(key, Tally::one(item.len()), now, Ask::Bucket)
     }
 
-    /// `item` arrives, counted in only (no rate asked): the reader read it but could not
-    /// queue it.
+    /// `item` is counted in on its key (the books in all admit it at the same time).
     pub fn count_in(&mut self, item: &[u8], now: Instant) {
         let key = self.rules.spec.key(item, self.rules.delim);
         self.table

@@ -58,10 +58,24 @@ impl KeySpec {
             KeySpec::Json(name) => super::json::string_field(item, name),
         };
         match key {
-            Some(key) if !key.is_empty() => &key[..key.len().min(MAX_KEY)],
+            Some(key) if !key.is_empty() => cut(key),
             _ => NO_KEY,
         }
     }
+}
+
+/// `key` cut to [`MAX_KEY`] bytes, at a character's start where it is UTF-8 there (a cut
+/// never leaves half a character; bytes that are not UTF-8 are cut where they fall).
+fn cut(key: &[u8]) -> &[u8] {
+    if key.len() <= MAX_KEY {
+        return key;
+    }
+    let continuation = |b: u8| b & 0xC0 == 0x80;
+    let at = (MAX_KEY - 3..=MAX_KEY)
+        .rev()
+        .find(|&i| !continuation(key[i]))
+        .unwrap_or(MAX_KEY);
+    &key[..at]
 }
 
 /// The `n`th field of `item` (1-based); `None` past the last.
@@ -184,5 +198,11 @@ mod tests {
         let long = "k".repeat(200);
         assert_eq!(key(&spec, &long).len(), MAX_KEY);
         assert_eq!(spec.key(b"\xff\xfe rest\n", b'\n'), b"\xff\xfe");
+        let wide = format!("a{}", "é".repeat(40));
+        let cut = spec.key(wide.as_bytes(), b'\n');
+        assert!(
+            std::str::from_utf8(cut).is_ok() && cut.len() == 63,
+            "{cut:?}"
+        );
     }
 }

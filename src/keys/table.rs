@@ -21,10 +21,11 @@ const FOLD_LOOK: usize = 8;
 /// Whether an arriving item asks its key's bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ask {
-    /// `--rate-per-key` applies.
-    Rate,
-    /// Counted only (items the reader could not queue, over-long items).
+    /// Counted in only.
     Count,
+    /// `--rate-per-key` asked only: the item is counted in when it is admitted (under the
+    /// same lock as the books in all).
+    Bucket,
 }
 
 /// Whether an arriving item is within its key's rate.
@@ -75,8 +76,9 @@ impl Table {
         }
     }
 
-    /// `item` (items and bytes) with `key` arrives at `now`: counted in, its key made the
-    /// most recently seen, and, for one item with `Ask::Rate`, its key's bucket asked for it.
+    /// `item` (items and bytes) with `key` arrives at `now`: its key made the most recently
+    /// seen, and the item counted in (`Ask::Count`) or, for one item, its key's bucket asked
+    /// for it (`Ask::Bucket`).
     pub fn arrive(&mut self, key: &[u8], item: Tally, now: Instant, ask: Ask) -> Admit {
         let slot = match self.index.get(key) {
             Some(&slot) => {
@@ -88,9 +90,13 @@ impl Table {
         self.link_newest(slot);
         let rate = self.rate;
         let entry = &mut self.slots[slot as usize];
-        entry.counts.input += item;
+        if ask != Ask::Bucket {
+            entry.counts.input += item;
+        }
         let admit = match (rate, ask) {
-            (Some(rate), Ask::Rate) if !entry.bucket.take(rate, item.bytes, now) => Admit::OverRate,
+            (Some(rate), Ask::Bucket) if !entry.bucket.take(rate, item.bytes, now) => {
+                Admit::OverRate
+            }
             _ => Admit::Pass,
         };
         let held = entry.counts.held().bytes;
@@ -241,6 +247,10 @@ impl Table {
         if rows.len() > top && top > 0 {
             rows.select_nth_unstable_by_key(top - 1, rank);
         }
+        let mut rest = Counts::default();
+        for (_, counts) in rows.iter().skip(top) {
+            rest.add(counts);
+        }
         rows.truncate(top);
         rows.sort_by_key(rank);
         KeyFigures {
@@ -251,6 +261,7 @@ impl Table {
                     counts: *counts,
                 })
                 .collect(),
+            rest,
             tracked: self.slots.len() as u64,
             folded: self.folded,
         }

@@ -17,4 +17,6 @@ pub(super) struct Books {
     pub(super) hand_arrived: Option<Instant>,
     /// The final counters, once frozen.
     pub(super) frozen: Option<Stats>,
+    /// The keys' final figures, frozen with them.
+    pub(super) frozen_keys: Option<crate::keys::KeyFigures>,
 }

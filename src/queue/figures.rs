@@ -45,7 +45,11 @@ impl Queue {
 
     /// `--key`: the keys tracked and folded, and the keys that lost the most.
     pub fn key_figures(&self) -> Option<crate::keys::KeyFigures> {
-        self.lock().keys.as_ref().map(crate::keys::Keys::figures)
+        let inner = self.lock();
+        match &inner.books.frozen_keys {
+            Some(frozen) => Some(frozen.clone()),
+            None => inner.keys.as_ref().map(crate::keys::Keys::figures),
+        }
     }
 
     /// A record was taken: the next interval's figures start now.
@@ -60,6 +64,10 @@ impl Queue {
         inner.books.ledger.lose_all(Place::InHand);
         inner.flush_dead();
         let books = inner.books.ledger.freeze();
+        // The keys are frozen with the books: a reader still pushing changes neither.
+        if inner.books.frozen_keys.is_none() {
+            inner.books.frozen_keys = inner.keys.as_ref().map(crate::keys::Keys::figures);
+        }
         let stats = self.figures(&inner, books);
         *inner.books.frozen.get_or_insert(stats)
     }

@@ -12,17 +12,25 @@ impl Queue {
     /// [`Queue::push`] for items with keys: counted on their keys, and the runs of items over
     /// their key's rate shed between the runs pushed, in input order.
     pub(super) fn push_keyed(&self, batch: Batch) -> Result<(), Stop> {
-        for (run, admit) in self.arrive(batch) {
-            match admit {
-                Admit::Pass => self.push_plain(run)?,
-                Admit::OverRate => self.shed_limited(run)?,
+        let mut runs = self.arrive(batch).into_iter();
+        for (run, admit) in runs.by_ref() {
+            let pushed = match admit {
+                Admit::Pass => self.push_plain(run),
+                Admit::OverRate => self.shed_limited(run),
+            };
+            if let Err(stop) = pushed {
+                // The runs after it were read and will never be delivered.
+                for (run, _) in runs {
+                    self.refuse(&run);
+                }
+                return Err(stop);
             }
         }
         Ok(())
     }
 
-    /// Counts `batch`'s items in on their keys, and cuts it into runs within and over their
-    /// keys' rates (one run, not copied, when all are within).
+    /// Cuts `batch` into runs within and over their keys' rates (one run, not copied, when
+    /// all are within). Its items are counted in on their keys where the books admit them.
     fn arrive(&self, mut batch: Batch) -> Vec<(Batch, Admit)> {
         let now = self.now();
         let mut inner = self.lock();
@@ -30,11 +38,17 @@ impl Queue {
             return vec![(batch, Admit::Pass)];
         };
         if keys.rules().rate.is_none() {
-            drop(inner);
-            self.count_keys(&batch);
             return vec![(batch, Admit::Pass)];
         }
-        let admits: Vec<Admit> = batch.iter().map(|item| keys.arrive(item, now)).collect();
+        let keep = self.rules.keep.as_ref();
+        // --keep wins: a kept item is never limited.
+        let admits: Vec<Admit> = batch
+            .iter()
+            .map(|item| match keep.is_some_and(|k| k.spares(item)) {
+                true => Admit::Pass,
+                false => keys.ask(item, now),
+            })
+            .collect();
         drop(inner);
         let mut runs = Vec::new();
         let mut rest = &admits[..];
@@ -50,22 +64,12 @@ impl Queue {
         runs
     }
 
-    /// Counts `batch`'s items in on their keys (the rate not asked).
-    pub(super) fn count_keys(&self, batch: &Batch) {
-        let now = self.now();
-        if let Some(keys) = self.lock().keys.as_mut() {
-            for item in batch.iter() {
-                keys.count_in(item, now);
-            }
-        }
-    }
-
     /// Counts `batch` in and sheds it whole: its items are over their keys' rates.
     fn shed_limited(&self, mut batch: Batch) -> Result<(), Stop> {
         let mut inner = self.lock();
         batch.arrived = Some(self.now());
         batch.pos = inner.books.ledger.input();
-        inner.books.ledger.admit(batch.tally());
+        inner.admit(&batch);
         if inner.closed() || inner.input == Input::Stopped {
             self.room.notify_all();
             inner.books.ledger.lose(Place::Parked, batch.tally());
@@ -80,6 +84,17 @@ impl Queue {
 }
 
 impl Inner {
+    /// The reader's `batch` is counted in: in all, and each item on its key.
+    pub(super) fn admit(&mut self, batch: &Batch) {
+        self.books.ledger.admit(batch.tally());
+        if let Some(keys) = self.keys.as_mut() {
+            let now = batch.arrived.unwrap_or_else(std::time::Instant::now);
+            for item in batch.iter() {
+                keys.count_in(item, now);
+            }
+        }
+    }
+
     /// The writer wrote `done` whole: each item counted out on its key.
     pub(super) fn deliver_keys(&mut self, done: &[Batch]) {
         if let Some(keys) = self.keys.as_mut() {

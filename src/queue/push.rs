@@ -81,9 +81,6 @@ impl Queue {
     /// [`Queue::push`], for a scheduler that drives the queue step by step.
     /// Items with keys are counted on them, but not limited by `--rate-per-key`.
     pub fn try_push(&self, batch: Batch) -> Result<Pushed, Stop> {
-        if self.rules.keyed == Keyed::Yes {
-            self.count_keys(&batch);
-        }
         let mut inner = self.lock();
         self.offer(&mut inner, batch)
     }
@@ -112,7 +109,7 @@ impl Queue {
         batch.arrived = Some(self.now());
         batch.pos = inner.books.ledger.input();
         debug_assert!(inner.store.parked.is_none(), "one push at a time");
-        inner.books.ledger.admit(batch.tally());
+        inner.admit(&batch);
         inner.pressure.reader = Reader::Running;
         if inner.closed() || inner.input == Input::Stopped {
             // A stop may be waiting for this read to be counted.
@@ -294,8 +291,14 @@ impl Queue {
         if gone.is_empty() {
             return;
         }
-        self.count_keys(gone);
-        self.lock().books.ledger.refuse(gone.tally());
+        let now = self.now();
+        let mut inner = self.lock();
+        inner.books.ledger.refuse(gone.tally());
+        if let Some(keys) = inner.keys.as_mut() {
+            for item in gone.iter() {
+                keys.count_in(item, now);
+            }
+        }
     }
 
     /// Moves bytes straight to stdout with `move_` (`input::pass`), if nothing is queued,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
-use crate::keys::{KeyFigures, KeyRow};
+use crate::keys::{Counts, KeyFigures, KeyRow};
 
 /// How many keys a text record names.
 const TEXT_TOP: usize = 3;
@@ -65,10 +65,21 @@ pub fn json_part(keys: &KeyFigures, record: &mut serde_json::Map<String, Json>) 
         })
     });
     record.insert("keys".into(), Json::Array(rows.collect()));
+    let rest = &keys.rest;
+    record.insert(
+        "keys_rest".into(),
+        json!({
+            "in_items": rest.input.items,
+            "out_items": rest.output.items,
+            "dropped_items": rest.dropped.items,
+            "limited_items": rest.limited.items,
+            "undelivered_items": rest.held().items,
+        }),
+    );
 }
 
-/// A per-key family: name, kind, help, and how to read it from a key's row.
-pub type KeyFamily = (&'static str, &'static str, &'static str, fn(&KeyRow) -> u64);
+/// A per-key family: name, kind, help, and how to read it from a key's counts.
+pub type KeyFamily = (&'static str, &'static str, &'static str, fn(&Counts) -> u64);
 
 /// The per-key families, for the top keys only.
 pub const FAMILIES: [KeyFamily; 4] = [
@@ -76,25 +87,25 @@ pub const FAMILIES: [KeyFamily; 4] = [
         "bpipe_key_in_items_total",
         "counter",
         "Items read, by key (the keys that lost the most only).",
-        |r| r.counts.input.items,
+        |c| c.input.items,
     ),
     (
         "bpipe_key_out_items_total",
         "counter",
         "Items written whole, by key (the keys that lost the most only).",
-        |r| r.counts.output.items,
+        |c| c.output.items,
     ),
     (
         "bpipe_key_dropped_items_total",
         "counter",
         "Items shed, by key (the keys that lost the most only).",
-        |r| r.counts.dropped.items,
+        |c| c.dropped.items,
     ),
     (
         "bpipe_key_limited_items_total",
         "counter",
         "Of the items shed, those over their key's --rate-per-key.",
-        |r| r.counts.limited.items,
+        |c| c.limited.items,
     ),
 ];
 

@@ -186,11 +186,13 @@ fn key_families(out: &mut String, snap: &Snapshot<'_>, keys: &crate::keys::KeyFi
     }
     let labels: Vec<String> = keys.top.iter().map(super::keys::label).collect();
     for (name, kind, help, read) in super::keys::FAMILIES {
-        let samples: Vec<(&str, f64)> = labels
+        let mut samples: Vec<(&str, f64)> = labels
             .iter()
             .zip(&keys.top)
-            .map(|(label, row)| (label.as_str(), read(row) as f64))
+            .map(|(label, row)| (label.as_str(), read(&row.counts) as f64))
             .collect();
+        // The keys not named, summed: with them, the whole.
+        samples.push(("rest=\"true\"", read(&keys.rest) as f64));
         metric(out, snap, (name, kind, help), &samples);
     }
 }

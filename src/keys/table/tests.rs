@@ -12,7 +12,7 @@ fn a_new_key_past_the_bound_folds_the_least_recently_seen_and_books_add_up() {
     let mut table = Table::new(3, None);
     let now = Instant::now();
     for key in ["a", "b", "c", "a", "d"] {
-        table.arrive(key.as_bytes(), Tally::one(2), now, Ask::Rate);
+        table.arrive(key.as_bytes(), Tally::one(2), now, Ask::Count);
     }
     let figures = table.figures(10);
     assert_eq!(figures.tracked, 3);
@@ -37,10 +37,10 @@ const OTHER_NAME: &[u8] = crate::keys::OTHER;
 fn folding_prefers_a_key_that_holds_nothing() {
     let mut table = Table::new(2, None);
     let now = Instant::now();
-    table.arrive(b"busy", Tally::one(1), now, Ask::Rate);
-    table.arrive(b"idle", Tally::one(1), now, Ask::Rate);
+    table.arrive(b"busy", Tally::one(1), now, Ask::Count);
+    table.arrive(b"idle", Tally::one(1), now, Ask::Count);
     table.deliver(b"idle", Tally::one(1));
-    table.arrive(b"new", Tally::one(1), now, Ask::Rate);
+    table.arrive(b"new", Tally::one(1), now, Ask::Count);
     let keys: Vec<_> = table.figures(10).top.into_iter().map(|r| r.key).collect();
     assert!(keys.contains(&b"busy".to_vec()), "{keys:?}");
     assert!(!keys.contains(&b"idle".to_vec()), "{keys:?}");
@@ -50,9 +50,9 @@ fn folding_prefers_a_key_that_holds_nothing() {
 fn heaviest_is_the_key_holding_the_most_bytes() {
     let mut table = Table::new(10, None);
     let now = Instant::now();
-    table.arrive(b"quiet", Tally::one(10), now, Ask::Rate);
+    table.arrive(b"quiet", Tally::one(10), now, Ask::Count);
     for _ in 0..5 {
-        table.arrive(b"noisy", Tally::one(10), now, Ask::Rate);
+        table.arrive(b"noisy", Tally::one(10), now, Ask::Count);
     }
     assert_eq!(table.heaviest().as_deref(), Some(&b"noisy"[..]));
     for _ in 0..5 {
@@ -69,7 +69,7 @@ fn each_key_has_its_own_bucket() {
     let now = Instant::now();
     let admits = |table: &mut Table, key: &[u8], at| {
         (0..5)
-            .filter(|_| table.arrive(key, Tally::one(1), at, Ask::Rate) == Admit::Pass)
+            .filter(|_| table.arrive(key, Tally::one(1), at, Ask::Bucket) == Admit::Pass)
             .count()
     };
     assert_eq!(admits(&mut table, b"a", now), 2, "the burst");
@@ -83,11 +83,16 @@ fn a_byte_bucket_lets_one_large_item_through_when_full() {
     let mut table = Table::new(10, rate("100B/s", 100));
     let now = Instant::now();
     assert_eq!(
-        table.arrive(b"k", Tally::one(1000), now, Ask::Rate),
+        table.arrive(b"k", Tally::one(1000), now, Ask::Bucket),
         Admit::Pass
     );
     assert_eq!(
-        table.arrive(b"k", Tally::one(1), now + Duration::from_secs(1), Ask::Rate),
+        table.arrive(
+            b"k",
+            Tally::one(1),
+            now + Duration::from_secs(1),
+            Ask::Bucket
+        ),
         Admit::OverRate
     );
     let counts = Counts::default();
@@ -100,7 +105,7 @@ fn a_million_keys_keep_the_bound() {
     let now = Instant::now();
     for i in 0..100_000u32 {
         let key = i.to_string();
-        table.arrive(key.as_bytes(), Tally::one(1), now, Ask::Rate);
+        table.arrive(key.as_bytes(), Tally::one(1), now, Ask::Count);
         if i % 2 == 0 {
             table.deliver(key.as_bytes(), Tally::one(1));
         }

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::slot::{Slot, State};
-use super::{Cut, Pool, What, poller};
+use super::{Cut, Pool, Restart, What, poller};
 use crate::books::tally::Tally;
 use crate::output::sink::Finish;
 
@@ -65,10 +65,17 @@ impl Pool {
         };
         // Before its input was closed: early, worth telling even with status 0.
         let early = matches!(slot.state, State::Running);
-        let restart = failed && self.spec.restart && slot.streak < GIVE_UP;
-        let again = restart.then(|| Instant::now() + backoff(slot.streak));
+        let (restart, gave_up) = match self.spec.restart {
+            _ if !failed => (None, false),
+            Restart::Never => (None, false),
+            Restart::Failed { give_up, backoff } => match give_up {
+                Some(max) if slot.streak >= max => (None, slot.streak == max),
+                _ => (Some(backoff), false),
+            },
+        };
+        let again = restart.map(|max| Instant::now() + backoff(slot.streak, max));
         slot.state = State::Exited { again };
-        let gave_up = failed && self.spec.restart && slot.streak == GIVE_UP;
+        let streak = slot.streak;
         self.tell_failure(
             i,
             What::Exited {
@@ -79,7 +86,7 @@ impl Pool {
             failed,
         );
         if gave_up {
-            self.tell_failure(i, What::GaveUp(GIVE_UP), true, true);
+            self.tell_failure(i, What::GaveUp(streak), true, true);
         }
         self.publish();
     }
@@ -201,13 +208,11 @@ impl Drop for Pool {
 }
 
 /// How long a failed worker waits before it is started again: 100 ms, doubling with each
-/// failure in a row, at most 5 s.
-fn backoff(streak: u32) -> Duration {
-    Duration::from_millis(100 << streak.saturating_sub(1).min(6)).min(Duration::from_secs(5))
+/// failure in a row, at most `max` (`--restart-backoff`).
+fn backoff(streak: u32, max: Duration) -> Duration {
+    let doubled = Duration::from_millis(100).saturating_mul(1 << streak.saturating_sub(1).min(30));
+    doubled.min(max)
 }
-
-/// `--restart` gives up on a slot after this many failures in a row.
-pub const GIVE_UP: u32 = 10;
 
 /// How long workers have to exit after a stop signal is passed on, before they are killed.
 const KILL_AFTER: Duration = Duration::from_secs(2);

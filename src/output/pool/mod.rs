@@ -40,7 +40,19 @@ pub struct Spec {
     pub max: usize,
     pub scale_after: Duration,
     pub idle_exit: Duration,
-    pub restart: bool,
+    pub restart: Restart,
+}
+
+/// Whether a worker that failed is started again (`--restart`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    Never,
+    /// After a back-off doubling from 100 ms to `backoff`; not after `give_up` failures in a
+    /// row (`None`: ever again, `--restart-max never`).
+    Failed {
+        give_up: Option<u32>,
+        backoff: Duration,
+    },
 }
 
 /// What happened to a worker, for a record.

@@ -184,7 +184,7 @@ proptest! {
             max: workers,
             scale_after: Duration::from_secs(3600),
             idle_exit: Duration::from_secs(3600),
-            restart: false,
+            restart: super::Restart::Never,
         };
         let mut pool = Pool::with_launcher(spec, (b'\n', usize::MAX), None, launch).unwrap();
         let mut at = 0; // bytes of the input the pool has taken
