@@ -37,7 +37,7 @@ _bpipe() {
 
     case "${cmd}" in
         bpipe)
-            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --rate-schedule --burst --max-age --keep --mark-drops --dead-letter --dead-letter-max --spill --spill-max --stall-timeout --on-stall --drain-timeout --quiet --summary --name --control --no-control --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --key --key-field --field-sep --key-json --rate-per-key --burst-per-key --fair --max-keys --top-keys --workers --scale-after --idle-exit --restart --restart-max --restart-backoff --help --version"
+            opts="-B -p -0 -L -q -N -h -V --cap --buffer-size --cap-bytes --policy --block-timeout --on-timeout --null --chunk --max-line --rate --rate-schedule --burst --max-age --keep --mark-drops --dead-letter --dead-letter-max --spill --spill-max --stall-timeout --on-stall --drain-timeout --quiet --summary --name --control --no-control --progress --no-progress --stats-interval --stats-format --stats-file --drops-exit --key --key-field --field-sep --key-json --rate-per-key --burst-per-key --fair --max-keys --top-keys --workers --scale-after --idle-exit --restart --restart-max --restart-backoff --worker-exit-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +351,13 @@ _bpipe() {
                     return 0
                     ;;
                 --restart-backoff)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --worker-exit-timeout)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

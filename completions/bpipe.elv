@@ -62,6 +62,7 @@ set edit:completion:arg-completer[bpipe] = {|@words|
             cand --idle-exit 'With --workers MIN..MAX: a worker that has read all it was given and been given nothing for this long has its stdin closed and is retired, down to MIN [default: 10s]'
             cand --restart-max 'With --restart: failures in a row after which a worker is not started again, or ''never'' to keep starting it (e.g. until a broker is back) [default: 10]'
             cand --restart-backoff 'With --restart: the longest wait before a failed worker is started again (the wait doubles from 100 ms up to this) [default: 5s]'
+            cand --worker-exit-timeout 'Once the input has ended, how long the workers have to take what they were given and exit; then they are stopped (SIGTERM, then SIGKILL 2 s later) and count failed: for a client that hangs instead of exiting (mosquitto_pub after its broker restarted) [default: no limit]'
             cand -0 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
             cand --null 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
             cand -q 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'

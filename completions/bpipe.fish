@@ -45,6 +45,7 @@ complete -c bpipe -l scale-after -d 'With --workers MIN..MAX: how long the queue
 complete -c bpipe -l idle-exit -d 'With --workers MIN..MAX: a worker that has read all it was given and been given nothing for this long has its stdin closed and is retired, down to MIN [default: 10s]' -r -f
 complete -c bpipe -l restart-max -d 'With --restart: failures in a row after which a worker is not started again, or \'never\' to keep starting it (e.g. until a broker is back) [default: 10]' -r -f
 complete -c bpipe -l restart-backoff -d 'With --restart: the longest wait before a failed worker is started again (the wait doubles from 100 ms up to this) [default: 5s]' -r -f
+complete -c bpipe -l worker-exit-timeout -d 'Once the input has ended, how long the workers have to take what they were given and exit; then they are stopped (SIGTERM, then SIGKILL 2 s later) and count failed: for a client that hangs instead of exiting (mosquitto_pub after its broker restarted) [default: no limit]' -r -f
 complete -c bpipe -s 0 -l null -d 'Items are NUL-terminated records instead of lines (e.g. from find -print0)'
 complete -c bpipe -s q -l quiet -d 'Print nothing on stderr but errors: no live view, records or summary (records asked for with --stats-file are still written there)'
 complete -c bpipe -l summary -d 'Print the final record even for a clean run'

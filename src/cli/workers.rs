@@ -73,6 +73,19 @@ pub struct WorkerArgs {
     )]
     pub restart_backoff: Option<Duration>,
 
+    /// Once the input has ended, how long the workers have to take what they were given and
+    /// exit; then they are stopped (SIGTERM, then SIGKILL 2 s later) and count failed: for a
+    /// client that hangs instead of exiting (mosquitto_pub after its broker restarted)
+    /// [default: no limit].
+    #[arg(
+        long = "worker-exit-timeout",
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        value_hint = ValueHint::Other,
+        help_heading = "Workers"
+    )]
+    pub exit_timeout: Option<Duration>,
+
     /// The workers' command and its arguments, after --.
     #[arg(last = true, value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,

@@ -26,6 +26,7 @@ pub(super) fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, Err
                 (w.restart, "--restart"),
                 (w.scale_after.is_some(), "--scale-after"),
                 (w.idle_exit.is_some(), "--idle-exit"),
+                (w.exit_timeout.is_some(), "--worker-exit-timeout"),
             ];
             if let Some((_, flag)) = flags.iter().find(|(given, _)| *given) {
                 return usage(format!(
@@ -64,6 +65,7 @@ pub(super) fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, Err
         scale_after: w.scale_after.unwrap_or(Duration::from_secs(1)),
         idle_exit: w.idle_exit.unwrap_or(Duration::from_secs(10)),
         restart: restart(w)?,
+        exit_timeout: w.exit_timeout,
     }))
 }
 

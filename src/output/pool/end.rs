@@ -119,8 +119,12 @@ impl Pool {
     /// The end: writes out what is staged (waiting for each worker to take it, or exit),
     /// closing each stdin once what is staged for it has gone, and waits for every worker.
     /// A stop, before or meanwhile, closes them all at once and is passed on.
+    /// A worker still there `--worker-exit-timeout` after the end began is stopped, as on a
+    /// signal (SIGTERM, then SIGKILL), and counts failed.
     pub fn close_all(&mut self) {
-        while self.stop.load(Ordering::Relaxed) == 0 {
+        let deadline = self.spec.exit_timeout.map(|d| Instant::now() + d);
+        let late = || deadline.is_some_and(|d| Instant::now() >= d);
+        while self.stop.load(Ordering::Relaxed) == 0 && !late() {
             let mut waiting = None;
             for i in 0..self.slots.len() {
                 let slot = &mut self.slots[i];
@@ -140,15 +144,18 @@ impl Pool {
                 None => break,
             }
         }
-        self.wait_all();
+        self.wait_all(deadline);
         self.publish();
     }
 
     /// Waits for every worker to exit, or for a stop: then what is staged is not waited for
     /// (it is undelivered), and the signal is passed on.
-    fn wait_all(&mut self) {
+    fn wait_all(&mut self, deadline: Option<Instant>) {
         loop {
-            let stop = self.stop.load(Ordering::Relaxed);
+            let mut stop = self.stop.load(Ordering::Relaxed);
+            if stop == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+                stop = libc::SIGTERM;
+            }
             if stop != 0 {
                 for slot in self.slots.iter_mut().filter(|s| s.alive()) {
                     slot.close();

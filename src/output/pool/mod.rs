@@ -41,6 +41,9 @@ pub struct Spec {
     pub scale_after: Duration,
     pub idle_exit: Duration,
     pub restart: Restart,
+    /// `--worker-exit-timeout`: how long workers have, once the input ended, to take what
+    /// they were given and exit.
+    pub exit_timeout: Option<Duration>,
 }
 
 /// Whether a worker that failed is started again (`--restart`).

@@ -185,6 +185,7 @@ proptest! {
             scale_after: Duration::from_secs(3600),
             idle_exit: Duration::from_secs(3600),
             restart: super::Restart::Never,
+            exit_timeout: None,
         };
         let mut pool = Pool::with_launcher(spec, (b'\n', usize::MAX), None, launch).unwrap();
         let mut at = 0; // bytes of the input the pool has taken
