@@ -178,6 +178,22 @@ fn kafka_through_kcat_every_line_once_and_through_a_frozen_broker() {
     );
 }
 
+/// mosquitto_pub on the broker at port `p`, publishing each line to `topic` at QoS 0.
+fn mqtt_client<'a>(p: &'a str, topic: &'a str) -> [&'a str; 10] {
+    [
+        "mosquitto_pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        p,
+        "-t",
+        topic,
+        "-q",
+        "0",
+        "-l",
+    ]
+}
+
 /// A mosquitto on `port`, started anew each call (the fault case restarts it).
 fn mosquitto(port: u16, dir: &std::path::Path) -> Process {
     let conf = dir.join("mosquitto.conf");
@@ -291,18 +307,7 @@ fn mqtt_through_mosquitto_pub_every_line_once_and_a_broker_restart_counted() {
     let p = port.to_string();
     // QoS 0: mosquitto_pub -l at QoS 1 or 2 exits 0 at the end of its input with what it has
     // not had acknowledged unsent (README, "Feeding a broker").
-    let client = [
-        "mosquitto_pub",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &p,
-        "-t",
-        "lines",
-        "-q",
-        "0",
-        "-l",
-    ];
+    let client = mqtt_client(&p, "lines");
     let (sub, got) = mqtt_subscriber(port, "lines", LINES).expect("mosquitto_sub subscribed");
     let (record, stderr) = feed(&[], &client, &input, || {});
     all_handed_over(&record, &stderr);
@@ -313,18 +318,7 @@ fn mqtt_through_mosquitto_pub_every_line_once_and_a_broker_restart_counted() {
     assert_eq!(compare(&input, &got), (0, 0), "every line once");
 
     // The broker goes away mid-stream and is back 1 s later.
-    let client = [
-        "mosquitto_pub",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &p,
-        "-t",
-        "again",
-        "-q",
-        "0",
-        "-l",
-    ];
+    let client = mqtt_client(&p, "again");
     let stop = Arc::new(AtomicBool::new(false));
     let sub = mqtt_resubscriber(port, "again", Arc::clone(&stop));
     let (record, _) = feed(

@@ -56,6 +56,16 @@ fn check_each_key(record: &serde_json::Value) {
     }
 }
 
+/// Reads `child`'s stderr to the end on a thread of its own.
+fn read_stderr(child: &mut std::process::Child) -> thread::JoinHandle<String> {
+    let mut stderr = child.stderr.take().unwrap();
+    thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    })
+}
+
 /// Lines per key (the first field) in `out`.
 fn per_key(out: &[u8]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
@@ -98,14 +108,7 @@ fn a_quiet_source_keeps_every_line_beside_a_firehose_under_fair_slide() {
             thread::sleep(Duration::from_millis(10));
         }
     });
-    let errors = {
-        let mut stderr = child.stderr.take().unwrap();
-        thread::spawn(move || {
-            let mut text = String::new();
-            stderr.read_to_string(&mut text).unwrap();
-            text
-        })
-    };
+    let errors = read_stderr(&mut child);
     // A consumer slow but steady: 2 KiB every 10 ms (about 4 000 noisy lines a second).
     let mut stdout = child.stdout.take().unwrap();
     let mut out = Vec::new();
@@ -206,14 +209,7 @@ fn a_million_keys_stay_within_max_keys_and_the_stated_memory() {
             stdin.write_all(&feed).unwrap();
             let _ = closing.recv();
         });
-        let errors = {
-            let mut stderr = child.stderr.take().unwrap();
-            thread::spawn(move || {
-                let mut text = String::new();
-                stderr.read_to_string(&mut text).unwrap();
-                text
-            })
-        };
+        let errors = read_stderr(&mut child);
         let mut stdout = child.stdout.take().unwrap();
         let mut out = vec![0; input.len()];
         stdout.read_exact(&mut out).unwrap();

@@ -23,7 +23,7 @@ fn stall(q: &Queue) {
 }
 
 /// Takes everything as the writer would, returning the items as strings.
-fn take_all(q: &Queue) -> Vec<String> {
+pub(in crate::queue) fn take_all(q: &Queue) -> Vec<String> {
     let (mut hand, mut out) = (Vec::new(), Vec::new());
     let mut written = Tally::ZERO;
     while let Next::Ready(_) = q.next(written, &mut hand) {

@@ -4,7 +4,7 @@ use crate::batch::Batch;
 use crate::books::tally::Tally;
 use crate::keys::{Fairness, KeyRules, KeySpec};
 use crate::queue::policy::{Policy, Shed};
-use crate::queue::{Bounds, Next, Press, Pushed, Queue, Take};
+use crate::queue::{Bounds, Press, Pushed, Queue};
 
 fn batch(items: &str) -> Batch {
     Batch::from_items(items.split(' ').map(|s| s.as_bytes()))
@@ -36,16 +36,7 @@ fn fair(cap: usize, shed: Shed) -> Queue {
 
 fn drain(q: &Queue) -> String {
     q.finish_input();
-    let (mut hand, mut out) = (Vec::new(), Vec::new());
-    let mut written = Tally::ZERO;
-    while let Next::Ready(_) = q.next(written, &mut hand) {
-        written = q.take(Take::ALL, &mut hand).tally();
-        out.extend(
-            hand.iter()
-                .flat_map(|b| b.iter().map(|i| String::from_utf8_lossy(i).into_owned())),
-        );
-    }
-    out.join(" ")
+    crate::queue::tests::take_all(q).join(" ")
 }
 
 #[test]
