@@ -8,8 +8,10 @@
 # deliver (all brokers down past message.timeout.ms), which makes bpipe's status 6. A
 # producer that fails is started again (every 100 ms doubling to 30 s, until the broker is
 # back); while none can take data, bpipe's queue fills and then spills to disk (up to 4 GiB)
-# rather than hold the producer or shed. bpipe's books end at the clients' stdin: what a
-# kcat had read when it failed is the broker's to tell (the topic's offsets), not bpipe's.
+# rather than hold the producer or shed. But what bpipe had put in a failed producer's pipe
+# (up to 64 KiB a start) is counted undelivered and not sent again. bpipe's books end at the
+# clients' stdin: what a kcat had read when it failed is the broker's to tell (the topic's
+# offsets), not bpipe's. Records go to ./kafka-TOPIC.stats.jsonl.
 set -euo pipefail
 broker=${1:?usage: kafka.sh BROKER:PORT TOPIC}
 topic=${2:?usage: kafka.sh BROKER:PORT TOPIC}

@@ -105,10 +105,11 @@ pub fn compare(sent: &[u8], got: &[u8]) -> (usize, usize) {
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
-    let mut got: Vec<&[u8]> = got
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
+    // An empty line that arrived is an extra: none was sent.
+    let mut got: Vec<&[u8]> = got.split(|&b| b == b'\n').collect();
+    if got.last().is_some_and(|l| l.is_empty()) {
+        got.pop();
+    }
     sent.sort_unstable();
     got.sort_unstable();
     let (mut i, mut j, mut missing, mut extra) = (0, 0, 0, 0);
