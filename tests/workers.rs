@@ -570,3 +570,64 @@ fn a_failed_worker_gets_a_final_record_on_stderr_without_asking() {
     let last = out.stderr.lines().last().unwrap_or("");
     assert!(last.starts_with("bpipe: in 1000 lines"), "{}", out.stderr);
 }
+
+#[test]
+fn restart_and_exit_flags_refuse_what_they_cannot_do_before_reading() {
+    for (args, says) in [
+        (
+            &["--worker-exit-timeout", "0"][..],
+            "--worker-exit-timeout must be",
+        ),
+        (
+            &["--worker-exit-timeout", "584542046090y"][..],
+            "--worker-exit-timeout must be",
+        ),
+        (
+            &["--restart", "--restart-backoff", "1ns"][..],
+            "--restart-backoff must be",
+        ),
+        (&["--restart", "--restart-max", "0"][..], "'never'"),
+    ] {
+        let mut all = vec!["--workers", "1"];
+        all.extend_from_slice(args);
+        all.extend(["--", "cat"]);
+        let out = bpipe(&all)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_worker_that_hangs_at_the_end_is_stopped_after_the_exit_timeout() {
+    let run = run(
+        bpipe(&[
+            "--workers",
+            "1",
+            "--worker-exit-timeout",
+            "200ms",
+            "--stats-format",
+            "json",
+            "--summary",
+            "--",
+            SH,
+            "-c",
+            "cat >/dev/null; sleep 1000",
+        ]),
+        numbered_lines(100),
+    );
+    assert_eq!(
+        run.code(),
+        Some(6),
+        "a worker stopped counts failed: {}",
+        run.stderr
+    );
+    let record = last_record(&run.stderr);
+    assert_eq!(
+        n(&record, "in_items"),
+        n(&record, "out_items") + n(&record, "undelivered_items")
+    );
+}

@@ -58,6 +58,14 @@ pub(super) fn pool(args: &Args) -> Result<Option<crate::output::pool::Spec>, Err
             }
         }
     }
+    if let Some(d) = w.exit_timeout
+        && (d < Duration::from_millis(1) || d > crate::values::MAX_DURATION)
+    {
+        return usage(format!(
+            "--worker-exit-timeout must be from 1ms to 10 years, e.g. --worker-exit-timeout 30s; got {}",
+            humantime::format_duration(d)
+        ));
+    }
     Ok(Some(crate::output::pool::Spec {
         command: w.command.clone(),
         min,

@@ -24,7 +24,8 @@ pub fn text_event(prefix: &str, event: &Event, noun: &str) -> String {
         ),
         What::Failed(reason) => format!("could not start: {reason}"),
         What::GaveUp(failures) => {
-            format!("failed {failures} times in a row: not restarted again (--restart-max)")
+            let times = if *failures == 1 { "time" } else { "times" };
+            format!("failed {failures} {times} in a row: not restarted again (--restart-max)")
         }
     };
     format!(

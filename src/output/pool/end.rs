@@ -122,7 +122,10 @@ impl Pool {
     /// A worker still there `--worker-exit-timeout` after the end began is stopped, as on a
     /// signal (SIGTERM, then SIGKILL), and counts failed.
     pub fn close_all(&mut self) {
-        let deadline = self.spec.exit_timeout.map(|d| Instant::now() + d);
+        let deadline = self
+            .spec
+            .exit_timeout
+            .and_then(|d| Instant::now().checked_add(d));
         let late = || deadline.is_some_and(|d| Instant::now() >= d);
         while self.stop.load(Ordering::Relaxed) == 0 && !late() {
             let mut waiting = None;
