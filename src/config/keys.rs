@@ -3,6 +3,7 @@
 
 use super::flags::{burst_of, usage};
 use crate::cli::Args;
+use crate::cli::keys::KeyArgs;
 use crate::error::Error;
 use crate::keys::{Fairness, KeyRules, KeySpec, Sep};
 use crate::queue::policy::Policy;
@@ -21,39 +22,13 @@ pub(super) fn keys(
     policy: Policy,
 ) -> Result<Option<KeyRules>, Error> {
     let k = &args.keys;
-    let spec = match (&k.key, k.key_field, &k.key_json) {
-        (Some(pattern), _, _) => KeySpec::regex(pattern).map_err(Error::Usage)?,
-        (_, Some(n), _) => KeySpec::Field {
-            n: n as usize,
-            sep: field_sep(k.field_sep.as_deref())?,
-        },
-        (_, _, Some(name)) if name.is_empty() || name.contains(['"', '\\']) => {
-            return usage(format!(
-                "--key-json takes a field name without quotes or backslashes, e.g. \
-                 --key-json service; got '{name}'"
-            ));
-        }
-        (_, _, Some(name)) => KeySpec::Json(name.as_bytes().into()),
-        (None, None, None) => {
-            if k.field_sep.is_some() {
-                return usage(
-                    "--field-sep separates the fields of --key-field: e.g. --key-field 2 --field-sep ,",
-                );
-            }
-            let per_key = [
-                (k.rate_per_key.is_some(), "--rate-per-key"),
-                (k.fair, "--fair"),
-                (k.max_keys.is_some(), "--max-keys"),
-                (k.top_keys.is_some(), "--top-keys"),
-            ];
-            if let Some((_, flag)) = per_key.iter().find(|(given, _)| *given) {
-                return usage(format!(
-                    "{flag} works by key: say what an item's key is with --key-field N, \
-                     --key PATTERN or --key-json NAME, e.g. --key-field 1"
-                ));
-            }
-            return Ok(None);
-        }
+    if k.field_sep.is_some() && k.key_field.is_none() {
+        return usage(
+            "--field-sep separates the fields of --key-field: e.g. --key-field 2 --field-sep ,",
+        );
+    }
+    let Some(spec) = spec(k)? else {
+        return no_key(k);
     };
     let Some(delim) = delim else {
         return usage(
@@ -83,11 +58,6 @@ pub(super) fn keys(
             ));
         }
     }
-    if k.field_sep.is_some() && k.key_field.is_none() {
-        return usage(
-            "--field-sep separates the fields of --key-field: e.g. --key-field 2 --field-sep ,",
-        );
-    }
     let rate = match (k.rate_per_key, k.burst_per_key.as_deref()) {
         (None, Some(_)) => {
             return usage(
@@ -112,6 +82,42 @@ pub(super) fn keys(
             false => Fairness::Off,
         },
     }))
+}
+
+/// What an item's key is, if a key flag was given.
+fn spec(k: &KeyArgs) -> Result<Option<KeySpec>, Error> {
+    Ok(Some(match (&k.key, k.key_field, &k.key_json) {
+        (Some(pattern), _, _) => KeySpec::regex(pattern).map_err(Error::Usage)?,
+        (_, Some(n), _) => KeySpec::Field {
+            n: n as usize,
+            sep: field_sep(k.field_sep.as_deref())?,
+        },
+        (_, _, Some(name)) if name.is_empty() || name.contains(['"', '\\']) => {
+            return usage(format!(
+                "--key-json takes a field name without quotes or backslashes, e.g. \
+                 --key-json service; got '{name}'"
+            ));
+        }
+        (_, _, Some(name)) => KeySpec::Json(name.as_bytes().into()),
+        (None, None, None) => return Ok(None),
+    }))
+}
+
+/// No key: a flag that works by key is refused.
+fn no_key(k: &KeyArgs) -> Result<Option<KeyRules>, Error> {
+    let per_key = [
+        (k.rate_per_key.is_some(), "--rate-per-key"),
+        (k.fair, "--fair"),
+        (k.max_keys.is_some(), "--max-keys"),
+        (k.top_keys.is_some(), "--top-keys"),
+    ];
+    match per_key.iter().find(|(given, _)| *given) {
+        Some((_, flag)) => usage(format!(
+            "{flag} works by key: say what an item's key is with --key-field N, \
+             --key PATTERN or --key-json NAME, e.g. --key-field 1"
+        )),
+        None => Ok(None),
+    }
 }
 
 /// `--field-sep CHAR`: one byte (`\t` for a tab); none means runs of blanks.

@@ -11,7 +11,13 @@ use super::{Inner, Queue, Stop};
 use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::books::tally::Tally;
+use crate::keys::Keys;
 use crate::queue::policy::Shed;
+
+/// Whether `item` has the key `heavy` and `keep` does not spare it: what `--fair` may shed.
+fn sheddable(keys: &Keys, heavy: &[u8], keep: Option<&Keep>, item: &[u8]) -> bool {
+    keys.key_of(item) == heavy && !keep.is_some_and(|k| k.spares(item))
+}
 
 impl Inner {
     /// Whether `item` is the heaviest key's and `keep` does not spare it.
@@ -20,7 +26,7 @@ impl Inner {
             return false;
         };
         let heaviest = keys.heaviest();
-        heaviest.is_some_and(|h| keys.key_of(item) == &*h) && !keep.is_some_and(|k| k.spares(item))
+        heaviest.is_some_and(|h| sheddable(keys, &h, keep, item))
     }
 
     /// Sheds the oldest ([`Side::Front`]) or newest queued item of the heaviest key that
@@ -33,8 +39,7 @@ impl Inner {
             return Tally::ZERO;
         };
         let keys = &*keys;
-        let is_heavy =
-            |item: &[u8]| keys.key_of(item) == &*heavy && !keep.is_some_and(|k| k.spares(item));
+        let is_heavy = |item: &[u8]| sheddable(keys, &heavy, keep, item);
         let batches = &self.store.batches;
         let found = match side {
             Side::Front => (0..batches.len())

@@ -3,7 +3,7 @@
 //! hold every key), and what goes out is counted on its key.
 
 use super::shedding::Why;
-use super::{Inner, Input, Queue, Stop};
+use super::{Inner, Queue, Stop};
 use crate::batch::Batch;
 use crate::books::ledger::Place;
 use crate::keys::{Admit, Fairness};
@@ -34,12 +34,10 @@ impl Queue {
     fn arrive(&self, mut batch: Batch) -> Vec<(Batch, Admit)> {
         let now = self.now();
         let mut inner = self.lock();
-        let Some(keys) = inner.keys.as_mut() else {
-            return vec![(batch, Admit::Pass)];
+        let keys = match inner.keys.as_mut() {
+            Some(keys) if keys.rules().rate.is_some() => keys,
+            _ => return vec![(batch, Admit::Pass)],
         };
-        if keys.rules().rate.is_none() {
-            return vec![(batch, Admit::Pass)];
-        }
         let keep = self.rules.keep.as_ref();
         // --keep wins: a kept item is never limited.
         let admits: Vec<Admit> = batch
@@ -67,17 +65,7 @@ impl Queue {
     /// Counts `batch` in and sheds it whole: its items are over their keys' rates.
     fn shed_limited(&self, mut batch: Batch) -> Result<(), Stop> {
         let mut inner = self.lock();
-        batch.arrived = Some(self.now());
-        batch.pos = inner.books.ledger.input();
-        inner.admit(&batch);
-        if inner.closed() || inner.input == Input::Stopped {
-            self.room.notify_all();
-            inner.books.ledger.lose(Place::Parked, batch.tally());
-            return Err(match inner.closed() {
-                true => Stop::Closed,
-                false => Stop::Stopped,
-            });
-        }
+        self.arrive_in(&mut inner, &mut batch)?;
         inner.shed_all(batch, Place::Parked, Why::Limited);
         Ok(())
     }
@@ -87,8 +75,13 @@ impl Inner {
     /// The reader's `batch` is counted in: in all, and each item on its key.
     pub(super) fn admit(&mut self, batch: &Batch) {
         self.books.ledger.admit(batch.tally());
+        let now = batch.arrived.unwrap_or_else(std::time::Instant::now);
+        self.count_keys_in(batch, now);
+    }
+
+    /// Each item of `batch`, read at `now`, counted in on its key.
+    pub(super) fn count_keys_in(&mut self, batch: &Batch, now: std::time::Instant) {
         if let Some(keys) = self.keys.as_mut() {
-            let now = batch.arrived.unwrap_or_else(std::time::Instant::now);
             for item in batch.iter() {
                 keys.count_in(item, now);
             }
@@ -97,10 +90,11 @@ impl Inner {
 
     /// The writer wrote `done` whole: each item counted out on its key.
     pub(super) fn deliver_keys(&mut self, done: &[Batch]) {
-        if let Some(keys) = self.keys.as_mut() {
-            for item in done.iter().flat_map(Batch::iter) {
-                keys.deliver(item);
-            }
+        if self.keys.is_none() {
+            return;
+        }
+        for batch in done {
+            self.deliver_first(batch, batch.items() as u64);
         }
     }
 

@@ -106,11 +106,19 @@ impl Queue {
     }
 
     fn offer(&self, inner: &mut Inner, mut batch: Batch) -> Result<Pushed, Stop> {
+        debug_assert!(inner.store.parked.is_none(), "one push at a time");
+        inner.pressure.reader = Reader::Running;
+        self.arrive_in(inner, &mut batch)?;
+        inner.store.parked = Some(batch);
+        self.settle_parked(inner)
+    }
+
+    /// `batch` arrives: stamped with when and where in the input, counted in (in all and on
+    /// its keys), and counted undelivered at once if bpipe stops or stdout is gone.
+    pub(super) fn arrive_in(&self, inner: &mut Inner, batch: &mut Batch) -> Result<(), Stop> {
         batch.arrived = Some(self.now());
         batch.pos = inner.books.ledger.input();
-        debug_assert!(inner.store.parked.is_none(), "one push at a time");
-        inner.admit(&batch);
-        inner.pressure.reader = Reader::Running;
+        inner.admit(batch);
         if inner.closed() || inner.input == Input::Stopped {
             // A stop may be waiting for this read to be counted.
             self.room.notify_all();
@@ -121,8 +129,7 @@ impl Queue {
                 Stop::Stopped
             });
         }
-        inner.store.parked = Some(batch);
-        self.settle_parked(inner)
+        Ok(())
     }
 
     /// Places the parked batch if it can go now: into the queue if it fits, to the policy
@@ -294,11 +301,7 @@ impl Queue {
         let now = self.now();
         let mut inner = self.lock();
         inner.books.ledger.refuse(gone.tally());
-        if let Some(keys) = inner.keys.as_mut() {
-            for item in gone.iter() {
-                keys.count_in(item, now);
-            }
-        }
+        inner.count_keys_in(gone, now);
     }
 
     /// Moves bytes straight to stdout with `move_` (`input::pass`), if nothing is queued,
